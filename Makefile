@@ -1,0 +1,45 @@
+# Everyday commands. `make run` and `make test` set everything up on a fresh machine
+# that has only Python 3.11 and make: pip installs uv, uv installs the locked
+# environment into .venv, then the command runs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+STAMP := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+
+# Prefect settings for this project: its own PREFECT_HOME, no telemetry, and a
+# start-up timeout long enough for the ephemeral server on a fresh database.
+export PREFECT_HOME := $(CURDIR)/.prefect
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+
+.PHONY: setup run check test lint clean
+
+setup: $(STAMP)
+
+$(UV):  # uv lives in its own small venv, so `uv sync` never removes it
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $(STAMP)
+
+run: setup  ## the main job on the bundled demo partners
+	$(BIN)/partnerdata run
+
+check: setup  ## check sources.yaml and the schemas without fetching
+	$(BIN)/partnerdata check
+
+test: setup  ## the whole test suite, slow tests included
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src flows tests
+
+clean:  ## remove what runs wrote (raw/, published/, reports/ keep their .gitkeep)
+	find raw published reports -mindepth 1 -not -name .gitkeep -exec rm -rf {} +

@@ -1,0 +1,76 @@
+"""The nightly flow: collect every enabled source, validate, publish a release.
+
+Thin on purpose: each task wraps one call of partnerdata.pipeline and passes
+paths and small dictionaries, never tables. Input caching is off for every task:
+its inputs are paths to large files whose contents change under the same name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed
+
+from partnerdata import pipeline
+from partnerdata.errors import LockTimeout, NoTrustworthyRelease
+from partnerdata.lock import publish_lock
+
+
+@task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}")
+def collect(run: pipeline.RunPaths, source_id: str, refetch: bool, now_iso: str) -> dict[str, Any]:
+    return pipeline.collect_source(run, source_id, refetch, now_iso)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="validate-{collected[source_id]}")
+def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
+    return pipeline.validate_source(run, collected, work_dir)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="publish")
+def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], fingerprint: str, started_iso: str) -> dict[str, Any]:
+    return pipeline.publish(run, validated, fingerprint, started_iso)
+
+
+@flow(name="nightly", description="Collect every enabled partner source, validate it and publish a release.")
+def nightly(
+    sources_file: str = "sources.yaml",
+    raw_dir: str = "raw",
+    published_dir: str = "published",
+    reports_dir: str = "reports",
+    only: list[str] | None = None,
+) -> Any:
+    """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published."""
+    run = pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir)
+    config, _ = pipeline.load(run)
+    plan = pipeline.plan_sources(config, only)
+    try:
+        with publish_lock(pipeline.Path(published_dir), config.settings.lock_timeout_seconds):
+            return _run_locked(run, plan)
+    except LockTimeout as error:
+        return Failed(message=str(error), data={"exit_status": pipeline.EXIT_LOCKED, "message": str(error)})
+    except NoTrustworthyRelease as error:
+        return Failed(message=str(error), data={"exit_status": pipeline.EXIT_NO_RELEASE, "message": str(error)})
+
+
+def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
+    started = pipeline.utc_now().isoformat()
+    futures = [collect.submit(run, p["source_id"], p["refetch"], started) for p in plan]
+    collected = [f.result() for f in futures]
+    fingerprint = pipeline.input_fingerprint(run, collected)
+    status = pipeline.exit_status(collected)
+    same_as = pipeline.unchanged_since_latest(run, fingerprint)
+    if same_as is not None:
+        message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
+        return Completed(message=message, data={
+            "exit_status": status, "message": message, "version": None, "current_version": same_as,
+            "sources": [{"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected],
+        })
+    work_dir = pipeline.make_work_dir()
+    try:
+        validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]
+        summary = publish(run, validated, fingerprint, started)
+    finally:
+        pipeline.remove_work_dir(work_dir)
+    return Completed(message=summary["message"], data={**summary, "exit_status": pipeline.exit_status(validated)})

@@ -1,0 +1,136 @@
+"""The ``partnerdata`` command: run the nightly flow in-process, check the configuration.
+
+This module is the one place in the library that imports Prefect (through the
+flows, and only for ``run``), so ``check`` and ``--version`` stay fast.
+
+Exit statuses of ``run`` (DESIGN.md): 0 a release is current and every source is
+fresh; 3 published, but some sources failed and their last good data was used;
+1 no trustworthy release could be made; 2 configuration error; 4 another run holds
+the lock. The last line on stderr says why, for every non-zero status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from partnerdata import __version__, pipeline
+from partnerdata.errors import ConfigError
+
+# Prefect defaults for this project (a user's own environment still wins):
+PREFECT_DEFAULTS = {
+    "DO_NOT_TRACK": "1",  # no client telemetry
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no server telemetry
+    # The ephemeral server needs about 15 s on a fresh database here; its default limit is 20 s.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
+    if args.command == "run":
+        return _run(args)
+    _parser().print_help()
+    return pipeline.EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnerdata", description="Collect, validate and publish partner records as open data.")
+    parser.add_argument("--version", action="version", version=f"partnerdata {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser("run", help="run the nightly flow once, in-process, on sources.yaml")
+    _common(run)
+    run.add_argument("--raw", default="raw", metavar="DIR", help="raw snapshots folder (default: raw)")
+    run.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
+    run.add_argument("--reports", default="reports", metavar="DIR", help="private reports folder (default: reports)")
+    run.add_argument(
+        "--only", action="append", metavar="SOURCE_ID",
+        help="re-fetch only this source (repeatable); the others contribute their last good snapshot",
+    )
+
+    check = commands.add_parser("check", help="check sources.yaml and the schemas; fetch nothing")
+    _common(check)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sources", default="sources.yaml", metavar="FILE", help="source registry (default: sources.yaml)")
+    parser.add_argument("--schemas", default=str(pipeline.paths.SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+
+
+def _check(args: argparse.Namespace) -> int:
+    run = pipeline.RunPaths(args.sources, "raw", "published", "reports", args.schemas)
+    try:
+        config, _ = pipeline.load(run)
+    except ConfigError as error:
+        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
+    enabled = len(config.enabled_sources)
+    print(f"{config.path}: {len(config.sources)} sources ({enabled} enabled), schemas in {args.schemas}: all fine")
+    return pipeline.EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    run = pipeline.RunPaths(
+        str(Path(args.sources).resolve()), str(Path(args.raw).resolve()), str(Path(args.published).resolve()),
+        str(Path(args.reports).resolve()), args.schemas,
+    )
+    try:  # configuration errors are reported before Prefect starts and before anything is fetched
+        config, _ = pipeline.load(run)
+        pipeline.plan_sources(config, args.only)
+    except ConfigError as error:
+        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
+
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    from flows.nightly import nightly  # the one import of Prefect, here on purpose
+
+    state = nightly(
+        sources_file=run.sources_file, raw_dir=run.raw_dir, published_dir=run.published_dir,
+        reports_dir=run.reports_dir, only=args.only, return_state=True,
+    )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        return _fail(pipeline.EXIT_NO_RELEASE, f"the run failed: {type(result).__name__}: {result}")
+    _print_summary(result)
+    status = result["exit_status"]
+    if status == pipeline.EXIT_DEGRADED:
+        failing = ", ".join(f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed"))
+        return _fail(status, f"published, but these sources failed and their last good data (or none) was used: {failing}")
+    if status != pipeline.EXIT_OK:
+        return _fail(status, result["message"])
+    return status
+
+
+def _print_summary(result: dict[str, Any]) -> None:
+    lines = ["", "partnerdata run summary"]
+    for source in result.get("sources", []):
+        counts = ""
+        if "rows_read" in source:
+            counts = f"  read {source['rows_read']:>5}  accepted {source['rows_accepted']:>5}  rejected {source['rows_rejected']:>4}"
+        error = f"  ({source['error']})" if source.get("error") else ""
+        lines.append(f"  {source['source_id']:<28} {source['status']:<10}{counts}{error}")
+    if "rows" in result:
+        lines.append("  published rows: " + ", ".join(f"{name} {count}" for name, count in result["rows"].items()))
+    if result.get("version"):
+        lines.append(f"  release {result['version']}: {result['release_path']}")
+    elif result.get("current_version"):
+        lines.append(f"  no new release; latest is still {result['current_version']}")
+    if result.get("reports"):
+        lines.append(f"  rejected rows and partner reports (private): {result['reports']}")
+    lines.append(f"  {result['message']}")
+    print("\n".join(lines), flush=True)
+
+
+def _fail(status: int, message: str) -> int:
+    print(f"partnerdata: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

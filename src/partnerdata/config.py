@@ -1,0 +1,302 @@
+"""Load and check sources.yaml, the partner source registry.
+
+Every mistake is reported with the entry and the key at fault, before anything is
+fetched, so a maintainer can fix the file without reading code. Environment
+variables referenced as ``${VAR}`` in URLs and header values are expanded here;
+the unexpanded text is kept as well, because that is the only form of a URL or a
+header that may be written to a log, a snapshot's metadata or a release.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from partnerdata.errors import ConfigError
+from partnerdata.readers import READERS
+from partnerdata.schemas import RESOURCE_NAMES, Schemas
+
+SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+SETTINGS_KEYS = {
+    "publisher": dict,
+    "contact_point": dict,
+    "base_url": str,
+    "licence": str,
+    "max_fallback_age_days": (int, float),
+    "max_rejected_share": (int, float),
+    "max_row_drop_share": (int, float),
+    "retention_snapshots": int,
+    "lock_timeout_seconds": (int, float),
+}
+SOURCE_KEYS = {
+    "source_id", "title", "enabled", "organisation", "url", "format", "resource",
+    "columns", "values", "constants", "date_format", "list_separator", "headers",
+    "timeout_seconds", "max_bytes", *READERS,
+}
+ORGANISATION_KEYS = {"id", "name", "type", "city", "region", "country"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Global settings of the publisher; see the ``settings:`` section of sources.yaml."""
+
+    publisher: Mapping[str, str] = field(default_factory=dict)
+    contact_point: Mapping[str, str] = field(default_factory=dict)
+    base_url: str = ""
+    licence: str = "CC-BY-4.0"
+    max_fallback_age_days: float = 7
+    max_rejected_share: float = 0.2
+    max_row_drop_share: float = 0.5
+    retention_snapshots: int = 10
+    lock_timeout_seconds: float = 60
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The partner organisation that delivers a source; it lands in ``organisations``."""
+
+    id: str
+    name: str
+    country: str
+    type: str | None = None
+    city: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of the ``sources:`` list, checked and with ``${VAR}`` expanded."""
+
+    source_id: str
+    title: str
+    organisation: Organisation
+    url: str  # expanded: may hold a secret, never log it
+    url_template: str  # as written in sources.yaml: safe to record
+    format: str
+    resource: str
+    columns: Mapping[str, str]
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    constants: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    list_separator: str = ";"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 30
+    max_bytes: int = 100 * 1024 * 1024
+    format_options: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def is_remote(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings
+    sources: tuple[Source, ...]
+
+    @property
+    def enabled_sources(self) -> tuple[Source, ...]:
+        return tuple(s for s in self.sources if s.enabled)
+
+    def source(self, source_id: str) -> Source:
+        for candidate in self.sources:
+            if candidate.source_id == source_id:
+                return candidate
+        known = ", ".join(s.source_id for s in self.sources)
+        raise ConfigError(f"{self.path}: no source '{source_id}' (known sources: {known})")
+
+
+def load_config(path: Path | str, schemas: Schemas, environ: Mapping[str, str] | None = None) -> Config:
+    """Read sources.yaml, check every entry against the schemas, expand ``${VAR}``."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (pass --sources FILE, or run from the project folder)") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'settings:' and 'sources:' at the top")
+    _reject_unknown(document, {"settings", "sources"}, f"{path}")
+    settings = _load_settings(document.get("settings") or {}, f"{path}: settings")
+    entries = document.get("sources")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: 'sources:' must be a non-empty list of source entries")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        source = _load_source(entry, index, path, schemas, environ)
+        if source.source_id in seen:
+            raise ConfigError(f"{path}: sources[{index}]: source_id '{source.source_id}' is used twice; each must be unique")
+        seen.add(source.source_id)
+        sources.append(source)
+    return Config(path=path, settings=settings, sources=tuple(sources))
+
+
+def _load_settings(raw: Any, where: str) -> Settings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    _reject_unknown(raw, set(SETTINGS_KEYS), where)
+    for key, expected in SETTINGS_KEYS.items():
+        if key in raw and not isinstance(raw[key], expected) or isinstance(raw.get(key), bool):
+            raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)}, got {raw[key]!r}")
+    for key in ("max_rejected_share", "max_row_drop_share"):
+        if key in raw and not 0 <= raw[key] <= 1:
+            raise ConfigError(f"{where}: key '{key}': expected a share between 0 and 1, got {raw[key]!r}")
+    return Settings(**raw)
+
+
+def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: Mapping[str, str]) -> Source:
+    where = f"{path}: sources[{index}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping with source_id, url, format, resource and columns")
+    source_id = entry.get("source_id")
+    if not isinstance(source_id, str) or not SOURCE_ID_PATTERN.match(source_id):
+        raise ConfigError(
+            f"{where}: key 'source_id': {source_id!r} must match ^[a-z0-9][a-z0-9-]{{0,62}}$ "
+            "(lower-case letters, digits and hyphens; it becomes a folder name)"
+        )
+    where = f"{path}: sources[{index}] ({source_id})"
+    _reject_unknown(entry, SOURCE_KEYS, where)
+    for key in ("url", "format", "resource", "organisation", "columns"):
+        if key not in entry:
+            raise ConfigError(f"{where}: key '{key}' is missing")
+
+    fmt = entry["format"]
+    if fmt not in READERS:
+        raise ConfigError(f"{where}: key 'format': {fmt!r} is not one of {', '.join(sorted(READERS))}")
+    for other in set(READERS) - {fmt}:
+        if other in entry:
+            raise ConfigError(f"{where}: key '{other}': options for format {other} on a source of format {fmt}")
+    format_options = READERS[fmt].parse_options(entry.get(fmt) or {}, f"{where}: key '{fmt}'")
+
+    resource = entry["resource"]
+    if resource not in RESOURCE_NAMES:
+        raise ConfigError(f"{where}: key 'resource': {resource!r} is not one of {', '.join(RESOURCE_NAMES)}")
+    schema = schemas.resource(resource)
+    field_names = [f["name"] for f in schema["fields"] if f["name"] != "source_id"]
+
+    columns = _string_mapping(entry["columns"], f"{where}: key 'columns'")
+    values = entry.get("values") or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: key 'values': expected a mapping of field: {{partner label: code}}")
+    values = {name: _string_mapping(labels, f"{where}: key 'values.{name}'") for name, labels in values.items()}
+    constants = _string_mapping(entry.get("constants") or {}, f"{where}: key 'constants'")
+    for key, names in (("columns", columns), ("values", values), ("constants", constants)):
+        for name in names:
+            if name not in field_names:
+                raise ConfigError(
+                    f"{where}: key '{key}.{name}': {resource} has no field '{name}'"
+                    f"{_suggestion(name, field_names)}; its fields are {', '.join(field_names)}"
+                )
+    for name in set(columns) & set(constants):
+        raise ConfigError(f"{where}: field '{name}' is both in 'columns' and in 'constants'; keep one")
+
+    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'")
+    url_template = entry["url"]
+    if not isinstance(url_template, str) or not url_template.strip():
+        raise ConfigError(f"{where}: key 'url': expected a URL or a path")
+    url = _expand(url_template, environ, f"{where}: key 'url'")
+    if not url.startswith(("http://", "https://")):
+        if "://" in url:
+            raise ConfigError(f"{where}: key 'url': only http, https and local paths are supported, got {url_template!r}")
+        url = str((path.parent / url).resolve())
+        if not Path(url).is_file():
+            raise ConfigError(f"{where}: key 'url': file {url} does not exist")
+    headers = _string_mapping(entry.get("headers") or {}, f"{where}: key 'headers'")
+    headers = {name: _expand(value, environ, f"{where}: key 'headers.{name}'") for name, value in headers.items()}
+
+    options: dict[str, Any] = {}
+    for key, kind in (("timeout_seconds", (int, float)), ("max_bytes", int)):
+        if key in entry:
+            if not isinstance(entry[key], kind) or isinstance(entry[key], bool) or entry[key] <= 0:
+                raise ConfigError(f"{where}: key '{key}': expected a positive number, got {entry[key]!r}")
+            options[key] = entry[key]
+    for key in ("title", "date_format", "list_separator"):
+        if key in entry:
+            if not isinstance(entry[key], str) or not entry[key]:
+                raise ConfigError(f"{where}: key '{key}': expected a non-empty text, got {entry[key]!r}")
+            options[key] = entry[key]
+    if "%" in options.get("list_separator", ""):
+        raise ConfigError(f"{where}: key 'list_separator': {options['list_separator']!r} is not a separator")
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}: key 'enabled': expected true or false, got {enabled!r}")
+
+    return Source(
+        source_id=source_id,
+        title=options.pop("title", source_id),
+        organisation=organisation,
+        url=url,
+        url_template=url_template,
+        format=fmt,
+        resource=resource,
+        columns=columns,
+        values=values,
+        constants=constants,
+        headers=headers,
+        format_options=format_options,
+        enabled=enabled,
+        **options,
+    )
+
+
+def _load_organisation(raw: Any, where: str) -> Organisation:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with id, name, type and country")
+    _reject_unknown(raw, ORGANISATION_KEYS, where)
+    for key in ("id", "name", "country"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ConfigError(f"{where}: key '{key}' is missing or empty")
+    return Organisation(**{k: str(v) for k, v in raw.items()})
+
+
+def _expand(text: str, environ: Mapping[str, str], where: str) -> str:
+    """Replace ``${VAR}`` by the environment variable's value; an unset one is an error."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set (set it, or store it in a Prefect Secret block)")
+        return environ[name]
+
+    return ENV_REFERENCE.sub(value_of, text)
+
+
+def _string_mapping(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+    result = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            raise ConfigError(f"{where}: '{key}' must map to a text, got {value!r} (quote it in YAML)")
+        result[str(key)] = str(value)
+    return result
+
+
+def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}'{_suggestion(str(key), allowed)}")
+
+
+def _suggestion(name: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_name(expected: Any) -> str:
+    names = {dict: "a mapping", str: "a text", int: "a whole number", float: "a number"}
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(names[k] for k in kinds)

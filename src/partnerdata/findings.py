@@ -1,0 +1,22 @@
+"""A finding: one problem with one value of one row, as a partner can locate it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem. ``value`` is the partner's original text: private, never published."""
+
+    source_id: str
+    resource: str
+    row: int  # index of the row in the source's table (0-based), for joining back
+    position: str  # where the partner finds it: "line 7", "sheet Projecten row 12", ...
+    field: str  # canonical field name, or "" for a problem with the whole row
+    value: str | None
+    rule: str  # required, enum, pattern, type, primary-key, foreign-key, a row rule's name, ...
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)

@@ -1,0 +1,41 @@
+"""One writer at a time: an exclusive lock on the published folder.
+
+The lock is an flock(2) on the folder itself, so it writes no file into the public
+folder and disappears with the process that held it, even after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from partnerdata.errors import LockTimeout
+
+POLL_SECONDS = 0.2
+
+
+@contextmanager
+def publish_lock(published_dir: Path, timeout_seconds: float) -> Iterator[None]:
+    """Hold the lock for the block; wait at most timeout_seconds for another run to finish."""
+    published_dir.mkdir(parents=True, exist_ok=True)
+    handle = os.open(published_dir, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"another partnerdata run holds the lock on {published_dir} and did not finish within "
+                        f"{timeout_seconds:g} s; nothing was changed (try again later, or raise settings.lock_timeout_seconds)"
+                    ) from None
+                time.sleep(POLL_SECONDS)
+        yield
+    finally:
+        os.close(handle)  # closing the descriptor releases the lock

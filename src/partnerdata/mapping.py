@@ -1,0 +1,80 @@
+"""Map a partner's columns and labels to the canonical fields of a resource.
+
+All declared in sources.yaml (``columns``, ``values``, ``constants``): no partner
+gets code of its own. The result is still text; coercion.py decides types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partnerdata.config import Source
+from partnerdata.readers import ReadResult
+from partnerdata.schemas import Schemas
+
+
+class SchemaDrift(ValueError):
+    """The partner's header no longer matches the column mapping."""
+
+
+@dataclass(frozen=True)
+class MappedTable:
+    """Canonical text columns of one source, in schema order (source_id included)."""
+
+    original: pa.Table  # the partner's own text per canonical field (labels before value mapping)
+    mapped: pa.Table  # the same after value mapping and constants: what coercion reads
+
+
+def map_columns(read: ReadResult, source: Source, schemas: Schemas) -> MappedTable:
+    """Select and rename the partner's columns, translate labels, add constants."""
+    present = set(read.table.column_names)
+    missing = [column for column in source.columns.values() if column not in present]
+    if missing:
+        unexpected = sorted(present - set(source.columns.values()))
+        raise SchemaDrift(
+            f"column(s) {', '.join(repr(c) for c in missing)} named in 'columns' are not in the file"
+            + (f"; columns not mapped: {', '.join(repr(c) for c in unexpected)}" if unexpected else "")
+            + "; fix the mapping in sources.yaml or ask the partner about the change"
+        )
+    rows = read.table.num_rows
+    original, mapped = {}, {}
+    for spec in schemas.fields(source.resource):
+        name = spec["name"]
+        if name == "source_id":
+            column = pa.array([source.source_id] * rows, pa.string())
+            original[name] = mapped[name] = column
+            continue
+        if name in source.columns:
+            column = pc.utf8_trim_whitespace(read.table.column(source.columns[name]).combine_chunks())
+        elif name in source.constants:
+            column = pa.array([source.constants[name]] * rows, pa.string())
+        elif name == "organiser_id":
+            column = pa.array([source.organisation.id] * rows, pa.string())  # the partner organised it
+        else:
+            column = pa.array([""] * rows, pa.string())
+        original[name] = column
+        labels = source.values.get(name)
+        if labels:
+            column = _translate_list(column, labels, source.list_separator) if spec["type"] == "list" else _translate(column, labels)
+        mapped[name] = column
+    return MappedTable(original=pa.table(original), mapped=pa.table(mapped))
+
+
+def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
+    """Replace each partner label by its code; values without a label stay as they are."""
+    keys = pa.array(list(labels), pa.string())
+    codes = pa.array(list(labels.values()), pa.string())
+    index = pc.index_in(column, value_set=keys)
+    return pc.if_else(pc.is_valid(index), pc.take(codes, index), column)
+
+
+def _translate_list(column: pa.Array, labels: dict[str, str], separator: str) -> pa.Array:
+    """Translate each item of a multi-valued cell, then join the items again with ';'."""
+    items = pc.split_pattern(column, separator)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(items))
+    translated = _translate(flat, labels)
+    rebuilt = pa.ListArray.from_arrays(items.offsets, translated)
+    return pc.binary_join(rebuilt, separator)

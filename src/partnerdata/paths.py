@@ -1,0 +1,66 @@
+"""Every path the pipeline reads or writes is built here, and nowhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+SNAPSHOT_BODY = "body"
+SNAPSHOT_META = "meta.json"
+LATEST = "latest"
+LATEST_JSON = "latest.json"
+RELEASES = "releases"
+STAGING_PREFIX = ".staging-"
+
+
+def timestamp_folder_name(moment: dt.datetime) -> str:
+    """A UTC timestamp that sorts as text and is safe as a folder name: 20261125T021500.123456Z."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def source_raw_dir(raw_dir: Path, source_id: str) -> Path:
+    return raw_dir / source_id
+
+
+def snapshot_dir(raw_dir: Path, source_id: str, fetched_at: dt.datetime) -> Path:
+    return source_raw_dir(raw_dir, source_id) / timestamp_folder_name(fetched_at)
+
+
+def snapshot_body(folder: Path, fmt: str) -> Path:
+    return folder / f"{SNAPSHOT_BODY}.{fmt}"
+
+
+def releases_dir(published_dir: Path) -> Path:
+    return published_dir / RELEASES
+
+
+def release_dir(published_dir: Path, version: str) -> Path:
+    return releases_dir(published_dir) / version
+
+
+def staging_dir(published_dir: Path, version: str, token: str) -> Path:
+    """Hidden beside the releases, on the same file system, so the final move is one rename."""
+    return releases_dir(published_dir) / f"{STAGING_PREFIX}{version}-{token}"
+
+
+def latest_link(published_dir: Path) -> Path:
+    return published_dir / LATEST
+
+
+def latest_json(published_dir: Path) -> Path:
+    return published_dir / LATEST_JSON
+
+
+def major_link(published_dir: Path, major: int) -> Path:
+    return published_dir / f"v{major}"
+
+
+def run_reports_dir(reports_dir: Path, run_started: dt.datetime) -> Path:
+    return reports_dir / timestamp_folder_name(run_started)
+
+
+def source_report_dir(reports_dir: Path, run_started: dt.datetime, source_id: str) -> Path:
+    return run_reports_dir(reports_dir, run_started) / source_id

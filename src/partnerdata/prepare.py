@@ -1,0 +1,118 @@
+"""One source, one snapshot: read, map, coerce and check the rows on their own.
+
+The accepted rows go to a staged Parquet file (with each row's index and position
+in the partner's file), the problems to a JSON-lines file; both in the run's work
+folder, so the flow passes paths between tasks, never tables.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from partnerdata.coercion import Dialect, coerce_table
+from partnerdata.config import Source
+from partnerdata.findings import Finding
+from partnerdata.mapping import map_columns
+from partnerdata.readers import READERS
+from partnerdata.schemas import Schemas
+from partnerdata.validation import Problem, check_fields, check_row_rules, check_unique
+
+ROW = "_row"
+POSITION = "_position"
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """What prepare_source produced; JSON-able, so it can cross a task boundary."""
+
+    source_id: str
+    resource: str
+    staged: str  # Parquet file of accepted rows, typed, plus _row and _position
+    findings: str  # JSON lines, one Finding each (private: holds original values)
+    rows_read: int
+    rows_accepted: int
+    detected: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prepare_source(source: Source, body: Path, schemas: Schemas, work_dir: Path) -> PreparedSource:
+    """Read the snapshot body and keep the rows that pass every check of their own."""
+    reader = READERS[source.format]
+    read = reader.read(body, source.format_options, source.list_separator)
+    mapped = map_columns(read, source, schemas)
+    fields = schemas.fields(source.resource)
+    dialect = Dialect(
+        decimal=read.decimal, thousands=read.thousands, date_format=source.date_format, list_separator=source.list_separator
+    )
+    missing_values = schemas.resource(source.resource).get("missingValues", [""])
+    coerced = coerce_table(mapped.mapped, fields, missing_values, dialect)
+    problems = check_fields(coerced, fields, dialect)
+    problems += check_row_rules(coerced.table, schemas.rules.get(source.resource, []))
+    problems += check_unique(coerced.table, schemas.primary_key(source.resource))
+    findings = [_with_hint(_finding(p, source, read.positions, mapped.original), source) for p in _ordered(problems)]
+
+    rejected = sorted({p.row for p in problems})
+    keep = pc.invert(pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64())))
+    accepted = coerced.table.append_column(ROW, pa.array(range(coerced.table.num_rows), pa.int64()))
+    accepted = accepted.append_column(POSITION, pa.array(read.positions, pa.string())).filter(keep)
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    staged = work_dir / f"{source.source_id}.parquet"
+    pq.write_table(accepted, staged)
+    findings_path = work_dir / f"{source.source_id}.findings.jsonl"
+    write_findings(findings, findings_path)
+    return PreparedSource(
+        source_id=source.source_id,
+        resource=source.resource,
+        staged=str(staged),
+        findings=str(findings_path),
+        rows_read=coerced.table.num_rows,
+        rows_accepted=accepted.num_rows,
+        detected=dict(read.detected),
+    )
+
+
+def write_findings(findings: list[Finding], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for finding in findings:
+            out.write(json.dumps(finding.as_dict(), ensure_ascii=False) + "\n")
+
+
+def read_findings(path: Path | str) -> list[Finding]:
+    with open(path, encoding="utf-8") as lines:
+        return [Finding(**json.loads(line)) for line in lines if line.strip()]
+
+
+def _finding(problem: Problem, source: Source, positions: list[str], original: pa.Table) -> Finding:
+    value = original.column(problem.field)[problem.row].as_py() if problem.field in original.column_names else None
+    return Finding(
+        source_id=source.source_id,
+        resource=source.resource,
+        row=problem.row,
+        position=positions[problem.row],
+        field=problem.field,
+        value=value,
+        rule=problem.rule,
+        message=problem.message,
+    )
+
+
+def _with_hint(finding: Finding, source: Source) -> Finding:
+    """An unknown label: tell the maintainer where a translation for it goes."""
+    if finding.rule != "enum":
+        return finding
+    hint = f"; if '{finding.value}' is this partner's label for an allowed code, add it under values.{finding.field} in sources.yaml"
+    return Finding(**{**finding.as_dict(), "message": finding.message + hint})
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.row)

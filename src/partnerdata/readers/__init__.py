@@ -1,0 +1,44 @@
+"""Format readers: one module per format behind one small interface.
+
+A reader turns the bytes of a raw snapshot into a table of text cells, one column
+per partner column (nested JSON keys become dotted names), and says for each row
+where a partner finds it in their own file. Types are not decided here: the
+mapping and coercion steps do that, from the schemas.
+
+To add a format, write a module with ``parse_options(block, where)`` (check the
+entry's ``<format>:`` block of sources.yaml, raising ConfigError) and
+``read(path, options, list_separator)`` returning a ReadResult, then register it below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What a reader found in one snapshot."""
+
+    table: pa.Table  # every column is a string column
+    positions: list[str]  # per row: "line 7", "sheet Projecten row 12", "data.activities[3]"
+    decimal: str = "."  # decimal mark of the numbers in the text cells
+    thousands: str | None = None  # thousands separator of those numbers, if any
+    detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
+
+
+class Reader(Protocol):
+    def parse_options(self, block: Mapping[str, Any], where: str) -> Mapping[str, Any]: ...
+
+    def read(self, path: Any, options: Mapping[str, Any], list_separator: str) -> ReadResult: ...
+
+
+def _registry() -> dict[str, Reader]:
+    from partnerdata.readers import csv_reader, json_reader, xlsx_reader
+
+    return {"csv": csv_reader, "json": json_reader, "xlsx": xlsx_reader}  # type: ignore[dict-item]
+
+
+READERS: dict[str, Reader] = _registry()

@@ -1,0 +1,96 @@
+"""CSV as partners export it: Excel in a Dutch or French locale (semicolons,
+Windows-1252, decimal commas), or UTF-8 with a byte-order mark."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+from typing import Any, Mapping
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from partnerdata.errors import ConfigError
+from partnerdata.readers import ReadResult
+from partnerdata.readers.options import check_options
+
+OPTIONS = {
+    "delimiter": (str, ","),
+    "encoding": (str, "utf-8"),
+    "decimal": (str, "."),
+    "thousands": (str, None),
+    "quote_char": (str, '"'),
+}
+
+
+def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
+    options = check_options(block, OPTIONS, where)
+    for key in ("delimiter", "decimal", "quote_char"):
+        if len(options[key]) != 1:
+            raise ConfigError(f"{where}: option '{key}': expected one character, got {options[key]!r}")
+    if options["thousands"] is not None and len(options["thousands"]) != 1:
+        raise ConfigError(f"{where}: option 'thousands': expected one character, got {options['thousands']!r}")
+    if options["decimal"] == options["thousands"]:
+        raise ConfigError(f"{where}: options 'decimal' and 'thousands' are both {options['decimal']!r}")
+    try:
+        codecs.lookup(options["encoding"])
+    except LookupError:
+        raise ConfigError(f"{where}: option 'encoding': unknown encoding {options['encoding']!r} (try utf-8 or cp1252)") from None
+    return options
+
+
+def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadResult:
+    """Read every cell as text; the header row names the columns.
+
+    Positions are file lines (the header is line 1), which is what a partner sees
+    in a text editor or in Excel's row numbers, as long as no cell spans lines.
+    """
+    data = Path(path).read_bytes()
+    encoding = codecs.lookup(options["encoding"]).name
+    has_bom = data.startswith(codecs.BOM_UTF8)
+    if has_bom and encoding == "utf-8":
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"the file is not valid {options['encoding']} (byte {error.start}: {data[error.start:error.start + 1]!r}); "
+            "set csv.encoding in sources.yaml to the file's real encoding"
+        ) from None
+    header = _header(text, options)
+    table = pacsv.read_csv(
+        pa.py_buffer(text.encode("utf-8")),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(
+            delimiter=options["delimiter"], quote_char=options["quote_char"], newlines_in_values=True
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header}, strings_can_be_null=False
+        ),
+    )
+    positions = [f"line {i + 2}" for i in range(table.num_rows)]
+    return ReadResult(
+        table=table,
+        positions=positions,
+        decimal=options["decimal"],
+        thousands=options["thousands"],
+        detected={"byte_order_mark": has_bom},
+    )
+
+
+def _header(text: str, options: Mapping[str, Any]) -> list[str]:
+    """The column names of the first row; blank ones (a trailing delimiter) get a placeholder."""
+    first = next(csv.reader(io.StringIO(text), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
+    if not first:
+        raise ValueError("the file is empty: no header row")
+    names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"the header row names column(s) {', '.join(duplicates)} more than once")
+    if len(names) == 1 and options["delimiter"] not in first[0]:
+        raise ValueError(
+            f"the header row has a single column {first[0][:60]!r}: is csv.delimiter ({options['delimiter']!r}) right?"
+        )
+    return names

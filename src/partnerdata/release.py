@@ -1,0 +1,211 @@
+"""Build a release in a staging folder, verify it, move it into place, then switch latest.
+
+published/releases/<version>/ is write-once. The staging folder sits beside the
+releases so the move is one rename; ``latest`` (a relative symbolic link),
+``latest.json`` and ``v<MAJOR>`` change only after the release verifies, each
+with an atomic replace. A crash leaves ``latest`` on the previous release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from partnerdata import paths
+from partnerdata.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.writers import write_csv, write_parquet
+
+FIRST_VERSION = "1.0.0"
+SHA256SUMS = "SHA256SUMS"
+VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    version: str | None  # the new release, or None when nothing changed
+    path: Path | None
+    current_version: str | None  # what latest points at after this run
+    message: str
+
+
+def current_release(published_dir: Path) -> dict[str, Any] | None:
+    """The contents of latest.json, or None before the first release."""
+    try:
+        return json.loads(paths.latest_json(published_dir).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def next_version(published_dir: Path) -> str:
+    """Until the release rules refine it, any change is a MINOR bump of the newest release."""
+    versions = existing_versions(published_dir)
+    if not versions:
+        return FIRST_VERSION
+    major, minor, _ = versions[-1]
+    return f"{major}.{minor + 1}.0"
+
+
+def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
+    folder = paths.releases_dir(published_dir)
+    if not folder.is_dir():
+        return []
+    found = [VERSION_PATTERN.match(p.name) for p in folder.iterdir() if p.is_dir()]
+    return sorted(tuple(int(g) for g in m.groups()) for m in found if m)  # type: ignore[misc]
+
+
+def remove_staging_leftovers(published_dir: Path) -> list[Path]:
+    """A crashed run may leave a staging folder; it was never visible, so it can go."""
+    folder = paths.releases_dir(published_dir)
+    leftovers = [p for p in folder.iterdir() if p.name.startswith(paths.STAGING_PREFIX)] if folder.is_dir() else []
+    for leftover in leftovers:
+        shutil.rmtree(leftover)
+    return leftovers
+
+
+def publish_release(
+    tables: dict[str, pa.Table],
+    schemas: Schemas,
+    published_dir: Path,
+    now: dt.datetime,
+    fingerprint: str,
+    provenance: dict[str, Any],
+    sources: list[dict[str, Any]],
+    validation: dict[str, Any],
+) -> ReleaseOutcome:
+    """Write a new release if the data, the schemas or the metadata changed since latest."""
+    published_dir.mkdir(parents=True, exist_ok=True)
+    remove_staging_leftovers(published_dir)
+    previous = current_release(published_dir)
+    version = next_version(published_dir)
+    staging = paths.staging_dir(published_dir, version, uuid.uuid4().hex[:12])
+    staging.mkdir(parents=True)
+    try:
+        resources = _write_resources(tables, schemas, staging)
+        content_digest = _content_digest(resources, schemas)
+        if previous is not None and previous.get("content_digest") == content_digest:
+            shutil.rmtree(staging)
+            return ReleaseOutcome(
+                version=None, path=None, current_version=previous["version"],
+                message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
+            )
+        created = now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        package = _datapackage(schemas, version, created, resources, sources, {**provenance, "fingerprint": fingerprint, "content_digest": content_digest})
+        _write_json(staging / "datapackage.json", package)
+        _write_json(staging / "validation.json", validation)
+        write_checksums(staging)
+        verify_checksums(staging)
+        final = paths.release_dir(published_dir, version)
+        os.rename(staging, final)  # fails if it exists: a release is never overwritten
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _switch_pointers(published_dir, version, created, fingerprint, content_digest)
+    return ReleaseOutcome(version=version, path=final, current_version=version, message=f"published release {version}")
+
+
+def write_checksums(folder: Path) -> None:
+    lines = [f"{_sha256(p)}  {p.name}\n" for p in sorted(folder.iterdir()) if p.is_file() and p.name != SHA256SUMS]
+    (folder / SHA256SUMS).write_text("".join(lines), encoding="utf-8")
+
+
+def verify_checksums(folder: Path) -> None:
+    """Raise if any file differs from SHA256SUMS (what `sha256sum -c` checks)."""
+    for line in (folder / SHA256SUMS).read_text(encoding="utf-8").splitlines():
+        expected, name = line.split("  ", 1)
+        if _sha256(folder / name) != expected:
+            raise RuntimeError(f"{folder / name}: checksum does not match SHA256SUMS")
+
+
+def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path) -> dict[str, dict[str, Any]]:
+    described = {}
+    for name in RESOURCE_NAMES:
+        table = tables[name]
+        delimiters = {f["name"]: f.get("delimiter", ",") for f in schemas.fields(name) if f["type"] == "list"}
+        csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        write_csv(table, csv_path, delimiters)
+        write_parquet(table, parquet_path)
+        described[name] = {
+            "rows": table.num_rows,
+            "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": _sha256(csv_path)},
+            "parquet": {"path": parquet_path.name, "bytes": parquet_path.stat().st_size, "sha256": _sha256(parquet_path)},
+        }
+    return described
+
+
+def _content_digest(resources: dict[str, dict[str, Any]], schemas: Schemas) -> str:
+    """What a data user would call a change: the published rows, the schemas, the metadata."""
+    basis = {"csv": {n: r["csv"]["sha256"] for n, r in resources.items()}, "schemas": schemas.digest()}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def _datapackage(
+    schemas: Schemas, version: str, created: str, resources: dict[str, dict[str, Any]],
+    sources: list[dict[str, Any]], provenance: dict[str, Any],
+) -> dict[str, Any]:
+    package = {key: value for key, value in schemas.package.items() if key != "resources"}
+    descriptions = schemas.package.get("resources", {})
+    package.update(profile="tabular-data-package", version=version, created=created, sources=sources)
+    package["resources"] = [
+        {
+            "name": name,
+            "path": described["csv"]["path"],
+            "profile": "tabular-data-resource",
+            "title": descriptions.get(name, {}).get("title", name),
+            "description": descriptions.get(name, {}).get("description", ""),
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "bytes": described["csv"]["bytes"],
+            "hash": f"sha256:{described['csv']['sha256']}",
+            "rows": described["rows"],
+            "schema": schemas.resource(name),
+            "parquet": {
+                "path": described["parquet"]["path"],
+                "mediatype": "application/vnd.apache.parquet",
+                "bytes": described["parquet"]["bytes"],
+                "hash": f"sha256:{described['parquet']['sha256']}",
+            },
+        }
+        for name, described in resources.items()
+    ]
+    package["provenance"] = provenance
+    return package
+
+
+def _switch_pointers(published_dir: Path, version: str, created: str, fingerprint: str, content_digest: str) -> None:
+    target = Path(paths.RELEASES) / version
+    _replace_symlink(paths.latest_link(published_dir), target)
+    major = int(version.split(".")[0])
+    _replace_symlink(paths.major_link(published_dir, major), target)
+    pointer = {"version": version, "path": str(target), "created": created, "fingerprint": fingerprint, "content_digest": content_digest}
+    temporary = published_dir / f".latest.json.{uuid.uuid4().hex[:8]}"
+    _write_json(temporary, pointer)
+    os.replace(temporary, paths.latest_json(published_dir))
+
+
+def _replace_symlink(link: Path, target: Path) -> None:
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+
+
+def _write_json(path: Path, document: Any) -> None:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,154 @@
+"""What a run found, twice: counts and positions for the public validation.json,
+and the rejected values with their reasons for the maintainers, privately in reports/."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from partnerdata import paths
+from partnerdata.config import Source
+from partnerdata.findings import Finding
+
+MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
+REJECTED_COLUMNS = ["source_id", "file", "position", "resource", "field", "value", "rule", "message"]
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """How one source fared in this run (collection and validation)."""
+
+    source: Source
+    status: str  # fetched | unchanged | fallback | failed
+    error: str | None
+    snapshot_sha256: str | None
+    snapshot_fetched_at: dt.datetime | None
+    rows_read: int
+    findings: list[Finding]
+    detected: dict[str, Any]
+
+    @property
+    def rows_rejected(self) -> int:
+        return len({f.row for f in self.findings})
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+
+def validation_summary(outcomes: list[SourceOutcome], conflicts: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
+    """The public validation.json: counts, rules, fields and positions; never a rejected value."""
+    sources = []
+    for outcome in outcomes:
+        positions = sorted({f.position for f in outcome.findings}, key=_position_order)
+        sources.append({
+            "source_id": outcome.source.source_id,
+            "title": outcome.source.title,
+            "resource": outcome.source.resource,
+            "status": outcome.status,
+            "error": outcome.error,
+            "snapshot": None if outcome.snapshot_sha256 is None else {
+                "sha256": outcome.snapshot_sha256,
+                "fetched_at": _iso(outcome.snapshot_fetched_at),
+                "age_days": round((now - outcome.snapshot_fetched_at).total_seconds() / 86400, 3) if outcome.snapshot_fetched_at else None,
+            },
+            "detected": outcome.detected,
+            "rows_read": outcome.rows_read,
+            "rows_accepted": outcome.rows_accepted,
+            "rows_rejected": outcome.rows_rejected,
+            "problems": {
+                "total": len(outcome.findings),
+                "by_rule": dict(sorted(Counter(f.rule for f in outcome.findings).items())),
+                "by_field": dict(sorted(Counter(f.field for f in outcome.findings).items())),
+            },
+            "rejected_positions": positions[:MAX_POSITIONS],
+            "rejected_positions_truncated": len(positions) > MAX_POSITIONS,
+        })
+    return {
+        "checked_at": _iso(now),
+        "sources": sources,
+        "organisation_conflicts": [
+            {"organisation_id": c["organisation_id"], "kept_from": c["kept_from"], "other_source": c["other_source"], "fields": sorted(c["fields"])}
+            for c in conflicts
+        ],
+        "totals": {
+            "rows_read": sum(o.rows_read for o in outcomes),
+            "rows_accepted": sum(o.rows_accepted for o in outcomes),
+            "rows_rejected": sum(o.rows_rejected for o in outcomes),
+        },
+    }
+
+
+def write_private_reports(
+    outcomes: list[SourceOutcome], conflicts: list[dict[str, Any]], reports_dir: Path, run_started: dt.datetime
+) -> Path:
+    """reports/<run>/<source_id>/rejected.csv (one line per problem) and report.md (a letter to the partner)."""
+    run_dir = paths.run_reports_dir(reports_dir, run_started)
+    for outcome in outcomes:
+        folder = paths.source_report_dir(reports_dir, run_started, outcome.source.source_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "rejected.csv", "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, REJECTED_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for finding in outcome.findings:
+                row = finding.as_dict()
+                writer.writerow({"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}})
+        mine = [c for c in conflicts if c["other_source"] == outcome.source.source_id]
+        (folder / "report.md").write_text(_letter(outcome, mine), encoding="utf-8")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    link = reports_dir / "latest"
+    temporary = reports_dir / f".latest.{os.getpid()}"
+    os.symlink(run_dir.name, temporary)
+    os.replace(temporary, link)
+    return run_dir
+
+
+def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
+    source = outcome.source
+    lines = [
+        f"# Data check: {source.title}",
+        "",
+        f"Source `{source.source_id}` ({source.url_template}), delivered by {source.organisation.name}.",
+        "",
+        f"- Status of this delivery: **{outcome.status}**" + (f" ({outcome.error})" if outcome.error else ""),
+        f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",
+        "",
+    ]
+    if not outcome.findings:
+        lines += ["Every row passed every check. Thank you!", ""]
+    else:
+        lines += [
+            "The rows below were left out of the published data. Please correct them in your next delivery;",
+            "each problem names the row as you find it in your file, the field, the value we received and what we expected.",
+            "",
+        ]
+        by_rule: dict[str, list[Finding]] = {}
+        for finding in outcome.findings:
+            by_rule.setdefault(finding.rule, []).append(finding)
+        for rule, findings in sorted(by_rule.items()):
+            lines += [f"## {rule}: {len(findings)} problem(s)", ""]
+            lines += ["| where | field | value | problem |", "|---|---|---|---|"]
+            for finding in findings[:20]:
+                value = "" if finding.value is None else str(finding.value).replace("|", "\\|")[:80]
+                lines.append(f"| {finding.position} | {finding.field} | {value} | {finding.message.replace('|', '/')} |")
+            if len(findings) > 20:
+                lines.append(f"| ... | | | {len(findings) - 20} more in rejected.csv |")
+            lines.append("")
+    for conflict in conflicts:
+        fields = ", ".join(f"{name}: ours {v['kept']!r}, yours {v['other']!r}" for name, v in conflict["fields"].items())
+        lines += [f"Note: organisation {conflict['organisation_id']} is described differently by source {conflict['kept_from']} ({fields}); the first source's values are published.", ""]
+    return "\n".join(lines)
+
+
+def _position_order(position: str) -> tuple[str, int]:
+    prefix, _, number = position.rpartition(" ")
+    return (prefix, int(number)) if number.isdigit() else (position, 0)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,153 @@
+"""The Table Schemas in schemas/: the single source of truth for types and rules.
+
+Arrow types, the Parquet schema, the validation checks and the data dictionary
+are all derived from these descriptors; nothing here restates a field by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from partnerdata.errors import ConfigError
+
+# Publication order: referenced resources first, so foreign keys can be checked in one pass.
+RESOURCE_NAMES = ("organisations", "projects", "activities", "project_partners")
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "year": pa.int32(),
+    "list": pa.list_(pa.string()),
+}
+SUPPORTED_CONSTRAINTS = {"required", "unique", "enum", "pattern", "minimum", "maximum", "minLength", "maxLength"}
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The four resource schemas, the package metadata and the row rules, as read from disk."""
+
+    folder: Path
+    resources: dict[str, dict[str, Any]]
+    package: dict[str, Any]
+    rules: dict[str, list[dict[str, Any]]]
+
+    def resource(self, name: str) -> dict[str, Any]:
+        return self.resources[name]
+
+    def fields(self, name: str) -> list[dict[str, Any]]:
+        return self.resources[name]["fields"]
+
+    def field_names(self, name: str) -> list[str]:
+        return [f["name"] for f in self.resources[name]["fields"]]
+
+    def primary_key(self, name: str) -> list[str]:
+        return list(self.resources[name]["primaryKey"])
+
+    def arrow_schema(self, name: str) -> pa.Schema:
+        """Arrow schema of a resource, with each field's title and description as metadata."""
+        arrow_fields = []
+        for spec in self.fields(name):
+            required = spec.get("constraints", {}).get("required", False)
+            metadata = {"title": spec.get("title", ""), "description": spec.get("description", "")}
+            arrow_fields.append(pa.field(spec["name"], ARROW_TYPES[spec["type"]], nullable=not required, metadata=metadata))
+        meta = self.package.get("resources", {}).get(name, {})
+        return pa.schema(arrow_fields, metadata={"description": meta.get("description", ""), "title": meta.get("title", name)})
+
+    def digest(self) -> str:
+        """sha256 over every file in schemas/, so any change of a type, rule or text shows."""
+        return digest_files(sorted(p for p in self.folder.iterdir() if p.is_file()))
+
+
+def load_schemas(folder: Path | str) -> Schemas:
+    """Read schemas/<resource>.schema.json, package.json and rules.yaml, and check them."""
+    folder = Path(folder)
+    resources = {}
+    for name in RESOURCE_NAMES:
+        path = folder / f"{name}.schema.json"
+        try:
+            descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: schema file is missing") from None
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}: not valid JSON: {error}") from None
+        _check_schema(descriptor, path)
+        resources[name] = descriptor
+    try:
+        package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        rules = yaml.safe_load((folder / "rules.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise ConfigError(f"{folder}: cannot read package.json or rules.yaml: {error}") from None
+    schemas = Schemas(folder=folder, resources=resources, package=package, rules=rules)
+    _check_references(schemas)
+    _check_rules(schemas)
+    return schemas
+
+
+def _check_schema(descriptor: dict[str, Any], path: Path) -> None:
+    from frictionless import FrictionlessException, Schema
+
+    try:
+        Schema.from_descriptor(descriptor)
+    except FrictionlessException as error:
+        raise ConfigError(f"{path}: not a valid Table Schema: {error}") from None
+    names = set()
+    for spec in descriptor["fields"]:
+        where = f"{path}: field '{spec['name']}'"
+        if spec["type"] not in ARROW_TYPES:
+            raise ConfigError(f"{where}: type '{spec['type']}' is not supported (use one of {', '.join(ARROW_TYPES)})")
+        unsupported = set(spec.get("constraints", {})) - SUPPORTED_CONSTRAINTS
+        if unsupported:
+            raise ConfigError(f"{where}: constraint(s) {', '.join(sorted(unsupported))} are not checked by partnerdata")
+        names.add(spec["name"])
+    if "source_id" not in names:
+        raise ConfigError(f"{path}: every resource needs the field source_id")
+    for key_field in descriptor.get("primaryKey", []):
+        if key_field not in names:
+            raise ConfigError(f"{path}: primaryKey names '{key_field}', which is not a field")
+
+
+def _check_references(schemas: Schemas) -> None:
+    for name in RESOURCE_NAMES:
+        for foreign_key in schemas.resource(name).get("foreignKeys", []):
+            target = foreign_key["reference"]["resource"]
+            where = f"{schemas.folder / (name + '.schema.json')}: foreignKey {foreign_key['fields']}"
+            if target not in schemas.resources:
+                raise ConfigError(f"{where}: refers to unknown resource '{target}'")
+            if RESOURCE_NAMES.index(target) >= RESOURCE_NAMES.index(name):
+                raise ConfigError(f"{where}: '{target}' must come before '{name}' in RESOURCE_NAMES")
+            missing = set(foreign_key["reference"]["fields"]) - set(schemas.field_names(target))
+            if missing:
+                raise ConfigError(f"{where}: '{target}' has no field(s) {', '.join(sorted(missing))}")
+
+
+def _check_rules(schemas: Schemas) -> None:
+    where = schemas.folder / "rules.yaml"
+    for resource, rules in schemas.rules.items():
+        if resource not in schemas.resources:
+            raise ConfigError(f"{where}: rules for unknown resource '{resource}'")
+        for rule in rules:
+            if set(rule) != {"name", "kind", "fields", "message"}:
+                raise ConfigError(f"{where}: {resource} rule {rule.get('name')!r} needs exactly name, kind, fields and message")
+            if rule["kind"] != "not_greater":
+                raise ConfigError(f"{where}: {resource} rule {rule['name']!r}: unknown kind {rule['kind']!r} (known: not_greater)")
+            missing = set(rule["fields"]) - set(schemas.field_names(resource))
+            if len(rule["fields"]) != 2 or missing:
+                raise ConfigError(f"{where}: {resource} rule {rule['name']!r}: needs two fields of {resource}")
+
+
+def digest_files(paths: list[Path]) -> str:
+    """One sha256 over the names and contents of several files."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

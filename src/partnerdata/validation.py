@@ -1,0 +1,144 @@
+"""Check typed tables against their Table Schema, the row rules and the keys.
+
+Every check is a vectorised pass over a whole column (pyarrow compute) that
+yields the indices of the rows that fail it; only failures become Python objects.
+The error vocabulary follows frictionless-py: a ``type`` problem for a value that
+is not of the field's type, one problem per failed constraint (``required``,
+``enum``, ``pattern``, ...), ``primary-key`` for a repeated key (every occurrence
+after the first) and ``foreign-key`` for a reference to a missing row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partnerdata.coercion import CoercedTable, Dialect, describe_expected
+
+URI = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
+LISTED_CODES = 12  # list the allowed codes in a message when there are at most this many
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # index of the row in the table that was checked
+    field: str
+    rule: str
+    message: str
+
+
+def check_fields(coerced: CoercedTable, fields: list[dict[str, Any]], dialect: Dialect) -> list[Problem]:
+    """Type and constraint problems, field by field; a cell that failed its type is not checked further."""
+    problems: list[Problem] = []
+    table = coerced.table
+    for spec in fields:
+        name = spec["name"]
+        column = table.column(name).combine_chunks()
+        failed = coerced.failures[name]
+        problems += _problems(failed, name, "type", f"not {describe_expected(spec, dialect)}")
+        constraints = spec.get("constraints", {})
+        if constraints.get("required"):
+            missing = pc.and_(coerced.missing[name], pc.invert(failed))
+            problems += _problems(missing, name, "required", f"{name} is required but empty")
+        if spec["type"] == "list":
+            problems += _check_items(column, spec)
+            continue
+        if "enum" in constraints:
+            allowed = pa.array(constraints["enum"], column.type)
+            problems += _problems(pc.invert(pc.is_in(column, value_set=allowed)), name, "enum", _enum_message(name, constraints["enum"]), column)
+        if "pattern" in constraints:
+            matches = pc.match_substring_regex(column, f"^(?:{constraints['pattern']})$")
+            problems += _problems(pc.invert(matches), name, "pattern", f"does not have the form of a {name} (pattern {constraints['pattern']})", column)
+        if spec.get("format") == "uri":
+            problems += _problems(pc.invert(pc.match_substring_regex(column, URI)), name, "format", "not a web address (URI)", column)
+        for bound, compare, word in (("minimum", pc.less, "less than"), ("maximum", pc.greater, "greater than")):
+            if bound in constraints:
+                limit = pa.scalar(constraints[bound]).cast(column.type)
+                problems += _problems(compare(column, limit), name, bound, f"{word} the {bound} {constraints[bound]}", column)
+        for bound, compare, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
+            if bound in constraints:
+                lengths = pc.utf8_length(column)
+                problems += _problems(compare(lengths, constraints[bound]), name, bound, f"{word} than {constraints[bound]} characters", column)
+    return problems
+
+
+def check_row_rules(table: pa.Table, rules: Iterable[dict[str, Any]]) -> list[Problem]:
+    """The rules of schemas/rules.yaml; ``not_greater`` [a, b] means a <= b when both are present."""
+    problems: list[Problem] = []
+    for rule in rules:
+        first, second = rule["fields"]
+        greater = pc.greater(table.column(first), table.column(second))
+        problems += _problems(greater, second, rule["name"], rule["message"])
+    return problems
+
+
+def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") -> list[Problem]:
+    """Every row whose key repeats an earlier row's key (the first occurrence is kept)."""
+    if table.num_rows == 0:
+        return []
+    indexed = table.select(key).append_column("__index", pa.array(range(table.num_rows), pa.int64()))
+    first = indexed.group_by(key, use_threads=False).aggregate([("__index", "min")])
+    keep = pc.is_in(indexed.column("__index"), value_set=first.column("__index_min"))
+    rows = pc.indices_nonzero(pc.invert(keep)).to_pylist()
+    fields = ", ".join(key)
+    return [
+        Problem(row, key[-1], label, f"the key ({fields}) = ({_key_text(table, key, row)}) appears in an earlier row")
+        for row in rows
+    ]
+
+
+def check_foreign_key(table: pa.Table, fields: list[str], parent: pa.Table, parent_fields: list[str], parent_name: str) -> list[Problem]:
+    """Rows whose (non-empty) reference is not a key of the parent resource."""
+    if table.num_rows == 0:
+        return []
+    child = table.select(fields).rename_columns(parent_fields)
+    known = parent.select(parent_fields).append_column("__known", pa.array([True] * parent.num_rows, pa.bool_()))
+    child = child.append_column("__index", pa.array(range(table.num_rows), pa.int64()))
+    joined = child.join(known, keys=parent_fields, join_type="left outer", use_threads=False)
+    present = pc.and_kleene(*[pc.is_valid(joined.column(f)) for f in parent_fields]) if len(parent_fields) > 1 else pc.is_valid(joined.column(parent_fields[0]))
+    broken = pc.and_(present, pc.is_null(joined.column("__known")))
+    rows = sorted(pc.filter(joined.column("__index"), broken).to_pylist())
+    target = ", ".join(f"{parent_name}.{f}" for f in parent_fields)
+    return [
+        Problem(row, fields[-1], "foreign-key", f"refers to ({_key_text(table, fields, row)}), which is not in {target}")
+        for row in rows
+    ]
+
+
+def _check_items(column: pa.Array, spec: dict[str, Any]) -> list[Problem]:
+    allowed = spec.get("itemEnum")
+    if not allowed:
+        return []
+    flat = pc.list_flatten(column)
+    bad_items = pc.invert(pc.is_in(flat, value_set=pa.array(allowed, pa.string())))
+    parents = pc.filter(pc.list_parent_indices(column), bad_items).to_pylist()
+    items = pc.filter(flat, bad_items).to_pylist()
+    by_row: dict[int, list[str]] = {}
+    for row, item in zip(parents, items):
+        by_row.setdefault(row, []).append(item)
+    return [
+        Problem(row, spec["name"], "enum", f"item(s) {', '.join(repr(i) for i in bad)}: {_enum_message(spec['name'], allowed)}")
+        for row, bad in sorted(by_row.items())
+    ]
+
+
+def _enum_message(name: str, allowed: list[Any]) -> str:
+    if len(allowed) <= LISTED_CODES:
+        return f"not an allowed {name} code ({', '.join(map(str, allowed))})"
+    return f"not one of the {len(allowed)} allowed {name} codes (see the data dictionary)"
+
+
+def _problems(mask: pa.Array, field: str, rule: str, message: str, column: pa.Array | None = None) -> list[Problem]:
+    """One Problem per true value of mask; with column given, a missing value never fails a constraint."""
+    mask = pc.fill_null(mask, False)
+    if column is not None:
+        mask = pc.and_(mask, pc.is_valid(column))
+    rows = pc.indices_nonzero(mask).to_pylist()
+    return [Problem(row, field, rule, message) for row in rows]
+
+
+def _key_text(table: pa.Table, key: list[str], row: int) -> str:
+    return ", ".join(repr(table.column(f)[row].as_py()) for f in key)
