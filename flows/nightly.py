@@ -29,7 +29,9 @@ def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish")
-def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], fingerprint: str, started_iso: str) -> dict[str, Any]:
+def publish(
+    run: pipeline.RunPaths, validated: list[dict[str, Any]], fingerprint: str, started_iso: str
+) -> dict[str, Any]:
     return pipeline.publish(run, validated, fingerprint, started_iso)
 
 
@@ -61,12 +63,20 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
     fingerprint = pipeline.input_fingerprint(run, collected)
     status = pipeline.exit_status(collected)
     same_as = pipeline.unchanged_since_latest(run, fingerprint)
-    if same_as is not None:
+    if same_as is not None and status == pipeline.EXIT_OK:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
-        return Completed(message=message, data={
-            "exit_status": status, "message": message, "version": None, "current_version": same_as,
-            "sources": [{"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected],
-        })
+        return Completed(
+            message=message,
+            data={
+                "exit_status": status,
+                "message": message,
+                "version": None,
+                "current_version": same_as,
+                "sources": [
+                    {"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected
+                ],
+            },
+        )
     work_dir = pipeline.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]

@@ -52,8 +52,12 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
         table = _drop(table, problems)
         for foreign_key in schemas.resource(name).get("foreignKeys", []):
             target = foreign_key["reference"]["resource"]
-            problems = check_foreign_key(table, foreign_key["fields"], tables[target], foreign_key["reference"]["fields"], target)
-            findings += _findings(problems, table, name, f"the {target} row it refers to is missing or was rejected; fix that row first")
+            problems = check_foreign_key(
+                table, foreign_key["fields"], tables[target], foreign_key["reference"]["fields"], target
+            )
+            findings += _findings(
+                problems, table, name, f"the {target} row it refers to is missing or was rejected; fix that row first"
+            )
             table = _drop(table, problems)
         tables[name] = table
     final = {name: _publishable(tables[name], schemas, name) for name in RESOURCE_NAMES}
@@ -65,8 +69,13 @@ def _organisation_block(source: Source, schemas: Schemas) -> pa.Table:
     block = source.organisation
     row = {name: None for name in schemas.field_names("organisations")}
     row.update(
-        organisation_id=block.id, source_id=source.source_id, name=block.name,
-        organisation_type=block.type, city=block.city, region=block.region, country=block.country,
+        organisation_id=block.id,
+        source_id=source.source_id,
+        name=block.name,
+        organisation_type=block.type,
+        city=block.city,
+        region=block.region,
+        country=block.country,
     )
     row[ROW] = -1
     row[POSITION] = ORGANISATION_BLOCK
@@ -92,10 +101,15 @@ def _merge_organisations(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]
             elif kept[name] != value:
                 differing[name] = {"kept": kept[name], "other": value}
         if differing:
-            conflicts.append({
-                "organisation_id": key, "kept_from": kept["source_id"], "other_source": row["source_id"],
-                "other_position": row[POSITION], "fields": differing,
-            })
+            conflicts.append(
+                {
+                    "organisation_id": key,
+                    "kept_from": kept["source_id"],
+                    "other_source": row["source_id"],
+                    "other_position": row[POSITION],
+                    "fields": differing,
+                }
+            )
     return pa.Table.from_pylist(list(merged.values()), schema=table.schema), conflicts
 
 
@@ -137,7 +151,9 @@ def _publishable(table: pa.Table, schemas: Schemas, name: str) -> pa.Table:
     """Schema order and types (with field metadata), sorted by primary key."""
     schema = schemas.arrow_schema(name)
     ordered = table.select(schema.names).sort_by([(f, "ascending") for f in schemas.primary_key(name)])
-    return pa.Table.from_arrays(ordered.columns, schema=schema.with_metadata(None)).replace_schema_metadata(schema.metadata)
+    return pa.Table.from_arrays(ordered.columns, schema=schema.with_metadata(None)).replace_schema_metadata(
+        schema.metadata
+    )
 
 
 def _text(value: Any) -> str | None:

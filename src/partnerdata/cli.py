@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from partnerdata import __version__, pipeline
 from partnerdata.errors import ConfigError
@@ -40,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="partnerdata", description="Collect, validate and publish partner records as open data.")
+    parser = argparse.ArgumentParser(
+        prog="partnerdata", description="Collect, validate and publish partner records as open data."
+    )
     parser.add_argument("--version", action="version", version=f"partnerdata {__version__}")
     commands = parser.add_subparsers(dest="command")
 
@@ -50,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
     run.add_argument("--reports", default="reports", metavar="DIR", help="private reports folder (default: reports)")
     run.add_argument(
-        "--only", action="append", metavar="SOURCE_ID",
+        "--only",
+        action="append",
+        metavar="SOURCE_ID",
         help="re-fetch only this source (repeatable); the others contribute their last good snapshot",
     )
 
@@ -60,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sources", default="sources.yaml", metavar="FILE", help="source registry (default: sources.yaml)")
+    parser.add_argument(
+        "--sources", default="sources.yaml", metavar="FILE", help="source registry (default: sources.yaml)"
+    )
     parser.add_argument("--schemas", default=str(pipeline.paths.SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
 
 
@@ -77,8 +84,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     run = pipeline.RunPaths(
-        str(Path(args.sources).resolve()), str(Path(args.raw).resolve()), str(Path(args.published).resolve()),
-        str(Path(args.reports).resolve()), args.schemas,
+        str(Path(args.sources).resolve()),
+        str(Path(args.raw).resolve()),
+        str(Path(args.published).resolve()),
+        str(Path(args.reports).resolve()),
+        args.schemas,
     )
     try:  # configuration errors are reported before Prefect starts and before anything is fetched
         config, _ = pipeline.load(run)
@@ -91,8 +101,12 @@ def _run(args: argparse.Namespace) -> int:
     from flows.nightly import nightly  # the one import of Prefect, here on purpose
 
     state = nightly(
-        sources_file=run.sources_file, raw_dir=run.raw_dir, published_dir=run.published_dir,
-        reports_dir=run.reports_dir, only=args.only, return_state=True,
+        sources_file=run.sources_file,
+        raw_dir=run.raw_dir,
+        published_dir=run.published_dir,
+        reports_dir=run.reports_dir,
+        only=args.only,
+        return_state=True,
     )
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
@@ -100,8 +114,12 @@ def _run(args: argparse.Namespace) -> int:
     _print_summary(result)
     status = result["exit_status"]
     if status == pipeline.EXIT_DEGRADED:
-        failing = ", ".join(f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed"))
-        return _fail(status, f"published, but these sources failed and their last good data (or none) was used: {failing}")
+        failing = ", ".join(
+            f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed")
+        )
+        return _fail(
+            status, f"published, but these sources failed and their last good data (or none) was used: {failing}"
+        )
     if status != pipeline.EXIT_OK:
         return _fail(status, result["message"])
     return status

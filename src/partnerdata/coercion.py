@@ -43,11 +43,15 @@ class CoercedTable:
     missing: dict[str, pa.Array]  # field -> boolean mask of empty cells
 
 
-def coerce_table(text: pa.Table, fields: list[dict[str, Any]], missing_values: list[str], dialect: Dialect) -> CoercedTable:
+def coerce_table(
+    text: pa.Table, fields: list[dict[str, Any]], missing_values: list[str], dialect: Dialect
+) -> CoercedTable:
     columns, failures, missing = {}, {}, {}
     for spec in fields:
         column = text.column(spec["name"]).combine_chunks()
-        is_missing = pc.fill_null(pc.is_in(column, value_set=pa.array(spec.get("missingValues", missing_values), pa.string())), True)
+        is_missing = pc.fill_null(
+            pc.is_in(column, value_set=pa.array(spec.get("missingValues", missing_values), pa.string())), True
+        )
         present = pc.if_else(is_missing, pa.scalar(None, pa.string()), column)
         typed = _COERCE[spec["type"]](present, spec, dialect)
         columns[spec["name"]] = typed
@@ -63,7 +67,9 @@ def describe_expected(spec: dict[str, Any], dialect: Dialect) -> str:
     if kind == "date":
         return "a date as YYYY-MM-DD" + (f" or in the form {dialect.date_format}" if dialect.date_format else "")
     if kind == "number":
-        return f"a number with decimal mark '{dialect.decimal}'" + (f" (thousands separator '{dialect.thousands}')" if dialect.thousands else "")
+        return f"a number with decimal mark '{dialect.decimal}'" + (
+            f" (thousands separator '{dialect.thousands}')" if dialect.thousands else ""
+        )
     if kind == "integer":
         return "a whole number"
     if kind == "year":

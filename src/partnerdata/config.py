@@ -12,15 +12,19 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+import pyarrow as pa
 import yaml
 
+from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.errors import ConfigError
 from partnerdata.readers import READERS
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.validation import check_fields
 
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -37,11 +41,28 @@ SETTINGS_KEYS = {
     "lock_timeout_seconds": (int, float),
 }
 SOURCE_KEYS = {
-    "source_id", "title", "enabled", "organisation", "url", "format", "resource",
-    "columns", "values", "constants", "date_format", "list_separator", "headers",
-    "timeout_seconds", "max_bytes", *READERS,
+    "source_id",
+    "title",
+    "enabled",
+    "organisation",
+    "url",
+    "format",
+    "resource",
+    "columns",
+    "values",
+    "constants",
+    "date_format",
+    "list_separator",
+    "headers",
+    "timeout_seconds",
+    "max_bytes",
+    *READERS,
 }
-ORGANISATION_KEYS = {"id", "name", "type", "city", "region", "country"}
+# organisation block key -> field of the organisations resource
+ORGANISATION_KEYS = {
+    "id": "organisation_id", "name": "name", "type": "organisation_type",
+    "city": "city", "region": "region", "country": "country",
+}
 
 
 @dataclass(frozen=True)
@@ -138,7 +159,9 @@ def load_config(path: Path | str, schemas: Schemas, environ: Mapping[str, str] |
     for index, entry in enumerate(entries):
         source = _load_source(entry, index, path, schemas, environ)
         if source.source_id in seen:
-            raise ConfigError(f"{path}: sources[{index}]: source_id '{source.source_id}' is used twice; each must be unique")
+            raise ConfigError(
+                f"{path}: sources[{index}]: source_id '{source.source_id}' is used twice; each must be unique"
+            )
         seen.add(source.source_id)
         sources.append(source)
     return Config(path=path, settings=settings, sources=tuple(sources))
@@ -203,14 +226,16 @@ def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: 
     for name in set(columns) & set(constants):
         raise ConfigError(f"{where}: field '{name}' is both in 'columns' and in 'constants'; keep one")
 
-    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'")
+    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'", schemas)
     url_template = entry["url"]
     if not isinstance(url_template, str) or not url_template.strip():
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
     url = _expand(url_template, environ, f"{where}: key 'url'")
     if not url.startswith(("http://", "https://")):
         if "://" in url:
-            raise ConfigError(f"{where}: key 'url': only http, https and local paths are supported, got {url_template!r}")
+            raise ConfigError(
+                f"{where}: key 'url': only http, https and local paths are supported, got {url_template!r}"
+            )
         url = str((path.parent / url).resolve())
         if not Path(url).is_file():
             raise ConfigError(f"{where}: key 'url': file {url} does not exist")
@@ -252,14 +277,24 @@ def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: 
     )
 
 
-def _load_organisation(raw: Any, where: str) -> Organisation:
+def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
+    """The block becomes a row of organisations, so it must pass that schema's checks."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with id, name, type and country")
-    _reject_unknown(raw, ORGANISATION_KEYS, where)
+    _reject_unknown(raw, set(ORGANISATION_KEYS), where)
     for key in ("id", "name", "country"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{where}: key '{key}' is missing or empty")
-    return Organisation(**{k: str(v) for k, v in raw.items()})
+    organisation = Organisation(**{k: str(v) for k, v in raw.items()})
+    row = {field: getattr(organisation, key) or "" for key, field in ORGANISATION_KEYS.items()}
+    row["source_id"] = "x"
+    fields = schemas.fields("organisations")
+    text = pa.table({spec["name"]: pa.array([row.get(spec["name"], "")], pa.string()) for spec in fields})
+    coerced = coerce_table(text, fields, [""], Dialect())
+    for problem in check_fields(coerced, fields, Dialect()):
+        key = next(k for k, f in ORGANISATION_KEYS.items() if f == problem.field)
+        raise ConfigError(f"{where}: key '{key}': {row[problem.field]!r}: {problem.message}")
+    return organisation
 
 
 def _expand(text: str, environ: Mapping[str, str], where: str) -> str:
@@ -268,7 +303,9 @@ def _expand(text: str, environ: Mapping[str, str], where: str) -> str:
     def value_of(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in environ:
-            raise ConfigError(f"{where}: environment variable {name} is not set (set it, or store it in a Prefect Secret block)")
+            raise ConfigError(
+                f"{where}: environment variable {name} is not set (set it, or store it in a Prefect Secret block)"
+            )
         return environ[name]
 
     return ENV_REFERENCE.sub(value_of, text)

@@ -58,7 +58,11 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas) -> MappedTab
         original[name] = column
         labels = source.values.get(name)
         if labels:
-            column = _translate_list(column, labels, source.list_separator) if spec["type"] == "list" else _translate(column, labels)
+            column = (
+                _translate_list(column, labels, source.list_separator)
+                if spec["type"] == "list"
+                else _translate(column, labels)
+            )
         mapped[name] = column
     return MappedTable(original=pa.table(original), mapped=pa.table(mapped))
 

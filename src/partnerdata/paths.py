@@ -18,7 +18,7 @@ STAGING_PREFIX = ".staging-"
 
 def timestamp_folder_name(moment: dt.datetime) -> str:
     """A UTC timestamp that sorts as text and is safe as a folder name: 20261125T021500.123456Z."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def source_raw_dir(raw_dir: Path, source_id: str) -> Path:

@@ -41,7 +41,7 @@ class RunPaths:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def load(run: RunPaths) -> tuple[Config, Schemas]:
@@ -55,7 +55,9 @@ def plan_sources(config: Config, only: list[str] | None) -> list[dict[str, Any]]
     for source_id in only or []:
         source = config.source(source_id)
         if not source.enabled:
-            raise ConfigError(f"{config.path}: source '{source_id}' is disabled (enabled: false); enable it to fetch it")
+            raise ConfigError(
+                f"{config.path}: source '{source_id}' is disabled (enabled: false); enable it to fetch it"
+            )
     return [{"source_id": s, "refetch": not only or s in only} for s in enabled]
 
 
@@ -67,37 +69,84 @@ def collect_source(run: RunPaths, source_id: str, refetch: bool, now_iso: str) -
     now = dt.datetime.fromisoformat(now_iso)
     previous = latest_snapshot(raw_dir, source_id)
     if not refetch and previous is not None:
-        return {"source_id": source_id, "status": "reused", "snapshot": str(previous.folder), "error": None}
+        return {
+            "source_id": source_id,
+            "status": "reused",
+            "snapshot": str(previous.folder),
+            "error": None,
+            "checked_at": now_iso,
+        }
     try:
         snapshot, is_new = take_snapshot(source, raw_dir, now)
     except (SourceError, OSError) as error:
         message = str(error).removeprefix(f"source {source_id}: ")
         if previous is None:
-            return {"source_id": source_id, "status": "failed", "snapshot": None, "error": message}
-        return {"source_id": source_id, "status": "fallback", "snapshot": str(previous.folder), "error": message}
-    return {"source_id": source_id, "status": "fetched" if is_new else "unchanged", "snapshot": str(snapshot.folder), "error": None}
+            return {
+                "source_id": source_id,
+                "status": "failed",
+                "snapshot": None,
+                "error": message,
+                "checked_at": now_iso,
+            }
+        return {
+            "source_id": source_id,
+            "status": "fallback",
+            "snapshot": str(previous.folder),
+            "error": message,
+            "checked_at": now_iso,
+        }
+    status = "fetched" if is_new else "unchanged"
+    return {
+        "source_id": source_id,
+        "status": status,
+        "snapshot": str(snapshot.folder),
+        "error": None,
+        "checked_at": now_iso,
+    }
 
 
 def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
-    """Read and check one source's snapshot; if it cannot be read, try the snapshot before it."""
+    """Read and check one source's snapshot, and refuse it if it cannot be read or too many of
+    its rows are rejected: then the newest older snapshot that passes is used (a fallback)."""
     if collected["snapshot"] is None:
         return {**collected, "prepared": None}
     config, schemas = load(run)
     source = config.source(collected["source_id"])
-    folder = Path(collected["snapshot"])
-    try:
-        prepared = prepare_source(source, snapshot_at(folder).body, schemas, Path(work_dir))
-        return {**collected, "prepared": prepared.as_dict()}
-    except READ_ERRORS as error:
-        message = f"cannot read {folder.name}/{snapshot_at(folder).body.name}: {error}"
-    older = _snapshot_before(Path(run.raw_dir), source.source_id, folder)
-    if older is None:
-        return {**collected, "status": "failed", "error": message, "prepared": None}
-    try:
-        prepared = prepare_source(source, snapshot_at(older).body, schemas, Path(work_dir))
-    except READ_ERRORS:
-        return {**collected, "status": "failed", "error": message, "prepared": None}
-    return {**collected, "status": "fallback", "snapshot": str(older), "error": message, "prepared": prepared.as_dict()}
+    settings = config.settings
+    now = dt.datetime.fromisoformat(collected["checked_at"])
+    candidates = [Path(collected["snapshot"])] + _snapshots_before(
+        Path(run.raw_dir), source.source_id, Path(collected["snapshot"])
+    )
+    status, error = collected["status"], collected["error"]
+    for folder in candidates:
+        snapshot = snapshot_at(folder)
+        if status == "fallback" and snapshot.age_days(now) > settings.max_fallback_age_days:
+            error = f"{error}; its last good snapshot ({folder.name}) is older than max_fallback_age_days ({settings.max_fallback_age_days:g}), so its rows are left out"
+            break
+        try:
+            prepared = prepare_source(source, snapshot.body, schemas, Path(work_dir))
+        except READ_ERRORS as problem:
+            refusal = f"cannot read snapshot {folder.name}: {problem}"
+        else:
+            rejected = prepared.rows_read - prepared.rows_accepted
+            if prepared.rows_read == 0:
+                refusal = f"snapshot {folder.name} has no rows"
+            elif rejected / prepared.rows_read <= settings.max_rejected_share:
+                return {
+                    **collected,
+                    "status": status,
+                    "error": error,
+                    "snapshot": str(folder),
+                    "prepared": prepared.as_dict(),
+                }
+            else:
+                refusal = (
+                    f"snapshot {folder.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
+                    f"max_rejected_share ({settings.max_rejected_share:.0%}); see the private report"
+                )
+        error = f"{error}; {refusal}" if error else refusal
+        status = "fallback"
+    return {**collected, "status": "failed", "error": error, "snapshot": None, "prepared": None}
 
 
 def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
@@ -124,19 +173,31 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, st
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
     if not prepared:
-        raise NoTrustworthyRelease("no source could be read: nothing to publish (see the errors above); published/ was not changed")
+        raise NoTrustworthyRelease(
+            "no source could be read: nothing to publish (see the errors above); published/ was not changed"
+        )
     assembly = assemble(config, schemas, prepared)
     outcomes = _outcomes(config, validated, assembly.findings)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
     sources = [_package_source(o) for o in outcomes if o.snapshot_sha256]
     provenance = {
-        "snapshots": [{"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": _iso(o.snapshot_fetched_at)} for o in outcomes if o.snapshot_sha256],
+        "snapshots": [
+            {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": _iso(o.snapshot_fetched_at)}
+            for o in outcomes
+            if o.snapshot_sha256
+        ],
         "schema_sha256": schemas.digest(),
         "sources_yaml_sha256": hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest(),
         "code_version": __version__,
     }
     outcome = publish_release(
-        assembly.tables, schemas, Path(run.published_dir), utc_now(), fingerprint, provenance, sources,
+        assembly.tables,
+        schemas,
+        Path(run.published_dir),
+        utc_now(),
+        fingerprint,
+        provenance,
+        sources,
         validation_summary(outcomes, assembly.conflicts, started),
     )
     return {
@@ -171,16 +232,18 @@ def _outcomes(config: Config, validated: list[dict[str, Any]], cross_findings: l
         findings = read_findings(prepared["findings"]) if prepared else []
         findings += [f for f in cross_findings if f.source_id == source.source_id]
         snapshot = snapshot_at(Path(v["snapshot"])) if v["snapshot"] else None
-        outcomes.append(SourceOutcome(
-            source=source,
-            status=v["status"],
-            error=v["error"],
-            snapshot_sha256=snapshot.sha256 if snapshot else None,
-            snapshot_fetched_at=snapshot.fetched_at if snapshot else None,
-            rows_read=prepared["rows_read"] if prepared else 0,
-            findings=sorted(findings, key=lambda f: f.row),
-            detected=prepared["detected"] if prepared else {},
-        ))
+        outcomes.append(
+            SourceOutcome(
+                source=source,
+                status=v["status"],
+                error=v["error"],
+                snapshot_sha256=snapshot.sha256 if snapshot else None,
+                snapshot_fetched_at=snapshot.fetched_at if snapshot else None,
+                rows_read=prepared["rows_read"] if prepared else 0,
+                findings=sorted(findings, key=lambda f: f.row),
+                detected=prepared["detected"] if prepared else {},
+            )
+        )
     return outcomes
 
 
@@ -210,13 +273,22 @@ def _source_line(outcome: SourceOutcome) -> dict[str, Any]:
     }
 
 
-def _snapshot_before(raw_dir: Path, source_id: str, folder: Path) -> Path | None:
-    older = sorted(
-        p for p in paths.source_raw_dir(raw_dir, source_id).iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.name < folder.name and (p / paths.SNAPSHOT_META).is_file()
+def _snapshots_before(raw_dir: Path, source_id: str, folder: Path) -> list[Path]:
+    """The source's complete snapshots older than folder, newest first."""
+    return sorted(
+        (
+            p
+            for p in paths.source_raw_dir(raw_dir, source_id).iterdir()
+            if p.is_dir()
+            and not p.name.startswith(".")
+            and p.name < folder.name
+            and (p / paths.SNAPSHOT_META).is_file()
+        ),
+        reverse=True,
     )
-    return older[-1] if older else None
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return (
+        None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )

@@ -51,7 +51,10 @@ def prepare_source(source: Source, body: Path, schemas: Schemas, work_dir: Path)
     mapped = map_columns(read, source, schemas)
     fields = schemas.fields(source.resource)
     dialect = Dialect(
-        decimal=read.decimal, thousands=read.thousands, date_format=source.date_format, list_separator=source.list_separator
+        decimal=read.decimal,
+        thousands=read.thousands,
+        date_format=source.date_format,
+        list_separator=source.list_separator,
     )
     missing_values = schemas.resource(source.resource).get("missingValues", [""])
     coerced = coerce_table(mapped.mapped, fields, missing_values, dialect)
@@ -61,7 +64,9 @@ def prepare_source(source: Source, body: Path, schemas: Schemas, work_dir: Path)
     findings = [_with_hint(_finding(p, source, read.positions, mapped.original), source) for p in _ordered(problems)]
 
     rejected = sorted({p.row for p in problems})
-    keep = pc.invert(pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64())))
+    keep = pc.invert(
+        pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64()))
+    )
     accepted = coerced.table.append_column(ROW, pa.array(range(coerced.table.num_rows), pa.int64()))
     accepted = accepted.append_column(POSITION, pa.array(read.positions, pa.string())).filter(keep)
 

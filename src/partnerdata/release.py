@@ -95,11 +95,20 @@ def publish_release(
         if previous is not None and previous.get("content_digest") == content_digest:
             shutil.rmtree(staging)
             return ReleaseOutcome(
-                version=None, path=None, current_version=previous["version"],
+                version=None,
+                path=None,
+                current_version=previous["version"],
                 message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
             )
-        created = now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        package = _datapackage(schemas, version, created, resources, sources, {**provenance, "fingerprint": fingerprint, "content_digest": content_digest})
+        created = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        package = _datapackage(
+            schemas,
+            version,
+            created,
+            resources,
+            sources,
+            {**provenance, "fingerprint": fingerprint, "content_digest": content_digest},
+        )
         _write_json(staging / "datapackage.json", package)
         _write_json(staging / "validation.json", validation)
         write_checksums(staging)
@@ -137,7 +146,11 @@ def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path
         described[name] = {
             "rows": table.num_rows,
             "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": _sha256(csv_path)},
-            "parquet": {"path": parquet_path.name, "bytes": parquet_path.stat().st_size, "sha256": _sha256(parquet_path)},
+            "parquet": {
+                "path": parquet_path.name,
+                "bytes": parquet_path.stat().st_size,
+                "sha256": _sha256(parquet_path),
+            },
         }
     return described
 
@@ -149,8 +162,12 @@ def _content_digest(resources: dict[str, dict[str, Any]], schemas: Schemas) -> s
 
 
 def _datapackage(
-    schemas: Schemas, version: str, created: str, resources: dict[str, dict[str, Any]],
-    sources: list[dict[str, Any]], provenance: dict[str, Any],
+    schemas: Schemas,
+    version: str,
+    created: str,
+    resources: dict[str, dict[str, Any]],
+    sources: list[dict[str, Any]],
+    provenance: dict[str, Any],
 ) -> dict[str, Any]:
     package = {key: value for key, value in schemas.package.items() if key != "resources"}
     descriptions = schemas.package.get("resources", {})
@@ -187,7 +204,13 @@ def _switch_pointers(published_dir: Path, version: str, created: str, fingerprin
     _replace_symlink(paths.latest_link(published_dir), target)
     major = int(version.split(".")[0])
     _replace_symlink(paths.major_link(published_dir, major), target)
-    pointer = {"version": version, "path": str(target), "created": created, "fingerprint": fingerprint, "content_digest": content_digest}
+    pointer = {
+        "version": version,
+        "path": str(target),
+        "created": created,
+        "fingerprint": fingerprint,
+        "content_digest": content_digest,
+    }
     temporary = published_dir / f".latest.json.{uuid.uuid4().hex[:8]}"
     _write_json(temporary, pointer)
     os.replace(temporary, paths.latest_json(published_dir))

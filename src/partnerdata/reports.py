@@ -41,39 +41,52 @@ class SourceOutcome:
         return self.rows_read - self.rows_rejected
 
 
-def validation_summary(outcomes: list[SourceOutcome], conflicts: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
+def validation_summary(
+    outcomes: list[SourceOutcome], conflicts: list[dict[str, Any]], now: dt.datetime
+) -> dict[str, Any]:
     """The public validation.json: counts, rules, fields and positions; never a rejected value."""
     sources = []
     for outcome in outcomes:
         positions = sorted({f.position for f in outcome.findings}, key=_position_order)
-        sources.append({
-            "source_id": outcome.source.source_id,
-            "title": outcome.source.title,
-            "resource": outcome.source.resource,
-            "status": outcome.status,
-            "error": outcome.error,
-            "snapshot": None if outcome.snapshot_sha256 is None else {
-                "sha256": outcome.snapshot_sha256,
-                "fetched_at": _iso(outcome.snapshot_fetched_at),
-                "age_days": round((now - outcome.snapshot_fetched_at).total_seconds() / 86400, 3) if outcome.snapshot_fetched_at else None,
-            },
-            "detected": outcome.detected,
-            "rows_read": outcome.rows_read,
-            "rows_accepted": outcome.rows_accepted,
-            "rows_rejected": outcome.rows_rejected,
-            "problems": {
-                "total": len(outcome.findings),
-                "by_rule": dict(sorted(Counter(f.rule for f in outcome.findings).items())),
-                "by_field": dict(sorted(Counter(f.field for f in outcome.findings).items())),
-            },
-            "rejected_positions": positions[:MAX_POSITIONS],
-            "rejected_positions_truncated": len(positions) > MAX_POSITIONS,
-        })
+        sources.append(
+            {
+                "source_id": outcome.source.source_id,
+                "title": outcome.source.title,
+                "resource": outcome.source.resource,
+                "status": outcome.status,
+                "error": outcome.error,
+                "snapshot": None
+                if outcome.snapshot_sha256 is None
+                else {
+                    "sha256": outcome.snapshot_sha256,
+                    "fetched_at": _iso(outcome.snapshot_fetched_at),
+                    "age_days": round((now - outcome.snapshot_fetched_at).total_seconds() / 86400, 3)
+                    if outcome.snapshot_fetched_at
+                    else None,
+                },
+                "detected": outcome.detected,
+                "rows_read": outcome.rows_read,
+                "rows_accepted": outcome.rows_accepted,
+                "rows_rejected": outcome.rows_rejected,
+                "problems": {
+                    "total": len(outcome.findings),
+                    "by_rule": dict(sorted(Counter(f.rule for f in outcome.findings).items())),
+                    "by_field": dict(sorted(Counter(f.field for f in outcome.findings).items())),
+                },
+                "rejected_positions": positions[:MAX_POSITIONS],
+                "rejected_positions_truncated": len(positions) > MAX_POSITIONS,
+            }
+        )
     return {
         "checked_at": _iso(now),
         "sources": sources,
         "organisation_conflicts": [
-            {"organisation_id": c["organisation_id"], "kept_from": c["kept_from"], "other_source": c["other_source"], "fields": sorted(c["fields"])}
+            {
+                "organisation_id": c["organisation_id"],
+                "kept_from": c["kept_from"],
+                "other_source": c["other_source"],
+                "fields": sorted(c["fields"]),
+            }
             for c in conflicts
         ],
         "totals": {
@@ -97,7 +110,9 @@ def write_private_reports(
             writer.writeheader()
             for finding in outcome.findings:
                 row = finding.as_dict()
-                writer.writerow({"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}})
+                writer.writerow(
+                    {"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
+                )
         mine = [c for c in conflicts if c["other_source"] == outcome.source.source_id]
         (folder / "report.md").write_text(_letter(outcome, mine), encoding="utf-8")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -135,13 +150,20 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             lines += ["| where | field | value | problem |", "|---|---|---|---|"]
             for finding in findings[:20]:
                 value = "" if finding.value is None else str(finding.value).replace("|", "\\|")[:80]
-                lines.append(f"| {finding.position} | {finding.field} | {value} | {finding.message.replace('|', '/')} |")
+                lines.append(
+                    f"| {finding.position} | {finding.field} | {value} | {finding.message.replace('|', '/')} |"
+                )
             if len(findings) > 20:
                 lines.append(f"| ... | | | {len(findings) - 20} more in rejected.csv |")
             lines.append("")
     for conflict in conflicts:
-        fields = ", ".join(f"{name}: ours {v['kept']!r}, yours {v['other']!r}" for name, v in conflict["fields"].items())
-        lines += [f"Note: organisation {conflict['organisation_id']} is described differently by source {conflict['kept_from']} ({fields}); the first source's values are published.", ""]
+        fields = ", ".join(
+            f"{name}: ours {v['kept']!r}, yours {v['other']!r}" for name, v in conflict["fields"].items()
+        )
+        lines += [
+            f"Note: organisation {conflict['organisation_id']} is described differently by source {conflict['kept_from']} ({fields}); the first source's values are published.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -151,4 +173,6 @@ def _position_order(position: str) -> tuple[str, int]:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return (
+        None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )

@@ -59,9 +59,13 @@ class Schemas:
         for spec in self.fields(name):
             required = spec.get("constraints", {}).get("required", False)
             metadata = {"title": spec.get("title", ""), "description": spec.get("description", "")}
-            arrow_fields.append(pa.field(spec["name"], ARROW_TYPES[spec["type"]], nullable=not required, metadata=metadata))
+            arrow_fields.append(
+                pa.field(spec["name"], ARROW_TYPES[spec["type"]], nullable=not required, metadata=metadata)
+            )
         meta = self.package.get("resources", {}).get(name, {})
-        return pa.schema(arrow_fields, metadata={"description": meta.get("description", ""), "title": meta.get("title", name)})
+        return pa.schema(
+            arrow_fields, metadata={"description": meta.get("description", ""), "title": meta.get("title", name)}
+        )
 
     def digest(self) -> str:
         """sha256 over every file in schemas/, so any change of a type, rule or text shows."""
@@ -137,9 +141,13 @@ def _check_rules(schemas: Schemas) -> None:
             raise ConfigError(f"{where}: rules for unknown resource '{resource}'")
         for rule in rules:
             if set(rule) != {"name", "kind", "fields", "message"}:
-                raise ConfigError(f"{where}: {resource} rule {rule.get('name')!r} needs exactly name, kind, fields and message")
+                raise ConfigError(
+                    f"{where}: {resource} rule {rule.get('name')!r} needs exactly name, kind, fields and message"
+                )
             if rule["kind"] != "not_greater":
-                raise ConfigError(f"{where}: {resource} rule {rule['name']!r}: unknown kind {rule['kind']!r} (known: not_greater)")
+                raise ConfigError(
+                    f"{where}: {resource} rule {rule['name']!r}: unknown kind {rule['kind']!r} (known: not_greater)"
+                )
             missing = set(rule["fields"]) - set(schemas.field_names(resource))
             if len(rule["fields"]) != 2 or missing:
                 raise ConfigError(f"{where}: {resource} rule {rule['name']!r}: needs two fields of {resource}")

@@ -60,7 +60,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
             "body": body.name,
             "sha256": digest,
             "bytes": size,
-            "fetched_at": now.astimezone(dt.timezone.utc).isoformat(),
+            "fetched_at": now.astimezone(dt.UTC).isoformat(),
             "duration_seconds": round(time.monotonic() - started, 3),
             "partnerdata_version": __version__,
             **response_meta,
@@ -68,7 +68,9 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
         (Path(incoming) / paths.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         target = paths.snapshot_dir(raw_dir, source.source_id, now)
         if target.exists():
-            raise SourceError(source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten")
+            raise SourceError(
+                source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten"
+            )
         os.rename(incoming, target)
         os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
     return _snapshot_from(target), True
@@ -79,7 +81,9 @@ def latest_snapshot(raw_dir: Path, source_id: str) -> Snapshot | None:
     folder = paths.source_raw_dir(raw_dir, source_id)
     if not folder.is_dir():
         return None
-    candidates = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / paths.SNAPSHOT_META).is_file())
+    candidates = sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / paths.SNAPSHOT_META).is_file()
+    )
     return _snapshot_from(candidates[-1]) if candidates else None
 
 
@@ -108,7 +112,9 @@ def _download(source: Source, target: Path) -> dict[str, Any]:
         shutil.copyfile(path, target)
         return {}
     try:
-        with requests.get(source.url, headers=dict(source.headers), timeout=source.timeout_seconds, stream=True) as response:
+        with requests.get(
+            source.url, headers=dict(source.headers), timeout=source.timeout_seconds, stream=True
+        ) as response:
             if response.status_code != 200:
                 raise SourceError(source.source_id, f"HTTP {response.status_code} from {source.url_template}")
             received = 0
@@ -116,7 +122,10 @@ def _download(source: Source, target: Path) -> dict[str, Any]:
                 for chunk in response.iter_content(CHUNK):
                     received += len(chunk)
                     if received > source.max_bytes:
-                        raise SourceError(source.source_id, f"body is larger than max_bytes ({source.max_bytes} bytes); stopped reading")
+                        raise SourceError(
+                            source.source_id,
+                            f"body is larger than max_bytes ({source.max_bytes} bytes); stopped reading",
+                        )
                     out.write(chunk)
             return {
                 "status": response.status_code,

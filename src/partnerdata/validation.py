@@ -10,8 +10,9 @@ after the first) and ``foreign-key`` for a reference to a missing row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,20 +49,36 @@ def check_fields(coerced: CoercedTable, fields: list[dict[str, Any]], dialect: D
             continue
         if "enum" in constraints:
             allowed = pa.array(constraints["enum"], column.type)
-            problems += _problems(pc.invert(pc.is_in(column, value_set=allowed)), name, "enum", _enum_message(name, constraints["enum"]), column)
+            problems += _problems(
+                pc.invert(pc.is_in(column, value_set=allowed)),
+                name,
+                "enum",
+                _enum_message(name, constraints["enum"]),
+                column,
+            )
         if "pattern" in constraints:
             matches = pc.match_substring_regex(column, f"^(?:{constraints['pattern']})$")
-            problems += _problems(pc.invert(matches), name, "pattern", f"does not have the form of a {name} (pattern {constraints['pattern']})", column)
+            problems += _problems(pc.invert(matches), name, "pattern", _pattern_message(spec), column)
         if spec.get("format") == "uri":
-            problems += _problems(pc.invert(pc.match_substring_regex(column, URI)), name, "format", "not a web address (URI)", column)
+            problems += _problems(
+                pc.invert(pc.match_substring_regex(column, URI)), name, "format", "not a web address (URI)", column
+            )
         for bound, compare, word in (("minimum", pc.less, "less than"), ("maximum", pc.greater, "greater than")):
             if bound in constraints:
                 limit = pa.scalar(constraints[bound]).cast(column.type)
-                problems += _problems(compare(column, limit), name, bound, f"{word} the {bound} {constraints[bound]}", column)
+                problems += _problems(
+                    compare(column, limit), name, bound, f"{word} the {bound} {constraints[bound]}", column
+                )
         for bound, compare, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
             if bound in constraints:
                 lengths = pc.utf8_length(column)
-                problems += _problems(compare(lengths, constraints[bound]), name, bound, f"{word} than {constraints[bound]} characters", column)
+                problems += _problems(
+                    compare(lengths, constraints[bound]),
+                    name,
+                    bound,
+                    f"{word} than {constraints[bound]} characters",
+                    column,
+                )
     return problems
 
 
@@ -90,7 +107,9 @@ def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") ->
     ]
 
 
-def check_foreign_key(table: pa.Table, fields: list[str], parent: pa.Table, parent_fields: list[str], parent_name: str) -> list[Problem]:
+def check_foreign_key(
+    table: pa.Table, fields: list[str], parent: pa.Table, parent_fields: list[str], parent_name: str
+) -> list[Problem]:
     """Rows whose (non-empty) reference is not a key of the parent resource."""
     if table.num_rows == 0:
         return []
@@ -98,12 +117,18 @@ def check_foreign_key(table: pa.Table, fields: list[str], parent: pa.Table, pare
     known = parent.select(parent_fields).append_column("__known", pa.array([True] * parent.num_rows, pa.bool_()))
     child = child.append_column("__index", pa.array(range(table.num_rows), pa.int64()))
     joined = child.join(known, keys=parent_fields, join_type="left outer", use_threads=False)
-    present = pc.and_kleene(*[pc.is_valid(joined.column(f)) for f in parent_fields]) if len(parent_fields) > 1 else pc.is_valid(joined.column(parent_fields[0]))
+    present = (
+        pc.and_kleene(*[pc.is_valid(joined.column(f)) for f in parent_fields])
+        if len(parent_fields) > 1
+        else pc.is_valid(joined.column(parent_fields[0]))
+    )
     broken = pc.and_(present, pc.is_null(joined.column("__known")))
     rows = sorted(pc.filter(joined.column("__index"), broken).to_pylist())
     target = ", ".join(f"{parent_name}.{f}" for f in parent_fields)
     return [
-        Problem(row, fields[-1], "foreign-key", f"refers to ({_key_text(table, fields, row)}), which is not in {target}")
+        Problem(
+            row, fields[-1], "foreign-key", f"refers to ({_key_text(table, fields, row)}), which is not in {target}"
+        )
         for row in rows
     ]
 
@@ -117,12 +142,22 @@ def _check_items(column: pa.Array, spec: dict[str, Any]) -> list[Problem]:
     parents = pc.filter(pc.list_parent_indices(column), bad_items).to_pylist()
     items = pc.filter(flat, bad_items).to_pylist()
     by_row: dict[int, list[str]] = {}
-    for row, item in zip(parents, items):
+    for row, item in zip(parents, items, strict=False):
         by_row.setdefault(row, []).append(item)
     return [
-        Problem(row, spec["name"], "enum", f"item(s) {', '.join(repr(i) for i in bad)}: {_enum_message(spec['name'], allowed)}")
+        Problem(
+            row,
+            spec["name"],
+            "enum",
+            f"item(s) {', '.join(repr(i) for i in bad)}: {_enum_message(spec['name'], allowed)}",
+        )
         for row, bad in sorted(by_row.items())
     ]
+
+
+def _pattern_message(spec: dict[str, Any]) -> str:
+    """The field's description says what the identifier looks like, with examples."""
+    return f"does not have the form of a {spec['name']} ({spec.get('description') or 'pattern ' + spec['constraints']['pattern']})"
 
 
 def _enum_message(name: str, allowed: list[Any]) -> str:

@@ -27,7 +27,7 @@ def write_csv(table: pa.Table, path: Path, list_delimiters: dict[str, str]) -> N
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(table.column_names)
-        writer.writerows(zip(*columns))
+        writer.writerows(zip(*columns, strict=False))
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

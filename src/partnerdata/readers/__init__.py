@@ -12,8 +12,9 @@ entry's ``<format>:`` block of sources.yaml, raising ConfigError) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 

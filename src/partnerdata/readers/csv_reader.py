@@ -6,8 +6,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -37,7 +38,9 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     try:
         codecs.lookup(options["encoding"])
     except LookupError:
-        raise ConfigError(f"{where}: option 'encoding': unknown encoding {options['encoding']!r} (try utf-8 or cp1252)") from None
+        raise ConfigError(
+            f"{where}: option 'encoding': unknown encoding {options['encoding']!r} (try utf-8 or cp1252)"
+        ) from None
     return options
 
 
@@ -51,12 +54,12 @@ def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadRes
     encoding = codecs.lookup(options["encoding"]).name
     has_bom = data.startswith(codecs.BOM_UTF8)
     if has_bom and encoding == "utf-8":
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"the file is not valid {options['encoding']} (byte {error.start}: {data[error.start:error.start + 1]!r}); "
+            f"the file is not valid {options['encoding']} (byte {error.start}: {data[error.start : error.start + 1]!r}); "
             "set csv.encoding in sources.yaml to the file's real encoding"
         ) from None
     header = _header(text, options)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pyarrow as pa
 
@@ -47,7 +48,9 @@ def _follow(document: Any, record_path: str) -> list[Any]:
     for step in record_path.split(".") if record_path else []:
         if not isinstance(node, dict) or step not in node:
             keys = ", ".join(node) if isinstance(node, dict) else type(node).__name__
-            raise ValueError(f"json.record_path '{record_path}': no key '{step}' under '{'.'.join(walked) or 'the top'}' (found: {keys})")
+            raise ValueError(
+                f"json.record_path '{record_path}': no key '{step}' under '{'.'.join(walked) or 'the top'}' (found: {keys})"
+            )
         node = node[step]
         walked.append(step)
     if not isinstance(node, list):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pyarrow as pa
 from openpyxl import load_workbook
@@ -47,7 +48,9 @@ def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadRes
             header.pop()  # formatting that Excel keeps to the right of the data
         duplicates = sorted({name for name in header if header.count(name) > 1})
         if duplicates:
-            raise ValueError(f"sheet '{sheet_name}': the header row names column(s) {', '.join(duplicates)} more than once")
+            raise ValueError(
+                f"sheet '{sheet_name}': the header row names column(s) {', '.join(duplicates)} more than once"
+            )
         columns: list[list[str]] = [[] for _ in header]
         positions = []
         for offset, cells in enumerate(rows, start=options["header_row"] + 1):
@@ -55,12 +58,12 @@ def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadRes
             if not any(text.strip() for text in texts):
                 continue
             texts += [""] * (len(header) - len(texts))
-            for column, text in zip(columns, texts):
+            for column, text in zip(columns, texts, strict=False):
                 column.append(text)
             positions.append(f"sheet {sheet_name} row {offset}")
     finally:
         workbook.close()
-    table = pa.table({name: pa.array(column, pa.string()) for name, column in zip(header, columns)})
+    table = pa.table({name: pa.array(column, pa.string()) for name, column in zip(header, columns, strict=False)})
     return ReadResult(table=table, positions=positions, detected={"sheet": sheet_name})
 
 

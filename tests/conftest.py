@@ -1,0 +1,86 @@
+"""Shared fixtures: a copy of the demo project, a loopback partner server, the Prefect engine.
+
+Prefect is configured before anything imports it: its own PREFECT_HOME in a
+temporary folder (never ~/.prefect), no telemetry, and a start-up timeout long
+enough for a fresh database on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="partnerdata-test-prefect-")
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+
+from partnerdata.paths import PROJECT_ROOT, SCHEMAS_DIR  # noqa: E402
+from partnerdata.schemas import load_schemas  # noqa: E402
+from tests.partner_server import PartnerServer  # noqa: E402
+
+
+@dataclass
+class Project:
+    """A throw-away copy of the project's sources.yaml and demo partners, with its own output folders."""
+
+    root: Path
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources.yaml"
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def cli_args(self, *extra: str) -> list[str]:
+        return [
+            "run", "--sources", str(self.sources), "--raw", str(self.raw),
+            "--published", str(self.published), "--reports", str(self.reports), *extra,
+        ]  # fmt: skip
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path) -> Project:
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(PROJECT_ROOT / "sources.yaml", root / "sources.yaml")
+    shutil.copytree(PROJECT_ROOT / "demo", root / "demo")
+    return Project(root)
+
+
+@pytest.fixture(scope="session")
+def schemas():
+    return load_schemas(SCHEMAS_DIR)
+
+
+@pytest.fixture(scope="session")
+def prefect_engine():
+    """One Prefect test server for the whole session (the real engine, a temporary database)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def partner_server():
+    """A real HTTP server on 127.0.0.1 (port 0) that serves partner files and injects faults."""
+    server = PartnerServer()
+    server.start()
+    yield server
+    server.stop()

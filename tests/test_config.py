@@ -1,0 +1,145 @@
+"""sources.yaml mistakes are reported with the entry and the key at fault, before anything is fetched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from partnerdata import cli
+from partnerdata.config import load_config
+from partnerdata.errors import ConfigError
+
+
+def _entry(**overrides):
+    entry = {
+        "source_id": "college-a",
+        "organisation": {"id": "ORG-A", "name": "College A", "country": "BE", "type": "teacher_education_college"},
+        "url": "data.csv",
+        "format": "csv",
+        "resource": "activities",
+        "columns": {"activity_id": "ID", "title": "Title"},
+    }
+    entry.update(overrides)
+    return entry
+
+
+def _write(tmp_path: Path, *entries, settings=None) -> Path:
+    (tmp_path / "data.csv").write_text("ID,Title\nA-1,First\n", encoding="utf-8")
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump({"settings": settings or {}, "sources": list(entries)}), encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, schemas, *entries, environ=None, settings=None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, *entries, settings=settings), schemas, environ=environ or {})
+    return str(caught.value)
+
+
+def test_a_good_entry_loads_with_paths_relative_to_sources_yaml(tmp_path, schemas):
+    config = load_config(_write(tmp_path, _entry()), schemas, environ={})
+    source = config.source("college-a")
+    assert source.url == str(tmp_path / "data.csv")
+    assert source.url_template == "data.csv"
+    assert source.list_separator == ";"
+    assert source.format_options["delimiter"] == ","
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"source_id": "College A"}, "sources[0]: key 'source_id': 'College A' must match"),
+        ({"colums": {}}, "sources[0] (college-a): unknown key 'colums' (did you mean 'columns'?)"),
+        ({"format": "xls"}, "sources[0] (college-a): key 'format': 'xls' is not one of csv, json, xlsx"),
+        ({"resource": "events"}, "key 'resource': 'events' is not one of"),
+        ({"columns": {"titel": "Title"}}, "key 'columns.titel': activities has no field 'titel' (did you mean 'title'?)"),
+        ({"values": {"theme": {"Gender": None}}}, "key 'values.theme': 'Gender' must map to a text"),
+        ({"csv": {"delimiter": ";;"}}, "key 'csv': option 'delimiter': expected one character"),
+        ({"csv": {"encoding": "klingon"}}, "option 'encoding': unknown encoding 'klingon'"),
+        ({"json": {"record_path": "x"}}, "key 'json': options for format json on a source of format csv"),
+        ({"url": "missing.csv"}, "key 'url': file"),
+        ({"url": "ftp://example.org/x.csv"}, "only http, https and local paths are supported"),
+        ({"organisation": {"id": "ORG-A", "name": "College A"}}, "key 'organisation': key 'country' is missing"),
+        ({"enabled": "yes"}, "key 'enabled': expected true or false"),
+    ],
+)
+def test_mistakes_name_the_entry_and_the_key(tmp_path, schemas, overrides, expected):
+    assert expected in _error(tmp_path, schemas, _entry(**overrides))
+
+
+def test_an_unset_environment_variable_is_named(tmp_path, schemas):
+    entry = _entry(url="https://partner.example/export.csv", headers={"Authorization": "Bearer ${PARTNER_TOKEN}"})
+    message = _error(tmp_path, schemas, entry)
+    assert "sources[0] (college-a): key 'headers.Authorization': environment variable PARTNER_TOKEN is not set" in message
+
+
+def test_environment_variables_are_expanded_but_the_template_is_kept(tmp_path, schemas):
+    entry = _entry(url="https://partner.example/export.csv?key=${PARTNER_KEY}")
+    config = load_config(_write(tmp_path, entry), schemas, environ={"PARTNER_KEY": "s3cr3t-value"})
+    source = config.source("college-a")
+    assert source.url == "https://partner.example/export.csv?key=s3cr3t-value"
+    assert source.url_template == "https://partner.example/export.csv?key=${PARTNER_KEY}"
+
+
+def test_duplicate_source_ids_are_refused(tmp_path, schemas):
+    assert "source_id 'college-a' is used twice" in _error(tmp_path, schemas, _entry(), _entry())
+
+
+def test_settings_are_checked(tmp_path, schemas):
+    message = _error(tmp_path, schemas, _entry(), settings={"max_rejected_share": 5})
+    assert "settings: key 'max_rejected_share': expected a share between 0 and 1" in message
+    message = _error(tmp_path, schemas, _entry(), settings={"lock_timout_seconds": 5})
+    assert "unknown key 'lock_timout_seconds' (did you mean 'lock_timeout_seconds'?)" in message
+
+
+def test_the_bundled_sources_yaml_is_valid(schemas):
+    from partnerdata.paths import PROJECT_ROOT
+
+    config = load_config(PROJECT_ROOT / "sources.yaml", schemas)
+    assert len(config.enabled_sources) >= 4
+    assert {s.format for s in config.sources} >= {"csv", "json", "xlsx"}
+
+
+def test_check_command_reports_the_error_as_its_last_line_and_exits_2(tmp_path, capsys):
+    path = _write(tmp_path, _entry(format="xls"))
+    assert cli.main(["check", "--sources", str(path)]) == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.startswith("partnerdata: configuration error:")
+    assert "'xls' is not one of csv, json, xlsx" in last_line
+
+
+def test_run_with_a_configuration_error_exits_2_and_fetches_nothing(tmp_path, capsys):
+    path = _write(tmp_path, _entry(columns={"activity_id": "ID", "titel": "Title"}))
+    raw = tmp_path / "raw"
+    status = cli.main(["run", "--sources", str(path), "--raw", str(raw), "--published", str(tmp_path / "pub")])
+    assert status == 2
+    assert not raw.exists()
+    assert "no field 'titel'" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_run_only_with_an_unknown_source_is_a_configuration_error(tmp_path, capsys):
+    path = _write(tmp_path, _entry())
+    assert cli.main(["run", "--sources", str(path), "--only", "nobody"]) == 2
+    assert "no source 'nobody' (known sources: college-a)" in capsys.readouterr().err
+
+
+def test_check_passes_on_the_bundled_configuration(capsys):
+    from partnerdata.paths import PROJECT_ROOT
+
+    assert cli.main(["check", "--sources", str(PROJECT_ROOT / "sources.yaml")]) == 0
+    assert "all fine" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("organisation", "expected"),
+    [
+        ({"country": "Belgium"}, "key 'country': 'Belgium': not one of the 249 allowed country codes"),
+        ({"type": "college"}, "key 'type': 'college': not an allowed organisation_type code"),
+        ({"id": "ORG A"}, "key 'id': 'ORG A': does not have the form of a organisation_id"),
+    ],
+)
+def test_the_organisation_block_must_pass_the_organisations_schema(tmp_path, schemas, organisation, expected):
+    block = {"id": "ORG-A", "name": "College A", "country": "BE", "type": "teacher_education_college", **organisation}
+    assert expected in _error(tmp_path, schemas, _entry(organisation=block))
