@@ -1,0 +1,260 @@
+"""The nightly flow on the real Prefect engine, driven through `partnerdata run` in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import frictionless
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from partnerdata import cli
+from partnerdata.lock import publish_lock
+from tests.partner_server import Response
+
+pytestmark = pytest.mark.usefixtures("prefect_engine")
+
+
+def _run(project, capsys, *extra: str) -> tuple[int, str, str]:
+    status = cli.main(project.cli_args(*extra))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _releases(project) -> list[str]:
+    folder = project.published / "releases"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def _published_text(project) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in project.published.rglob("*") if p.is_file()
+    )
+
+
+def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
+    status, out, err = _run(demo_project, capsys)
+    assert status == 0, err
+    assert "release 1.0.0" in out and "Traceback" not in out + err
+    release = demo_project.published / "releases" / "1.0.0"
+    latest = demo_project.published / "latest"
+    assert latest.is_symlink() and os.readlink(latest) == "releases/1.0.0"
+    assert os.readlink(demo_project.published / "v1") == "releases/1.0.0"
+    assert json.loads((demo_project.published / "latest.json").read_text())["version"] == "1.0.0"
+    names = {p.name for p in release.iterdir()}
+    for resource in ("activities", "projects", "organisations", "project_partners"):
+        assert {f"{resource}.csv", f"{resource}.parquet"} <= names
+    assert {"datapackage.json", "validation.json", "SHA256SUMS"} <= names
+
+    # Every file matches SHA256SUMS, as `sha256sum -c` checks it.
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=release, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    listed = {line.split("  ", 1)[1] for line in (release / "SHA256SUMS").read_text().splitlines()}
+    assert listed == names - {"SHA256SUMS"}
+
+    # frictionless validates the package: types, constraints, keys, bytes and hashes.
+    report = frictionless.validate(str(latest / "datapackage.json"))
+    assert report.valid, report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])[:10]
+
+    package = json.loads((release / "datapackage.json").read_text())
+    assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"
+    activities = next(r for r in package["resources"] if r["name"] == "activities")
+    assert activities["parquet"]["path"] == "activities.parquet"
+    assert activities["parquet"]["bytes"] == (release / "activities.parquet").stat().st_size
+    snapshots = {s["source_id"]: s["sha256"] for s in package["provenance"]["snapshots"]}
+    for meta in demo_project.raw.glob("*/*/meta.json"):
+        recorded = json.loads(meta.read_text())
+        assert snapshots[recorded["source_id"]] == recorded["sha256"]
+    assert {"schema_sha256", "sources_yaml_sha256", "code_version", "fingerprint"} <= set(package["provenance"])
+    assert {s["source_id"] for s in package["sources"]} == set(snapshots)
+
+    # Rows are ordered by primary key in both files, and the counts match the demo.
+    csv_ids = pd.read_csv(release / "activities.csv", dtype=str)["activity_id"].tolist()
+    assert csv_ids == sorted(csv_ids) == pq.read_table(release / "activities.parquet").column("activity_id").to_pylist()
+    assert activities["rows"] == len(csv_ids) == 245
+
+
+def test_parquet_files_carry_the_declared_types(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    latest = demo_project.published / "latest"
+    schema = pq.read_schema(latest / "activities.parquet")
+    assert schema.field("start_date").type == pa.date32()
+    assert schema.field("participants_total").type == pa.int64()
+    assert schema.field("contact_hours").type == pa.float64()
+    assert schema.field("target_groups").type == pa.list_(pa.string())
+    assert b"Number of participants" in schema.field("participants_total").metadata[b"description"]
+    assert pq.read_schema(latest / "projects.parquet").field("call_year").type == pa.int32()
+
+    for resource in ("activities", "projects", "organisations", "project_partners"):
+        path = latest / f"{resource}.parquet"
+        rows = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
+        assert rows == pq.read_metadata(path).num_rows > 0
+    types = {row[0]: row[1] for row in duckdb.sql(f"DESCRIBE SELECT * FROM '{latest}/activities.parquet'").fetchall()}
+    assert types["start_date"] == "DATE" and types["participants_total"] == "BIGINT" and types["target_groups"] == "VARCHAR[]"
+    per_theme = duckdb.sql(f"SELECT theme, count(*) FROM '{latest}/activities.parquet' GROUP BY theme").fetchall()
+    assert sum(n for _, n in per_theme) == 245
+
+    frame = pd.read_parquet(latest / "activities.parquet", dtype_backend="numpy_nullable")
+    assert str(frame["participants_total"].dtype) == "Int64"
+    assert isinstance(frame["start_date"].dropna().iloc[0], type(pd.Timestamp("2020-01-01").date()))
+    projects = pd.read_parquet(latest / "projects.parquet")
+    assert str(projects["eu_grant_eur"].dtype) == "float64" and str(projects["call_year"].dtype) == "int32"
+
+
+def test_bad_demo_records_land_in_the_private_reports_not_in_the_release(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    reports = demo_project.reports / "latest"
+    assert reports.is_symlink()
+    rejected = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False) for p in reports.glob("*/rejected.csv"))
+    found = {(r.source_id, r.position, r.field, r.rule) for r in rejected.itertuples()}
+    assert found == {
+        ("hzk-leerweken", "line 25", "title", "required"),
+        ("hzk-leerweken", "line 59", "end_date", "end-not-before-start"),
+        ("hzk-leerweken", "line 81", "theme", "enum"),
+        ("btc-guest-lectures", "line 34", "activity_id", "primary-key"),
+        ("wereldschool-activities", "data.activities[31]", "start_date", "required"),
+        ("na-projecten", "sheet Projecten row 23", "project_id", "pattern"),
+    }
+    assert "Burgerschap" in rejected["value"].tolist()
+    letter = (reports / "hzk-leerweken" / "report.md").read_text()
+    assert "line 81" in letter and "Burgerschap" in letter and "values.theme" in letter
+
+    validation = json.loads((demo_project.published / "latest" / "validation.json").read_text())
+    by_source = {s["source_id"]: s for s in validation["sources"]}
+    assert by_source["hzk-leerweken"]["rows_rejected"] == 3
+    assert by_source["hzk-leerweken"]["rejected_positions"] == ["line 25", "line 59", "line 81"]
+    assert validation["organisation_conflicts"] == [
+        {"organisation_id": "DEMO-BTC", "kept_from": "btc-guest-lectures", "other_source": "na-organisaties", "fields": ["city"]}
+    ]
+    published = _published_text(demo_project)
+    for private in ("Burgerschap", "2018-BE02-KA101-4678", "zuiderkempen.example", "wereldschool.example", "+32 9 000"):
+        assert private not in published  # rejected values and contact data stay private
+
+
+def test_a_second_run_with_nothing_changed_publishes_nothing(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    snapshots = sorted(demo_project.raw.glob("*/*/meta.json"))
+    before = {p: p.stat().st_mtime_ns for p in demo_project.published.rglob("*") if p.is_file()}
+    status, out, _ = _run(demo_project, capsys)
+    assert status == 0
+    assert "nothing changed since release 1.0.0" in out
+    assert _releases(demo_project) == ["1.0.0"]
+    assert sorted(demo_project.raw.glob("*/*/meta.json")) == snapshots  # same bytes: no new snapshot
+    assert {p: p.stat().st_mtime_ns for p in demo_project.published.rglob("*") if p.is_file()} == before
+
+
+def test_changed_partner_data_makes_a_new_minor_release(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    partner_file = demo_project.root / "demo/partners/brussels-teacher-college/sample_guest_lectures.csv"
+    with open(partner_file, "a", encoding="utf-8") as out:
+        out.write("BTC-GL-2024-01,webinar,A new webinar on feedback,,,2024-05-02,2024-05-02,Brussels,BE,teachers,,40,0,1.5,\n")
+    status, out, _ = _run(demo_project, capsys)
+    assert status == 0 and "release 1.1.0" in out
+    assert _releases(demo_project) == ["1.0.0", "1.1.0"]
+    assert os.readlink(demo_project.published / "latest") == "releases/1.1.0"
+    assert len(list((demo_project.raw / "btc-guest-lectures").glob("*/meta.json"))) == 2
+    assert len(list((demo_project.raw / "hzk-leerweken").glob("*/meta.json"))) == 1
+    ids = pd.read_csv(demo_project.published / "latest" / "activities.csv", dtype=str)["activity_id"]
+    assert "BTC-GL-2024-01" in ids.tolist()
+
+
+def test_only_refetches_the_named_source(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    status, out, _ = _run(demo_project, capsys, "--only", "hzk-leerweken")
+    assert status == 0
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and len(line.split()) > 1}
+    assert lines["hzk-leerweken"] == "unchanged"
+    assert lines["na-partners"] == "reused"
+
+
+def _http_project(tmp_path: Path, server, *, lock_timeout: float = 60) -> "object":
+    """A project with one partner served over HTTP by the loopback server, plus a local file."""
+    from tests.conftest import Project
+
+    root = tmp_path / "http-project"
+    root.mkdir()
+    (root / "local.csv").write_text("id,title,start\nL-1,Local seminar,2021-05-01\n", encoding="utf-8")
+    columns = {"activity_id": "id", "title": "title", "start_date": "start"}
+    constants = {"programme": "enspired", "activity_type": "seminar", "country": "BE"}
+    document = {
+        "settings": {"lock_timeout_seconds": lock_timeout},
+        "sources": [
+            {"source_id": "remote", "organisation": {"id": "ORG-R", "name": "Remote college", "country": "NL"},
+             "url": server.base_url + "/export.csv", "format": "csv", "resource": "activities",
+             "columns": columns, "constants": constants, "timeout_seconds": 5},
+            {"source_id": "local", "organisation": {"id": "ORG-L", "name": "Local college", "country": "BE"},
+             "url": "local.csv", "format": "csv", "resource": "activities", "columns": columns, "constants": constants},
+        ],
+    }  # fmt: skip
+    (root / "sources.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    return Project(root)
+
+
+REMOTE_CSV = b"id,title,start\nR-1,Remote workshop,2021-03-01\nR-2,Remote lecture,2021-03-08\n"
+
+
+def test_a_failing_partner_falls_back_to_its_last_snapshot_and_exits_3(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(200, REMOTE_CSV, {"Content-Type": "text/csv"}))
+    assert _run(project, capsys)[0] == 0
+    partner_server.serve("/export.csv", Response(500, b"Internal Server Error"))
+    status, out, err = _run(project, capsys)
+    assert status == 3
+    last = err.strip().splitlines()[-1]
+    assert "remote (HTTP 500 from http://127.0.0.1" in last and "last good data" in last
+    assert "fallback" in out
+    assert _releases(project) == ["1.0.0"]  # the same data: no new release, latest kept
+    ids = pd.read_csv(project.published / "latest" / "activities.csv")["activity_id"].tolist()
+    assert ids == ["L-1", "R-1", "R-2"]
+
+
+def test_a_partner_that_never_answered_is_left_out_and_the_others_are_published(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(503, b"down for maintenance"))
+    status, out, err = _run(project, capsys)
+    assert status == 3
+    assert "remote (HTTP 503" in err.strip().splitlines()[-1]
+    ids = pd.read_csv(project.published / "latest" / "activities.csv")["activity_id"].tolist()
+    assert ids == ["L-1"]
+    assert not (project.raw / "remote").exists() or not list((project.raw / "remote").glob("*/meta.json"))
+
+
+def test_a_snapshot_with_too_many_rejected_rows_is_refused(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(200, REMOTE_CSV))
+    assert _run(project, capsys)[0] == 0
+    broken = b"id,title,start\nR-1,Remote workshop,01-03-2021\nR-2,Remote lecture,08-03-2021\nR-3,Fine,2021-03-09\n"
+    partner_server.serve("/export.csv", Response(200, broken))
+    status, out, err = _run(project, capsys)
+    assert status == 3
+    assert "2 of 3 rows rejected, more than max_rejected_share (20%)" in err
+    ids = pd.read_csv(project.published / "latest" / "activities.csv")["activity_id"].tolist()
+    assert ids == ["L-1", "R-1", "R-2"]  # the previous snapshot's rows, not a collapse
+    assert len(list((project.raw / "remote").glob("*/meta.json"))) == 2  # the refused bytes are kept in raw/
+
+
+def test_a_second_writer_waits_for_the_lock_then_exits_4(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server, lock_timeout=1)
+    partner_server.serve("/export.csv", Response(200, REMOTE_CSV))
+    with publish_lock(project.published, 1):
+        status, _, err = _run(project, capsys)
+    assert status == 4
+    assert "another partnerdata run holds the lock" in err.strip().splitlines()[-1]
+    assert _releases(project) == [] and not project.raw.exists()
+
+
+def test_nothing_readable_exits_1_and_changes_nothing(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server)
+    (project.root / "local.csv").write_text("", encoding="utf-8")
+    partner_server.serve("/export.csv", Response(404, b"not found"))
+    status, _, err = _run(project, capsys)
+    assert status == 1
+    assert "no source could be read" in err.strip().splitlines()[-1]
+    assert _releases(project) == []
