@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: setup run check test lint clean
+.PHONY: setup run check test lint clean server deploy worker
 
 setup: $(STAMP)
 
@@ -37,6 +37,20 @@ check: setup  ## check sources.yaml and the schemas without fetching
 
 test: setup  ## the whole test suite, slow tests included
 	$(BIN)/python -m pytest
+
+# The nightly schedule (see README.md): a Prefect server, the deployments, a worker.
+# Each runs in the foreground; use three terminals, or run them as services.
+PREFECT_PORT ?= 4200
+server: setup  ## a Prefect server with its UI on http://127.0.0.1:$(PREFECT_PORT)
+	$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+deploy: setup  ## register the deployments of prefect.yaml with the server
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect work-pool inspect partnerdata >/dev/null 2>&1 || \
+	  PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect work-pool create partnerdata --type process
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api PARTNERDATA_PROJECT_DIR=$(CURDIR) $(BIN)/prefect --no-prompt deploy --all
+
+worker: setup  ## a process worker that runs the scheduled and manual flow runs
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect worker start --pool partnerdata
 
 lint: setup
 	$(BIN)/ruff check src flows tests

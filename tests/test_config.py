@@ -54,7 +54,10 @@ def test_a_good_entry_loads_with_paths_relative_to_sources_yaml(tmp_path, schema
         ({"colums": {}}, "sources[0] (college-a): unknown key 'colums' (did you mean 'columns'?)"),
         ({"format": "xls"}, "sources[0] (college-a): key 'format': 'xls' is not one of csv, json, xlsx"),
         ({"resource": "events"}, "key 'resource': 'events' is not one of"),
-        ({"columns": {"titel": "Title"}}, "key 'columns.titel': activities has no field 'titel' (did you mean 'title'?)"),
+        (
+            {"columns": {"titel": "Title"}},
+            "key 'columns.titel': activities has no field 'titel' (did you mean 'title'?)",
+        ),
         ({"values": {"theme": {"Gender": None}}}, "key 'values.theme': 'Gender' must map to a text"),
         ({"csv": {"delimiter": ";;"}}, "key 'csv': option 'delimiter': expected one character"),
         ({"csv": {"encoding": "klingon"}}, "option 'encoding': unknown encoding 'klingon'"),
@@ -72,7 +75,9 @@ def test_mistakes_name_the_entry_and_the_key(tmp_path, schemas, overrides, expec
 def test_an_unset_environment_variable_is_named(tmp_path, schemas):
     entry = _entry(url="https://partner.example/export.csv", headers={"Authorization": "Bearer ${PARTNER_TOKEN}"})
     message = _error(tmp_path, schemas, entry)
-    assert "sources[0] (college-a): key 'headers.Authorization': environment variable PARTNER_TOKEN is not set" in message
+    assert (
+        "sources[0] (college-a): key 'headers.Authorization': environment variable PARTNER_TOKEN is not set" in message
+    )
 
 
 def test_environment_variables_are_expanded_but_the_template_is_kept(tmp_path, schemas):

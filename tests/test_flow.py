@@ -97,7 +97,11 @@ def test_parquet_files_carry_the_declared_types(demo_project, capsys):
         rows = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
         assert rows == pq.read_metadata(path).num_rows > 0
     types = {row[0]: row[1] for row in duckdb.sql(f"DESCRIBE SELECT * FROM '{latest}/activities.parquet'").fetchall()}
-    assert types["start_date"] == "DATE" and types["participants_total"] == "BIGINT" and types["target_groups"] == "VARCHAR[]"
+    assert (
+        types["start_date"] == "DATE"
+        and types["participants_total"] == "BIGINT"
+        and types["target_groups"] == "VARCHAR[]"
+    )
     per_theme = duckdb.sql(f"SELECT theme, count(*) FROM '{latest}/activities.parquet' GROUP BY theme").fetchall()
     assert sum(n for _, n in per_theme) == 245
 
@@ -131,7 +135,12 @@ def test_bad_demo_records_land_in_the_private_reports_not_in_the_release(demo_pr
     assert by_source["hzk-leerweken"]["rows_rejected"] == 3
     assert by_source["hzk-leerweken"]["rejected_positions"] == ["line 25", "line 59", "line 81"]
     assert validation["organisation_conflicts"] == [
-        {"organisation_id": "DEMO-BTC", "kept_from": "btc-guest-lectures", "other_source": "na-organisaties", "fields": ["city"]}
+        {
+            "organisation_id": "DEMO-BTC",
+            "kept_from": "btc-guest-lectures",
+            "other_source": "na-organisaties",
+            "fields": ["city"],
+        }
     ]
     published = _published_text(demo_project)
     for private in ("Burgerschap", "2018-BE02-KA101-4678", "zuiderkempen.example", "wereldschool.example", "+32 9 000"):
@@ -154,7 +163,9 @@ def test_changed_partner_data_makes_a_new_minor_release(demo_project, capsys):
     assert _run(demo_project, capsys)[0] == 0
     partner_file = demo_project.root / "demo/partners/brussels-teacher-college/sample_guest_lectures.csv"
     with open(partner_file, "a", encoding="utf-8") as out:
-        out.write("BTC-GL-2024-01,webinar,A new webinar on feedback,,,2024-05-02,2024-05-02,Brussels,BE,teachers,,40,0,1.5,\n")
+        out.write(
+            "BTC-GL-2024-01,webinar,A new webinar on feedback,,,2024-05-02,2024-05-02,Brussels,BE,teachers,,40,0,1.5,\n"
+        )
     status, out, _ = _run(demo_project, capsys)
     assert status == 0 and "release 1.1.0" in out
     assert _releases(demo_project) == ["1.0.0", "1.1.0"]
@@ -169,12 +180,14 @@ def test_only_refetches_the_named_source(demo_project, capsys):
     assert _run(demo_project, capsys)[0] == 0
     status, out, _ = _run(demo_project, capsys, "--only", "hzk-leerweken")
     assert status == 0
-    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and len(line.split()) > 1}
+    lines = {
+        line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and len(line.split()) > 1
+    }
     assert lines["hzk-leerweken"] == "unchanged"
     assert lines["na-partners"] == "reused"
 
 
-def _http_project(tmp_path: Path, server, *, lock_timeout: float = 60) -> "object":
+def _http_project(tmp_path: Path, server, *, lock_timeout: float = 60) -> object:
     """A project with one partner served over HTTP by the loopback server, plus a local file."""
     from tests.conftest import Project
 

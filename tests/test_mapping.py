@@ -52,7 +52,9 @@ def test_dutch_locale_csv(schemas, tmp_path):
         "project_id": None,
     }
     assert "ideeën" in first["description"]  # cp1252 é/ë decoded
-    assert rows["line 3"]["title"] == "Seminarie \u2018Ouderbetrokkenheid in een diverse school\u2019"  # cp1252 curly quotes
+    assert (
+        rows["line 3"]["title"] == "Seminarie \u2018Ouderbetrokkenheid in een diverse school\u2019"
+    )  # cp1252 curly quotes
     learning_week = _by_id(rows, "activity_id", "HZK-2017-002")
     assert learning_week["country"] == "PE"
     assert learning_week["project_id"] == "2016-1-BE02-KA107-022418"
@@ -109,7 +111,10 @@ def test_xlsx_sheets_with_typed_cells(schemas, tmp_path):
     _, organisations, _ = _prepare(schemas, tmp_path, "na-organisaties")
     assert organisations["sheet Organisaties row 2"]["organisation_type"] == "teacher_education_college"
     _, partners, _ = _prepare(schemas, tmp_path, "na-partners")
-    assert partners["sheet Partners row 3"] == partners["sheet Partners row 3"] | {"organisation_id": "E10308215", "role": "partner"}
+    assert partners["sheet Partners row 3"] == partners["sheet Partners row 3"] | {
+        "organisation_id": "E10308215",
+        "role": "partner",
+    }
 
 
 def _own_source(tmp_path: Path, filename: str, content: bytes, **entry) -> Path:
@@ -152,7 +157,14 @@ def test_thousands_separator_decimal_comma_and_local_dates(schemas, tmp_path):
 
 def test_json_record_path_errors_name_what_was_found(schemas, tmp_path):
     content = json.dumps({"data": {"items": []}}).encode()
-    sources = _own_source(tmp_path, "own.json", content, format="json", columns={"activity_id": "id"}, json={"record_path": "data.activities"})
+    sources = _own_source(
+        tmp_path,
+        "own.json",
+        content,
+        format="json",
+        columns={"activity_id": "id"},
+        json={"record_path": "data.activities"},
+    )
     with pytest.raises(ValueError, match="no key 'activities' under 'data' \\(found: items\\)"):
         _prepare(schemas, tmp_path, "own", sources)
 
@@ -179,8 +191,16 @@ def test_xlsx_dates_numbers_and_text_cells(schemas, tmp_path):
 
 def test_a_missing_mapped_column_is_schema_drift_naming_the_columns(schemas, tmp_path):
     content = b"Nr,Kind,Titel\nA-1,workshop,Hello\n"
-    sources = _own_source(tmp_path, "own.csv", content, format="csv", columns={"activity_id": "Nr", "activity_type": "Soort", "title": "Titel"})
-    with pytest.raises(ValueError, match="column\\(s\\) 'Soort' named in 'columns' are not in the file; columns not mapped: 'Kind'"):
+    sources = _own_source(
+        tmp_path,
+        "own.csv",
+        content,
+        format="csv",
+        columns={"activity_id": "Nr", "activity_type": "Soort", "title": "Titel"},
+    )
+    with pytest.raises(
+        ValueError, match="column\\(s\\) 'Soort' named in 'columns' are not in the file; columns not mapped: 'Kind'"
+    ):
         _prepare(schemas, tmp_path, "own", sources)
 
 

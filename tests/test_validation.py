@@ -79,7 +79,9 @@ def test_each_kind_of_bad_record_is_rejected_with_its_reason(schemas, tmp_path):
         ("line 9", "participants_total", "ten", "type"),
     }
     messages = {f.rule: f.message for f in local["college"]}
-    assert "add it under values.theme in sources.yaml" in next(f.message for f in local["college"] if f.field == "theme")
+    assert "add it under values.theme in sources.yaml" in next(
+        f.message for f in local["college"] if f.field == "theme"
+    )
     assert messages["end-not-before-start"] == "the end date is before the start date"
     assert "appears in an earlier row" in messages["primary-key"]
     assert "2018-1-BE02-KA101-046789" in messages["pattern"]  # the description shows the expected shape
@@ -96,7 +98,10 @@ def test_the_count_rule_compares_two_fields(schemas, tmp_path):
 
 def test_a_key_used_by_an_earlier_source_is_a_primary_key_problem_of_the_later_one(schemas, tmp_path):
     first = HEADER + "C-1,workshop,From the first source,,2020-01-01,2020-01-01,BE,10,2,,\n"
-    second = HEADER + "C-1,seminar,Same id elsewhere,,2020-03-01,2020-03-01,NL,10,2,,\nC-2,seminar,Own id,,2020-03-01,2020-03-01,NL,5,1,,\n"
+    second = (
+        HEADER
+        + "C-1,seminar,Same id elsewhere,,2020-03-01,2020-03-01,NL,10,2,,\nC-2,seminar,Own id,,2020-03-01,2020-03-01,NL,5,1,,\n"
+    )
     _, _, assembly = _check(schemas, tmp_path, {"first": first, "second": second})
     assert _flat(assembly.findings) == {("line 2", "activity_id", "C-1", "primary-key")}
     assert assembly.findings[0].source_id == "second"
@@ -125,7 +130,13 @@ def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reporte
     sources = _sources(tmp_path, {"first": HEADER, "second": HEADER})
     document = yaml.safe_load(sources.read_text())
     document["sources"][0]["organisation"] = {"id": "ORG-X", "name": "Org X", "country": "BE", "city": "Gent"}
-    document["sources"][1]["organisation"] = {"id": "ORG-X", "name": "Org X", "country": "BE", "city": "Ghent", "region": "Oost-Vlaanderen"}
+    document["sources"][1]["organisation"] = {
+        "id": "ORG-X",
+        "name": "Org X",
+        "country": "BE",
+        "city": "Ghent",
+        "region": "Oost-Vlaanderen",
+    }
     sources.write_text(yaml.safe_dump(document))
     config = load_config(sources, schemas, environ={})
     prepared = [prepare_source(s, Path(s.url), schemas, tmp_path / "work") for s in config.sources]

@@ -60,8 +60,12 @@ SOURCE_KEYS = {
 }
 # organisation block key -> field of the organisations resource
 ORGANISATION_KEYS = {
-    "id": "organisation_id", "name": "name", "type": "organisation_type",
-    "city": "city", "region": "region", "country": "country",
+    "id": "organisation_id",
+    "name": "name",
+    "type": "organisation_type",
+    "city": "city",
+    "region": "region",
+    "country": "country",
 }
 
 
