@@ -137,7 +137,9 @@ def _list(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
     kept_before = pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(pc.cast(keep, pa.int64()))])
     old_offsets = pc.subtract(items.offsets, items.offsets[0])
     offsets = pc.cast(pc.take(kept_before, old_offsets), pa.int32())
-    return pa.ListArray.from_arrays(offsets, pc.filter(flat, keep), mask=pc.is_null(column))
+    lengths = pc.subtract(offsets[1:], offsets[:-1])
+    empty = pc.or_(pc.is_null(column), pc.equal(lengths, 0))  # no items is a missing value, as in the CSV
+    return pa.ListArray.from_arrays(offsets, pc.filter(flat, keep), mask=empty)
 
 
 def _drop_thousands(column: pa.Array, dialect: Dialect) -> pa.Array:

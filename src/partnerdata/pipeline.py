@@ -23,7 +23,7 @@ from partnerdata.config import Config, load_config
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.prepare import PreparedSource, prepare_source, read_findings
 from partnerdata.release import current_release, publish_release
-from partnerdata.reports import SourceOutcome, validation_summary, write_private_reports
+from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
 from partnerdata.snapshots import latest_snapshot, snapshot_at, take_snapshot
 
@@ -66,7 +66,6 @@ def collect_source(run: RunPaths, source_id: str, refetch: bool, now_iso: str) -
     config, _ = load(run)
     source = config.source(source_id)
     raw_dir = Path(run.raw_dir)
-    now = dt.datetime.fromisoformat(now_iso)
     previous = latest_snapshot(raw_dir, source_id)
     if not refetch and previous is not None:
         return {
@@ -77,7 +76,7 @@ def collect_source(run: RunPaths, source_id: str, refetch: bool, now_iso: str) -
             "checked_at": now_iso,
         }
     try:
-        snapshot, is_new = take_snapshot(source, raw_dir, now)
+        snapshot, is_new = take_snapshot(source, raw_dir, utc_now())
     except (SourceError, OSError) as error:
         message = str(error).removeprefix(f"source {source_id}: ")
         if previous is None:
@@ -182,7 +181,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, st
     sources = [_package_source(o) for o in outcomes if o.snapshot_sha256]
     provenance = {
         "snapshots": [
-            {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": _iso(o.snapshot_fetched_at)}
+            {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": iso_utc(o.snapshot_fetched_at)}
             for o in outcomes
             if o.snapshot_sha256
         ],
@@ -254,7 +253,7 @@ def _package_source(outcome: SourceOutcome) -> dict[str, Any]:
         "source_id": outcome.source.source_id,
         "organisation": outcome.source.organisation.name,
         "status": outcome.status,
-        "snapshot_fetched_at": _iso(outcome.snapshot_fetched_at),
+        "snapshot_fetched_at": iso_utc(outcome.snapshot_fetched_at),
         "snapshot_sha256": outcome.snapshot_sha256,
     }
     if outcome.source.url_template.startswith(("http://", "https://")):
@@ -285,10 +284,4 @@ def _snapshots_before(raw_dir: Path, source_id: str, folder: Path) -> list[Path]
             and (p / paths.SNAPSHOT_META).is_file()
         ),
         reverse=True,
-    )
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return (
-        None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )

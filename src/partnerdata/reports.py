@@ -59,7 +59,7 @@ def validation_summary(
                 if outcome.snapshot_sha256 is None
                 else {
                     "sha256": outcome.snapshot_sha256,
-                    "fetched_at": _iso(outcome.snapshot_fetched_at),
+                    "fetched_at": iso_utc(outcome.snapshot_fetched_at),
                     "age_days": round((now - outcome.snapshot_fetched_at).total_seconds() / 86400, 3)
                     if outcome.snapshot_fetched_at
                     else None,
@@ -78,7 +78,7 @@ def validation_summary(
             }
         )
     return {
-        "checked_at": _iso(now),
+        "checked_at": iso_utc(now),
         "sources": sources,
         "organisation_conflicts": [
             {
@@ -172,7 +172,7 @@ def _position_order(position: str) -> tuple[str, int]:
     return (prefix, int(number)) if number.isdigit() else (position, 0)
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
+def iso_utc(moment: dt.datetime | None) -> str | None:
     return (
         None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )
