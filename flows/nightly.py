@@ -10,17 +10,35 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, task
+from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from partnerdata import pipeline
+from partnerdata.config import secret_block_names
 from partnerdata.errors import LockTimeout, NoTrustworthyRelease
 from partnerdata.lock import publish_lock
 
 
+MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
+
+
 @task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}")
 def collect(run: pipeline.RunPaths, source_id: str, refetch: bool, now_iso: str) -> dict[str, Any]:
-    return pipeline.collect_source(run, source_id, refetch, now_iso)
+    # Secrets are loaded inside the task, so they are never a task parameter Prefect could record.
+    return pipeline.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file))
+
+
+def _secrets(sources_file: str) -> dict[str, str]:
+    """The values of the Prefect Secret blocks that sources.yaml names as ${secret:NAME}."""
+    values = {}
+    for name in secret_block_names(sources_file):
+        try:
+            values[name] = str(Secret.load(name).get())
+        except ValueError:
+            pass  # a missing block: load_config reports it with the entry and key that use it
+    return values
 
 
 @task(cache_policy=NO_CACHE, task_run_name="validate-{collected[source_id]}")
@@ -35,7 +53,11 @@ def publish(
     return pipeline.publish(run, validated, fingerprint, started_iso)
 
 
-@flow(name="nightly", description="Collect every enabled partner source, validate it and publish a release.")
+@flow(
+    name="nightly",
+    description="Collect every enabled partner source, validate it and publish a release.",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+)
 def nightly(
     sources_file: str = "sources.yaml",
     raw_dir: str = "raw",

@@ -45,7 +45,7 @@ def _sources(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def _check(schemas, tmp_path: Path, files: dict[str, str]):
     config = load_config(_sources(tmp_path, files), schemas, environ={})
-    prepared = [prepare_source(s, Path(s.url), schemas, tmp_path / "work") for s in config.sources]
+    prepared = [prepare_source(s, [Path(s.url)], schemas, tmp_path / "work") for s in config.sources]
     local = {p.source_id: read_findings(p.findings) for p in prepared}
     assembly = assemble(config, schemas, prepared)
     return prepared, local, assembly
@@ -139,7 +139,7 @@ def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reporte
     }
     sources.write_text(yaml.safe_dump(document))
     config = load_config(sources, schemas, environ={})
-    prepared = [prepare_source(s, Path(s.url), schemas, tmp_path / "work") for s in config.sources]
+    prepared = [prepare_source(s, [Path(s.url)], schemas, tmp_path / "work") for s in config.sources]
     assembly = assemble(config, schemas, prepared)
     assert assembly.tables["organisations"].to_pylist() == [
         {"organisation_id": "ORG-X", "source_id": "first", "name": "Org X", "organisation_type": None,

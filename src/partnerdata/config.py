@@ -27,17 +27,32 @@ from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.validation import check_fields
 
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ${VAR} names an environment variable; ${secret:NAME} a Prefect Secret block, resolved by the flow.
+REFERENCE = re.compile(r"\$\{(?:(secret):)?([A-Za-z_][A-Za-z0-9_.-]*)\}")
+UNRESOLVED_SECRET = "<secret resolved by the flow>"
+
+# Settings a source entry may override for itself.
+THRESHOLD_KEYS = {
+    "max_fallback_age_days": (int, float),
+    "max_rejected_share": (int, float),
+    "max_row_drop_share": (int, float),
+    "retention_snapshots": int,
+}
+# HTTP behaviour of a source: key -> (type, minimum)
+HTTP_KEYS = {
+    "timeout_seconds": ((int, float), 0.001),
+    "max_bytes": (int, 1),
+    "retries": (int, 0),
+    "backoff_seconds": ((int, float), 0),
+    "max_total_seconds": ((int, float), 0.001),
+}
 
 SETTINGS_KEYS = {
     "publisher": dict,
     "contact_point": dict,
     "base_url": str,
     "licence": str,
-    "max_fallback_age_days": (int, float),
-    "max_rejected_share": (int, float),
-    "max_row_drop_share": (int, float),
-    "retention_snapshots": int,
+    **THRESHOLD_KEYS,
     "lock_timeout_seconds": (int, float),
 }
 SOURCE_KEYS = {
@@ -54,8 +69,8 @@ SOURCE_KEYS = {
     "date_format",
     "list_separator",
     "headers",
-    "timeout_seconds",
-    "max_bytes",
+    *HTTP_KEYS,
+    *THRESHOLD_KEYS,
     *READERS,
 }
 # organisation block key -> field of the organisations resource
@@ -112,11 +127,28 @@ class Source:
     constants: Mapping[str, str] = field(default_factory=dict)
     date_format: str | None = None
     list_separator: str = ";"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    timeout_seconds: float = 30
-    max_bytes: int = 100 * 1024 * 1024
+    headers: Mapping[str, str] = field(default_factory=dict)  # expanded: may hold secrets, never log them
+    timeout_seconds: float = 30  # connect and read timeout of each request
+    max_bytes: int = 100 * 1024 * 1024  # of the decoded body (of each page)
+    retries: int = 3  # extra attempts after a connection error, a timeout, a 429 or a 5xx
+    backoff_seconds: float = 1.0  # first wait before a retry; doubled each time, with jitter
+    max_total_seconds: float = 300  # all attempts and pages of the source together
     format_options: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    # Thresholds: the settings' values unless the entry overrides them.
+    max_fallback_age_days: float = 7
+    max_rejected_share: float = 0.2
+    max_row_drop_share: float = 0.5
+    retention_snapshots: int = 10
+    secrets: tuple[str, ...] = ()  # every value a reference expanded to, for redaction
+    secret_blocks: tuple[str, ...] = ()  # names of the Prefect Secret blocks the entry uses
+
+    def redact(self, text: str) -> str:
+        """Replace every secret value in text by a mark, for logs, metadata and reports."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "<redacted>")
+        return text
 
     @property
     def is_remote(self) -> bool:
@@ -141,8 +173,18 @@ class Config:
         raise ConfigError(f"{self.path}: no source '{source_id}' (known sources: {known})")
 
 
-def load_config(path: Path | str, schemas: Schemas, environ: Mapping[str, str] | None = None) -> Config:
-    """Read sources.yaml, check every entry against the schemas, expand ``${VAR}``."""
+def load_config(
+    path: Path | str,
+    schemas: Schemas,
+    environ: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> Config:
+    """Read sources.yaml, check every entry against the schemas, expand ``${VAR}`` and ``${secret:NAME}``.
+
+    ``secrets`` maps Prefect Secret block names to their values (the flow loads them). When it
+    is None, secret references are checked for form only and left unresolved: enough to report
+    configuration errors before Prefect starts.
+    """
     path = Path(path)
     environ = os.environ if environ is None else environ
     try:
@@ -161,7 +203,7 @@ def load_config(path: Path | str, schemas: Schemas, environ: Mapping[str, str] |
     sources: list[Source] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        source = _load_source(entry, index, path, schemas, environ)
+        source = _load_source(entry, index, path, schemas, environ, secrets, settings)
         if source.source_id in seen:
             raise ConfigError(
                 f"{path}: sources[{index}]: source_id '{source.source_id}' is used twice; each must be unique"
@@ -176,15 +218,31 @@ def _load_settings(raw: Any, where: str) -> Settings:
         raise ConfigError(f"{where}: expected a mapping")
     _reject_unknown(raw, set(SETTINGS_KEYS), where)
     for key, expected in SETTINGS_KEYS.items():
-        if key in raw and not isinstance(raw[key], expected) or isinstance(raw.get(key), bool):
+        if key in raw and (not isinstance(raw[key], expected) or isinstance(raw[key], bool)):
             raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)}, got {raw[key]!r}")
-    for key in ("max_rejected_share", "max_row_drop_share"):
-        if key in raw and not 0 <= raw[key] <= 1:
-            raise ConfigError(f"{where}: key '{key}': expected a share between 0 and 1, got {raw[key]!r}")
+    _check_thresholds(raw, where)
     return Settings(**raw)
 
 
-def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: Mapping[str, str]) -> Source:
+def _check_thresholds(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    for key, expected in THRESHOLD_KEYS.items():
+        if key in raw and (not isinstance(raw[key], expected) or isinstance(raw[key], bool) or raw[key] < 0):
+            raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)} of at least 0, got {raw[key]!r}")
+    for key in ("max_rejected_share", "max_row_drop_share"):
+        if key in raw and not 0 <= raw[key] <= 1:
+            raise ConfigError(f"{where}: key '{key}': expected a share between 0 and 1, got {raw[key]!r}")
+    return dict(raw)
+
+
+def _load_source(
+    entry: Any,
+    index: int,
+    path: Path,
+    schemas: Schemas,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, str] | None,
+    settings: Settings,
+) -> Source:
     where = f"{path}: sources[{index}]"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping with source_id, url, format, resource and columns")
@@ -234,7 +292,8 @@ def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: 
     url_template = entry["url"]
     if not isinstance(url_template, str) or not url_template.strip():
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
-    url = _expand(url_template, environ, f"{where}: key 'url'")
+    expanded: dict[str, str] = {}  # reference -> value, for redaction
+    url = _expand(url_template, environ, secrets, expanded, f"{where}: key 'url'")
     if not url.startswith(("http://", "https://")):
         if "://" in url:
             raise ConfigError(
@@ -244,14 +303,19 @@ def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: 
         if not Path(url).is_file():
             raise ConfigError(f"{where}: key 'url': file {url} does not exist")
     headers = _string_mapping(entry.get("headers") or {}, f"{where}: key 'headers'")
-    headers = {name: _expand(value, environ, f"{where}: key 'headers.{name}'") for name, value in headers.items()}
+    headers = {
+        name: _expand(value, environ, secrets, expanded, f"{where}: key 'headers.{name}'")
+        for name, value in headers.items()
+    }
 
     options: dict[str, Any] = {}
-    for key, kind in (("timeout_seconds", (int, float)), ("max_bytes", int)):
+    for key, (kind, minimum) in HTTP_KEYS.items():
         if key in entry:
-            if not isinstance(entry[key], kind) or isinstance(entry[key], bool) or entry[key] <= 0:
-                raise ConfigError(f"{where}: key '{key}': expected a positive number, got {entry[key]!r}")
+            if not isinstance(entry[key], kind) or isinstance(entry[key], bool) or entry[key] < minimum:
+                raise ConfigError(f"{where}: key '{key}': expected a number of at least {minimum}, got {entry[key]!r}")
             options[key] = entry[key]
+    thresholds = {key: getattr(settings, key) for key in THRESHOLD_KEYS}
+    thresholds.update(_check_thresholds({k: v for k, v in entry.items() if k in THRESHOLD_KEYS}, where))
     for key in ("title", "date_format", "list_separator"):
         if key in entry:
             if not isinstance(entry[key], str) or not entry[key]:
@@ -277,6 +341,9 @@ def _load_source(entry: Any, index: int, path: Path, schemas: Schemas, environ: 
         headers=headers,
         format_options=format_options,
         enabled=enabled,
+        secrets=tuple(v for k, v in expanded.items() if v != UNRESOLVED_SECRET),
+        secret_blocks=tuple(sorted({k.split(":", 1)[1] for k in expanded if k.startswith("secret:")})),
+        **thresholds,
         **options,
     )
 
@@ -301,18 +368,39 @@ def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
     return organisation
 
 
-def _expand(text: str, environ: Mapping[str, str], where: str) -> str:
-    """Replace ``${VAR}`` by the environment variable's value; an unset one is an error."""
+def _expand(
+    text: str, environ: Mapping[str, str], secrets: Mapping[str, str] | None, expanded: dict[str, str], where: str
+) -> str:
+    """Replace ``${VAR}`` by the environment variable and ``${secret:NAME}`` by the Secret block's value."""
 
     def value_of(match: re.Match[str]) -> str:
-        name = match.group(1)
+        kind, name = match.groups()
+        if kind == "secret":
+            if secrets is None:
+                value = UNRESOLVED_SECRET
+            elif name not in secrets:
+                raise ConfigError(
+                    f"{where}: Prefect Secret block '{name}' does not exist (create it in the Prefect UI or API)"
+                )
+            else:
+                value = secrets[name]
+            expanded[f"secret:{name}"] = value
+            return value
         if name not in environ:
             raise ConfigError(
-                f"{where}: environment variable {name} is not set (set it, or store it in a Prefect Secret block)"
+                f"{where}: environment variable {name} is not set (set it, or store it in a Prefect Secret block "
+                f"and write ${{secret:block-name}})"
             )
+        expanded[name] = environ[name]
         return environ[name]
 
-    return ENV_REFERENCE.sub(value_of, text)
+    return REFERENCE.sub(value_of, text)
+
+
+def secret_block_names(path: Path | str) -> list[str]:
+    """The Prefect Secret blocks that sources.yaml refers to, for the flow to load."""
+    text = Path(path).read_text(encoding="utf-8")
+    return sorted({name for kind, name in REFERENCE.findall(text) if kind == "secret"})
 
 
 def _string_mapping(raw: Any, where: str) -> dict[str, str]:

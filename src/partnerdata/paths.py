@@ -8,8 +8,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
-SNAPSHOT_BODY = "body"
 SNAPSHOT_META = "meta.json"
+CHECKS_LOG = "checks.jsonl"  # per source, append-only: checks, verdicts, acceptances
 LATEST = "latest"
 LATEST_JSON = "latest.json"
 RELEASES = "releases"
@@ -27,10 +27,6 @@ def source_raw_dir(raw_dir: Path, source_id: str) -> Path:
 
 def snapshot_dir(raw_dir: Path, source_id: str, fetched_at: dt.datetime) -> Path:
     return source_raw_dir(raw_dir, source_id) / timestamp_folder_name(fetched_at)
-
-
-def snapshot_body(folder: Path, fmt: str) -> Path:
-    return folder / f"{SNAPSHOT_BODY}.{fmt}"
 
 
 def releases_dir(published_dir: Path) -> Path:

@@ -19,13 +19,14 @@ import pyarrow as pa
 
 from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
-from partnerdata.config import Config, load_config
+from partnerdata.config import Config, Source, load_config
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
+from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
 from partnerdata.prepare import PreparedSource, prepare_source, read_findings
-from partnerdata.release import current_release, publish_release
+from partnerdata.release import current_release, publish_release, release_snapshot_hashes
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
-from partnerdata.snapshots import latest_snapshot, snapshot_at, take_snapshot
+from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
 
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 READ_ERRORS = (ValueError, OSError, pa.ArrowInvalid, KeyError)
@@ -44,9 +45,10 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def load(run: RunPaths) -> tuple[Config, Schemas]:
+def load(run: RunPaths, secrets: dict[str, str] | None = None) -> tuple[Config, Schemas]:
+    """The configuration and schemas; ``secrets`` holds the Prefect Secret blocks' values when fetching."""
     schemas = load_schemas(run.schemas_dir)
-    return load_config(run.sources_file, schemas), schemas
+    return load_config(run.sources_file, schemas, secrets=secrets), schemas
 
 
 def plan_sources(config: Config, only: list[str] | None) -> list[dict[str, Any]]:
@@ -61,91 +63,101 @@ def plan_sources(config: Config, only: list[str] | None) -> list[dict[str, Any]]
     return [{"source_id": s, "refetch": not only or s in only} for s in enabled]
 
 
-def collect_source(run: RunPaths, source_id: str, refetch: bool, now_iso: str) -> dict[str, Any]:
-    """Snapshot one source. On failure fall back to its last snapshot, if it has one."""
-    config, _ = load(run)
+def collect_source(
+    run: RunPaths, source_id: str, refetch: bool, now_iso: str, secrets: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback."""
+    config, _ = load(run, secrets)
     source = config.source(source_id)
     raw_dir = Path(run.raw_dir)
     previous = latest_snapshot(raw_dir, source_id)
+    line = {"source_id": source_id, "checked_at": now_iso, "error": None}
     if not refetch and previous is not None:
-        return {
-            "source_id": source_id,
-            "status": "reused",
-            "snapshot": str(previous.folder),
-            "error": None,
-            "checked_at": now_iso,
-        }
+        good = last_good(raw_dir, source_id) or previous
+        return {**line, "status": "reused", "snapshot": str(good.folder)}
     try:
-        snapshot, is_new = take_snapshot(source, raw_dir, utc_now())
-    except (SourceError, OSError) as error:
-        message = str(error).removeprefix(f"source {source_id}: ")
-        if previous is None:
-            return {
-                "source_id": source_id,
-                "status": "failed",
-                "snapshot": None,
-                "error": message,
-                "checked_at": now_iso,
-            }
-        return {
-            "source_id": source_id,
-            "status": "fallback",
-            "snapshot": str(previous.folder),
-            "error": message,
-            "checked_at": now_iso,
-        }
-    status = "fetched" if is_new else "unchanged"
-    return {
-        "source_id": source_id,
-        "status": status,
-        "snapshot": str(snapshot.folder),
-        "error": None,
-        "checked_at": now_iso,
-    }
+        snapshot, outcome = take_snapshot(source, raw_dir, utc_now())
+    except SourceError as error:
+        message = source.redact(str(error).removeprefix(f"source {source_id}: "))
+        fallback = last_good(raw_dir, source_id) or previous
+        if fallback is None:
+            return {**line, "status": "failed", "snapshot": None, "error": message}
+        return {**line, "status": "fallback", "snapshot": str(fallback.folder), "error": message}
+    status = "fetched" if outcome == "new-snapshot" else "unchanged"
+    return {**line, "status": status, "snapshot": str(snapshot.folder)}
 
 
 def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
-    """Read and check one source's snapshot, and refuse it if it cannot be read or too many of
-    its rows are rejected: then the newest older snapshot that passes is used (a fallback)."""
+    """Read and check one source's snapshot, and judge it: a snapshot that cannot be read, has too
+    many rejected rows, or lost too many rows since the last good one is refused, and the newest
+    older snapshot that passes is used instead (a fallback). Verdicts go to the source's checks log."""
     if collected["snapshot"] is None:
         return {**collected, "prepared": None}
     config, schemas = load(run)
     source = config.source(collected["source_id"])
-    settings = config.settings
+    raw_dir = Path(run.raw_dir)
     now = dt.datetime.fromisoformat(collected["checked_at"])
-    candidates = [Path(collected["snapshot"])] + _snapshots_before(
-        Path(run.raw_dir), source.source_id, Path(collected["snapshot"])
-    )
     status, error = collected["status"], collected["error"]
-    for folder in candidates:
-        snapshot = snapshot_at(folder)
-        if status == "fallback" and snapshot.age_days(now) > settings.max_fallback_age_days:
-            error = f"{error}; its last good snapshot ({folder.name}) is older than max_fallback_age_days ({settings.max_fallback_age_days:g}), so its rows are left out"
-            break
+    history = load_history(raw_dir, source.source_id)
+    for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"]))):
+        if status == "fallback":
+            age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
+            if age > source.max_fallback_age_days:
+                error = (
+                    f"{error}; its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
+                    f"max_fallback_age_days ({source.max_fallback_age_days:g}), so its rows are left out"
+                )
+                break
         try:
-            prepared = prepare_source(source, snapshot.body, schemas, Path(work_dir))
+            prepared = prepare_source(source, list(snapshot.bodies), schemas, Path(work_dir))
         except READ_ERRORS as problem:
-            refusal = f"cannot read snapshot {folder.name}: {problem}"
+            refusal = f"cannot read snapshot {snapshot.name}: {problem}"
+            record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal)
         else:
-            rejected = prepared.rows_read - prepared.rows_accepted
-            if prepared.rows_read == 0:
-                refusal = f"snapshot {folder.name} has no rows"
-            elif rejected / prepared.rows_read <= settings.max_rejected_share:
+            refusal = None if history.accepted(snapshot) else _threshold_refusal(raw_dir, source, snapshot, prepared)
+            record_verdict(raw_dir, snapshot, now, refusal is None, prepared.rows_read, prepared.rows_accepted, refusal)
+            if refusal is None:
                 return {
                     **collected,
                     "status": status,
                     "error": error,
-                    "snapshot": str(folder),
+                    "snapshot": str(snapshot.folder),
                     "prepared": prepared.as_dict(),
                 }
-            else:
-                refusal = (
-                    f"snapshot {folder.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
-                    f"max_rejected_share ({settings.max_rejected_share:.0%}); see the private report"
-                )
         error = f"{error}; {refusal}" if error else refusal
         status = "fallback"
     return {**collected, "status": "failed", "error": error, "snapshot": None, "prepared": None}
+
+
+def _threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
+    """Why the thresholds refuse this snapshot, or None: a collapse is not published."""
+    if prepared.rows_read == 0:
+        return f"snapshot {snapshot.name} has no rows"
+    rejected = prepared.rows_read - prepared.rows_accepted
+    if rejected / prepared.rows_read > source.max_rejected_share:
+        return (
+            f"snapshot {snapshot.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
+            f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report"
+        )
+    previous = last_good(raw_dir, source.source_id, before=snapshot)
+    if previous is not None:
+        before = load_history(raw_dir, source.source_id).verdict(previous) or {}
+        rows_before = before.get("rows_read") or 0
+        if rows_before and prepared.rows_read < rows_before * (1 - source.max_row_drop_share):
+            return (
+                f"snapshot {snapshot.name} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
+                f"than max_row_drop_share ({source.max_row_drop_share:.0%}); if the drop is real, "
+                f"run `partnerdata accept {source.source_id}`"
+            )
+    return None
+
+
+def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) -> str:
+    """A maintainer accepts a snapshot the thresholds refused; the next run publishes it."""
+    config, _ = load(run)
+    config.source(source_id)
+    chosen = accept_snapshot(Path(run.raw_dir), source_id, snapshot_name, by, utc_now())
+    return chosen.name
 
 
 def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
@@ -199,6 +211,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, st
         sources,
         validation_summary(outcomes, assembly.conflicts, started),
     )
+    removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
         "version": outcome.version,
         "current_version": outcome.current_version,
@@ -207,7 +220,18 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, st
         "rows": {name: assembly.tables[name].num_rows for name in RESOURCE_NAMES},
         "sources": [_source_line(o) for o in outcomes],
         "reports": str(Path(run.reports_dir) / "latest"),
+        "snapshots_removed": removed,
     }
+
+
+def apply_retention(run: RunPaths, config: Config, in_use: list[str]) -> int:
+    """Keep each source's newest retention_snapshots snapshots, its last good one, the ones this
+    run used and every one a kept release was built from; delete the rest."""
+    protected = set(in_use) | release_snapshot_hashes(Path(run.published_dir))
+    removed = 0
+    for source in config.sources:
+        removed += len(prune(Path(run.raw_dir), source.source_id, source.retention_snapshots, protected, utc_now()))
+    return removed
 
 
 def exit_status(validated: list[dict[str, Any]]) -> int:
@@ -270,18 +294,3 @@ def _source_line(outcome: SourceOutcome) -> dict[str, Any]:
         "rows_accepted": outcome.rows_accepted,
         "rows_rejected": outcome.rows_rejected,
     }
-
-
-def _snapshots_before(raw_dir: Path, source_id: str, folder: Path) -> list[Path]:
-    """The source's complete snapshots older than folder, newest first."""
-    return sorted(
-        (
-            p
-            for p in paths.source_raw_dir(raw_dir, source_id).iterdir()
-            if p.is_dir()
-            and not p.name.startswith(".")
-            and p.name < folder.name
-            and (p / paths.SNAPSHOT_META).is_file()
-        ),
-        reverse=True,
-    )

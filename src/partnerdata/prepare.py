@@ -44,10 +44,10 @@ class PreparedSource:
         return asdict(self)
 
 
-def prepare_source(source: Source, body: Path, schemas: Schemas, work_dir: Path) -> PreparedSource:
-    """Read the snapshot body and keep the rows that pass every check of their own."""
+def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_dir: Path) -> PreparedSource:
+    """Read the snapshot's body (or pages) and keep the rows that pass every check of their own."""
     reader = READERS[source.format]
-    read = reader.read(body, source.format_options, source.list_separator)
+    read = reader.read(bodies, source.format_options, source.list_separator)
     mapped = map_columns(read, source, schemas)
     fields = schemas.fields(source.resource)
     dialect = Dialect(

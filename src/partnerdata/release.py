@@ -63,6 +63,15 @@ def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
     return sorted(tuple(int(g) for g in m.groups()) for m in found if m)  # type: ignore[misc]
 
 
+def release_snapshot_hashes(published_dir: Path) -> set[str]:
+    """The sha256 of every raw snapshot any kept release was built from (retention keeps those)."""
+    hashes = set()
+    for package in paths.releases_dir(published_dir).glob("*/datapackage.json"):
+        provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
+        hashes.update(s["sha256"] for s in provenance.get("snapshots", []))
+    return hashes
+
+
 def remove_staging_leftovers(published_dir: Path) -> list[Path]:
     """A crashed run may leave a staging folder; it was never visible, so it can go."""
     folder = paths.releases_dir(published_dir)

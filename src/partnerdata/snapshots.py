@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from partnerdata import __version__, paths
 from partnerdata.config import Source
 from partnerdata.errors import SourceError
+from partnerdata.fetch import Download, download
 
 CHUNK = 1 << 16
 
@@ -32,63 +31,125 @@ CHUNK = 1 << 16
 class Snapshot:
     source_id: str
     folder: Path
-    body: Path
+    bodies: tuple[Path, ...]  # one file, or one per page of an API
     sha256: str
     bytes: int
     fetched_at: dt.datetime
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
 
     def age_days(self, now: dt.datetime) -> float:
         return round((now - self.fetched_at).total_seconds() / 86400, 3)
 
 
-def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snapshot, bool]:
-    """Fetch the source; return its snapshot and whether it is new (False: same bytes as the last one)."""
+def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snapshot, str]:
+    """Fetch the source and keep what arrived, unless it is what the last snapshot holds.
+
+    Returns the snapshot that holds the source's current data and how the check went:
+    ``new-snapshot``, ``not-modified`` (HTTP 304) or ``same-bytes``. Every check is
+    logged in raw/<source_id>/checks.jsonl; a failure raises SourceError (logged too).
+    """
     started = time.monotonic()
     folder = paths.source_raw_dir(raw_dir, source.source_id)
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=folder) as incoming:
-        body = paths.snapshot_body(Path(incoming), source.format)
-        response_meta = _download(source, body)
-        digest, size = _sha256(body)
-        previous = latest_snapshot(raw_dir, source.source_id)
-        if previous is not None and previous.sha256 == digest:
-            return previous, False
-        meta = {
-            "source_id": source.source_id,
-            "origin": source.url_template,  # as written in sources.yaml: ${VAR} stays unexpanded
-            "format": source.format,
-            "body": body.name,
-            "sha256": digest,
-            "bytes": size,
-            "fetched_at": now.astimezone(dt.UTC).isoformat(),
-            "duration_seconds": round(time.monotonic() - started, 3),
-            "partnerdata_version": __version__,
-            **response_meta,
-        }
-        (Path(incoming) / paths.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        target = paths.snapshot_dir(raw_dir, source.source_id, now)
-        if target.exists():
-            raise SourceError(
-                source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten"
-            )
-        os.rename(incoming, target)
-        os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
-    return _snapshot_from(target), True
+    previous = latest_snapshot(raw_dir, source.source_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".incoming-", dir=folder) as incoming:
+            if source.is_remote:
+                fetched = download(source, Path(incoming), previous.meta.get("request") if previous else None)
+            else:
+                fetched = _copy_local(source, Path(incoming))
+            if fetched.not_modified and previous is not None:
+                record_event(
+                    raw_dir,
+                    source.source_id,
+                    {"event": "check", "at": _iso(now), "outcome": "not-modified", "snapshot": previous.name},
+                )
+                return previous, "not-modified"
+            digest, size = _sha256_pages(fetched.pages)
+            if previous is not None and previous.sha256 == digest:
+                record_event(
+                    raw_dir,
+                    source.source_id,
+                    {"event": "check", "at": _iso(now), "outcome": "same-bytes", "snapshot": previous.name},
+                )
+                return previous, "same-bytes"
+            meta = {
+                "source_id": source.source_id,
+                "origin": source.url_template,  # as written in sources.yaml: ${VAR} stays unexpanded
+                "format": source.format,
+                "bodies": [page.name for page in fetched.pages],
+                "sha256": digest,
+                "bytes": size,
+                "fetched_at": _iso(now, precise=True),
+                "duration_seconds": round(time.monotonic() - started, 3),
+                "partnerdata_version": __version__,
+            }
+            if fetched.meta:
+                meta["request"] = fetched.meta
+            (Path(incoming) / paths.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            target = paths.snapshot_dir(raw_dir, source.source_id, now)
+            if target.exists():
+                raise SourceError(
+                    source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten"
+                )
+            os.rename(incoming, target)
+            os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
+    except SourceError as error:
+        record_event(
+            raw_dir, source.source_id, {"event": "check", "at": _iso(now), "outcome": "failed", "error": str(error)}
+        )
+        raise
+    record_event(
+        raw_dir,
+        source.source_id,
+        {"event": "check", "at": _iso(now), "outcome": "new-snapshot", "snapshot": target.name},
+    )
+    return _snapshot_from(target), "new-snapshot"
+
+
+def list_snapshots(raw_dir: Path, source_id: str) -> list[Snapshot]:
+    """The source's complete snapshots, oldest first."""
+    folder = paths.source_raw_dir(raw_dir, source_id)
+    if not folder.is_dir():
+        return []
+    found = sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / paths.SNAPSHOT_META).is_file()
+    )
+    return [_snapshot_from(p) for p in found]
 
 
 def latest_snapshot(raw_dir: Path, source_id: str) -> Snapshot | None:
     """The newest complete snapshot of a source, or None."""
-    folder = paths.source_raw_dir(raw_dir, source_id)
-    if not folder.is_dir():
-        return None
-    candidates = sorted(
-        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / paths.SNAPSHOT_META).is_file()
-    )
-    return _snapshot_from(candidates[-1]) if candidates else None
+    snapshots = list_snapshots(raw_dir, source_id)
+    return snapshots[-1] if snapshots else None
 
 
 def snapshot_at(folder: Path) -> Snapshot:
     return _snapshot_from(folder)
+
+
+def record_event(raw_dir: Path, source_id: str, event: dict[str, Any]) -> None:
+    """Append one line to raw/<source_id>/checks.jsonl: checks, verdicts, acceptances.
+
+    Snapshots are write-once, so what happened to them afterwards is logged here."""
+    log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def read_events(raw_dir: Path, source_id: str) -> list[dict[str, Any]]:
+    log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
+    if not log.is_file():
+        return []
+    with open(log, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
 
 
 def _snapshot_from(folder: Path) -> Snapshot:
@@ -96,46 +157,41 @@ def _snapshot_from(folder: Path) -> Snapshot:
     return Snapshot(
         source_id=meta["source_id"],
         folder=folder,
-        body=folder / meta["body"],
+        bodies=tuple(folder / name for name in meta["bodies"]),
         sha256=meta["sha256"],
         bytes=meta["bytes"],
         fetched_at=dt.datetime.fromisoformat(meta["fetched_at"]),
+        meta=meta,
     )
 
 
-def _download(source: Source, target: Path) -> dict[str, Any]:
-    """Copy a local file or GET a URL into target, stopping at max_bytes."""
-    if not source.is_remote:
-        path = Path(source.url)
-        if path.stat().st_size > source.max_bytes:
-            raise SourceError(source.source_id, f"file is larger than max_bytes ({source.max_bytes} bytes)")
-        shutil.copyfile(path, target)
-        return {}
+def _copy_local(source: Source, folder: Path) -> Download:
+    path = Path(source.url)
     try:
-        with requests.get(
-            source.url, headers=dict(source.headers), timeout=source.timeout_seconds, stream=True
-        ) as response:
-            if response.status_code != 200:
-                raise SourceError(source.source_id, f"HTTP {response.status_code} from {source.url_template}")
-            received = 0
-            with open(target, "wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    received += len(chunk)
-                    if received > source.max_bytes:
-                        raise SourceError(
-                            source.source_id,
-                            f"body is larger than max_bytes ({source.max_bytes} bytes); stopped reading",
-                        )
-                    out.write(chunk)
-            return {
-                "status": response.status_code,
-                "content_type": response.headers.get("Content-Type"),
-                "etag": response.headers.get("ETag"),
-                "last_modified": response.headers.get("Last-Modified"),
-            }
-    except requests.RequestException as error:
-        # The exception text can hold the expanded URL; name the template instead.
-        raise SourceError(source.source_id, f"cannot fetch {source.url_template}: {type(error).__name__}") from None
+        size = path.stat().st_size
+        if size > source.max_bytes:
+            raise SourceError(source.source_id, f"file is larger than max_bytes ({source.max_bytes} bytes)")
+        target = folder / f"body.{source.format}"
+        shutil.copyfile(path, target)
+    except OSError as error:
+        raise SourceError(source.source_id, f"cannot read {source.url_template}: {error.strerror}") from None
+    if size == 0:
+        raise SourceError(source.source_id, f"{source.url_template} is empty")
+    return Download(not_modified=False, pages=[target])
+
+
+def _sha256_pages(pages: list[Path]) -> tuple[str, int]:
+    """The sha256 of a single body; for several pages, the sha256 of their sha256s in order."""
+    if len(pages) == 1:
+        return _sha256(pages[0])
+    digests = [_sha256(page) for page in pages]
+    combined = hashlib.sha256("".join(d for d, _ in digests).encode()).hexdigest()
+    return combined, sum(size for _, size in digests)
+
+
+def _iso(moment: dt.datetime, precise: bool = False) -> str:
+    moment = moment.astimezone(dt.UTC)
+    return moment.isoformat() if precise else moment.replace(microsecond=0).isoformat()
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
 
+AUTO = "auto"  # for delimiter and encoding: find out from the file, and record what was found
+DELIMITERS = ",;\t|"
 OPTIONS = {
     "delimiter": (str, ","),
     "encoding": (str, "utf-8"),
@@ -29,14 +31,15 @@ OPTIONS = {
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     options = check_options(block, OPTIONS, where)
     for key in ("delimiter", "decimal", "quote_char"):
-        if len(options[key]) != 1:
+        if len(options[key]) != 1 and not (key == "delimiter" and options[key] == AUTO):
             raise ConfigError(f"{where}: option '{key}': expected one character, got {options[key]!r}")
     if options["thousands"] is not None and len(options["thousands"]) != 1:
         raise ConfigError(f"{where}: option 'thousands': expected one character, got {options['thousands']!r}")
     if options["decimal"] == options["thousands"]:
         raise ConfigError(f"{where}: options 'decimal' and 'thousands' are both {options['decimal']!r}")
     try:
-        codecs.lookup(options["encoding"])
+        if options["encoding"] != AUTO:
+            codecs.lookup(options["encoding"])
     except LookupError:
         raise ConfigError(
             f"{where}: option 'encoding': unknown encoding {options['encoding']!r} (try utf-8 or cp1252)"
@@ -44,15 +47,20 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
     """Read every cell as text; the header row names the columns.
 
     Positions are file lines (the header is line 1), which is what a partner sees
     in a text editor or in Excel's row numbers, as long as no cell spans lines.
     """
+    (path,) = bodies
     data = Path(path).read_bytes()
-    encoding = codecs.lookup(options["encoding"]).name
     has_bom = data.startswith(codecs.BOM_UTF8)
+    detected: dict[str, Any] = {"byte_order_mark": has_bom}
+    if options["encoding"] == AUTO:
+        encoding = detected["encoding"] = _detect_encoding(data)
+    else:
+        encoding = codecs.lookup(options["encoding"]).name
     if has_bom and encoding == "utf-8":
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -62,6 +70,9 @@ def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadRes
             f"the file is not valid {options['encoding']} (byte {error.start}: {data[error.start : error.start + 1]!r}); "
             "set csv.encoding in sources.yaml to the file's real encoding"
         ) from None
+    if options["delimiter"] == AUTO:
+        options = {**options, "delimiter": _detect_delimiter(text)}
+        detected["delimiter"] = options["delimiter"]
     header = _header(text, options)
     table = pacsv.read_csv(
         pa.py_buffer(text.encode("utf-8")),
@@ -79,8 +90,28 @@ def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadRes
         positions=positions,
         decimal=options["decimal"],
         thousands=options["thousands"],
-        detected={"byte_order_mark": has_bom},
+        detected=detected,
     )
+
+
+def _detect_encoding(data: bytes) -> str:
+    """UTF-8 when the bytes are valid UTF-8 (or carry its byte-order mark), else Windows-1252,
+    what Excel writes in Western European locales."""
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def _detect_delimiter(text: str) -> str:
+    """The candidate that splits the header row into the most columns (ties: the first in DELIMITERS)."""
+    header = text.split("\n", 1)[0]
+    counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
+    best = max(counts, key=lambda c: (counts[c], -DELIMITERS.index(c)))
+    if counts[best] == 0:
+        raise ValueError("csv.delimiter is auto, but the header row contains none of , ; tab |")
+    return best
 
 
 def _header(text: str, options: Mapping[str, Any]) -> list[str]:

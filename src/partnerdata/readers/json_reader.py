@@ -3,42 +3,75 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
 
 OPTIONS = {
     "record_path": (str, ""),  # dotted path to the list of records; "" when the document is the list
     "encoding": (str, "utf-8"),
+    "pagination": (dict, None),  # how to ask an API for the next page; see PAGINATION
+}
+# style -> its options with defaults; the fetcher (partnerdata.fetch) follows them
+PAGINATION = {
+    "page": {"page_param": "page", "size_param": "per_page", "size": 100, "first_page": 1},
+    "offset": {"offset_param": "offset", "size_param": "limit", "size": 100},
+    "next_link": {"next_path": "next"},
+    "link_header": {},
 }
 
 
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
-    return check_options(block, OPTIONS, where)
+    options = check_options(block, OPTIONS, where)
+    if options["pagination"] is not None:
+        options["pagination"] = _check_pagination(options["pagination"], f"{where}: option 'pagination'")
+    return options
 
 
-def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def _check_pagination(block: Mapping[str, Any], where: str) -> dict[str, Any]:
+    style = block.get("style")
+    if style not in PAGINATION:
+        raise ConfigError(f"{where}: 'style' must be one of {', '.join(PAGINATION)}, got {style!r}")
+    allowed = {key: (type(default), default) for key, default in PAGINATION[style].items()}
+    allowed["max_pages"] = (int, 1000)
+    options = check_options({k: v for k, v in block.items() if k != "style"}, allowed, where)
+    for key in ("size", "max_pages"):
+        if key in options and options[key] < 1:
+            raise ConfigError(f"{where}: '{key}' must be at least 1, got {options[key]}")
+    return {"style": style, **options}
+
+
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
     """Flatten each record: nested objects become dotted column names, arrays become
-    text joined by the source's list separator, numbers and booleans become text."""
-    try:
-        document = json.loads(Path(path).read_bytes().decode(options["encoding"]))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"the file is not valid {options['encoding']}: {error}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    text joined by the source's list separator, numbers and booleans become text.
+    An API's pages are read in order; a position names the page when there are several."""
     record_path = options["record_path"]
-    records = _follow(document, record_path)
-    flat = [_flatten(record, list_separator, f"{record_path or 'records'}[{i}]") for i, record in enumerate(records)]
+    label = record_path or "records"
+    flat: list[dict[str, str]] = []
+    positions: list[str] = []
+    for number, body in enumerate(bodies, start=1):
+        where = f"page {number} " if len(bodies) > 1 else ""
+        try:
+            document = json.loads(Path(body).read_bytes().decode(options["encoding"]))
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{where}the file is not valid {options['encoding']}: {error}") from None
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            ) from None
+        for index, record in enumerate(_follow(document, record_path)):
+            positions.append(f"{where}{label}[{index}]")
+            flat.append(_flatten(record, list_separator, positions[-1]))
     names: dict[str, None] = {}
     for row in flat:
         names.update(dict.fromkeys(row))
     table = pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
-    positions = [f"{record_path or 'records'}[{i}]" for i in range(len(flat))]
     return ReadResult(table=table, positions=positions)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,10 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(path: Path, options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
     """Typed cells become canonical text (ISO dates, numbers with a decimal point), so
     the source's CSV dialect never applies to them; empty rows are skipped."""
+    (path,) = bodies
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError) as error:

@@ -1,0 +1,306 @@
+"""Download a partner's file or API over HTTP(S), the way partner servers really behave.
+
+- Retries with exponential backoff and jitter on connection errors, timeouts, 429
+  (honouring Retry-After) and 5xx; never on other 4xx; all attempts and pages of a
+  source together stay within its ``max_total_seconds``.
+- Conditional requests: the ETag and Last-Modified of the last snapshot are sent, and
+  a 304 means unchanged.
+- The body is stored after transfer decoding (gzip undone). The size limit applies to
+  the decoded bytes and reading stops at it, so a compressed bomb cannot fill the disk.
+- A truncated transfer (a dropped connection, fewer bytes than Content-Length), an
+  empty body, or an HTML page where data was expected (a login or error page served
+  with status 200) is refused.
+- JSON APIs with pages: page numbers, offset/limit, a next link in the body, or an
+  RFC 8288 ``Link`` header; every page is kept.
+
+Nothing here writes a secret anywhere: every URL and message goes through
+``source.redact``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from partnerdata.config import Source
+from partnerdata.errors import SourceError
+
+CHUNK = 1 << 16
+KEPT_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "ETag", "Last-Modified", "Date")
+HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt; ``retry_after`` is the server's wish, in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass
+class Clock:
+    """Time, sleep and randomness, replaceable in tests of the retry arithmetic."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+
+
+@dataclass
+class Download:
+    not_modified: bool
+    pages: list[Path] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def download(
+    source: Source, folder: Path, previous_meta: dict[str, Any] | None, clock: Clock | None = None
+) -> Download:
+    """Fetch the source into folder (body.<format>, or page-0001.json, ... for an API with pages)."""
+    clock = clock or Clock()
+    deadline = clock.now() + source.max_total_seconds
+    session = requests.Session()
+    session.headers.update({"User-Agent": "partnerdata (open data collector)", **source.headers})
+    pagination = source.format_options.get("pagination") if source.format == "json" else None
+    with session:
+        if pagination:
+            return _download_pages(session, source, folder, pagination, deadline, clock)
+        conditional = {}
+        if previous_meta:
+            if previous_meta.get("etag"):
+                conditional["If-None-Match"] = previous_meta["etag"]
+            if previous_meta.get("last_modified"):
+                conditional["If-Modified-Since"] = previous_meta["last_modified"]
+        target = folder / f"body.{source.format}"
+        response, attempts = _get(session, source, source.url, conditional, target, deadline, clock)
+        meta = _response_meta(source, response, attempts)
+        if response.status_code == 304:
+            return Download(not_modified=True, meta=meta)
+        _check_payload(source, target, response)
+        return Download(not_modified=False, pages=[target], meta=meta)
+
+
+def _download_pages(
+    session: requests.Session, source: Source, folder: Path, pagination: dict[str, Any], deadline: float, clock: Clock
+) -> Download:
+    style = pagination["style"]
+    record_path = source.format_options.get("record_path", "")
+    pages: list[Path] = []
+    described: list[dict[str, Any]] = []
+    url = _page_url(source.url, pagination, 0) if style in ("page", "offset") else source.url
+    origin = urlsplit(source.url)[:2]
+    while url is not None:
+        number = len(pages) + 1
+        if number > pagination["max_pages"]:
+            raise SourceError(
+                source.source_id, f"more than json.pagination.max_pages ({pagination['max_pages']}) pages"
+            )
+        target = folder / f"page-{number:04d}.json"
+        response, attempts = _get(session, source, url, {}, target, deadline, clock)
+        if response.status_code == 304:
+            raise SourceError(source.source_id, f"page {number}: unexpected 304 Not Modified")
+        _check_payload(source, target, response)
+        try:
+            document = json.loads(target.read_bytes())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise SourceError(source.source_id, f"page {number} is not valid JSON: {error}") from None
+        records = _records(document, record_path)
+        pages.append(target)
+        described.append(_response_meta(source, response, attempts))
+        url = _next_url(source, style, pagination, url, response, document, number, len(records))
+        if url is not None and urlsplit(url)[:2] != origin:
+            # Following it would send the partner's credentials to another server.
+            raise SourceError(
+                source.source_id, f"page {number} links to another server ({source.redact(url)}); not followed"
+            )
+    meta = {**described[0], "pages": described, "pagination": style}
+    return Download(not_modified=False, pages=pages, meta=meta)
+
+
+def _next_url(
+    source: Source, style: str, pagination: dict[str, Any], url: str, response: requests.Response,
+    document: Any, number: int, records: int,
+) -> str | None:  # fmt: skip
+    if style in ("page", "offset"):
+        return _page_url(source.url, pagination, number) if records >= pagination["size"] and records > 0 else None
+    if style == "link_header":
+        link = response.links.get("next", {}).get("url")
+        return urljoin(response.url, link) if link else None
+    link = document
+    for step in pagination["next_path"].split("."):
+        link = link.get(step) if isinstance(link, dict) else None
+    if link in (None, ""):
+        return None
+    if not isinstance(link, str):
+        raise SourceError(source.source_id, f"page {number}: json.pagination.next_path holds {link!r}, not a URL")
+    return urljoin(response.url, link)
+
+
+def _page_url(base: str, pagination: dict[str, Any], index: int) -> str:
+    """The URL of page ``index`` (0-based) for the page-number and offset styles."""
+    if pagination["style"] == "page":
+        values = {
+            pagination["page_param"]: pagination["first_page"] + index,
+            pagination["size_param"]: pagination["size"],
+        }
+    else:
+        values = {pagination["offset_param"]: index * pagination["size"], pagination["size_param"]: pagination["size"]}
+    parts = urlsplit(base)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
+    query += [(k, str(v)) for k, v in values.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _records(document: Any, record_path: str) -> list[Any]:
+    node = document
+    for step in record_path.split(".") if record_path else []:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else []
+
+
+def _get(
+    session: requests.Session, source: Source, url: str, headers: dict[str, str], target: Path,
+    deadline: float, clock: Clock,
+) -> tuple[requests.Response, int]:  # fmt: skip
+    """GET url into target, with retries; return the response (body consumed) and the attempts made."""
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = deadline - clock.now()
+        if remaining <= 0:
+            raise SourceError(source.source_id, f"gave up: max_total_seconds ({source.max_total_seconds:g} s) spent")
+        try:
+            response = session.get(url, headers=headers, timeout=min(source.timeout_seconds, remaining), stream=True)
+            with response:
+                _raise_for_status(source, response)
+                if response.status_code != 304:
+                    _read_body(source, response, target, deadline, clock)
+            return response, attempt
+        except _Retryable as error:
+            problem, retry_after = str(error), error.retry_after
+        except requests.Timeout:
+            problem, retry_after = f"no answer within timeout_seconds ({source.timeout_seconds:g} s)", None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            problem, retry_after = _connection_problem(error), None
+        if attempt > source.retries:
+            raise SourceError(source.source_id, f"gave up after {attempt} attempt(s): {source.redact(problem)}")
+        delay = (
+            retry_after
+            if retry_after is not None
+            else source.backoff_seconds * 2 ** (attempt - 1) * (0.5 + clock.random())
+        )
+        if clock.now() + delay > deadline:
+            raise SourceError(
+                source.source_id,
+                f"gave up after {attempt} attempt(s): {source.redact(problem)}; the next retry (in {delay:.0f} s) "
+                f"would pass max_total_seconds ({source.max_total_seconds:g} s)",
+            )
+        clock.sleep(delay)
+
+
+def _raise_for_status(source: Source, response: requests.Response) -> None:
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise _Retryable(f"HTTP {status} from {_where(source, response)}", _retry_after(response))
+    if status >= 400:
+        hint = " (check the credentials in headers)" if status in (401, 403) else ""
+        raise SourceError(source.source_id, f"HTTP {status} from {_where(source, response)}{hint}; not retried")
+    if status not in (200, 304):
+        raise SourceError(source.source_id, f"HTTP {status} from {_where(source, response)}: expected 200")
+
+
+def _read_body(source: Source, response: requests.Response, target: Path, deadline: float, clock: Clock) -> None:
+    """Stream the decoded body to target, stopping at max_bytes and at the deadline."""
+    declared = response.headers.get("Content-Length")
+    encoded = response.headers.get("Content-Encoding", "identity") not in ("", "identity")
+    if declared and declared.isdigit() and not encoded and int(declared) > source.max_bytes:
+        raise SourceError(
+            source.source_id, f"body of {declared} bytes is larger than max_bytes ({source.max_bytes}); not read"
+        )
+    received = 0
+    with open(target, "wb") as out:
+        for chunk in response.iter_content(CHUNK):
+            received += len(chunk)
+            if received > source.max_bytes:
+                raise SourceError(
+                    source.source_id,
+                    f"body is larger than max_bytes ({source.max_bytes} bytes, after decompression); stopped reading",
+                )
+            if clock.now() > deadline:
+                raise SourceError(
+                    source.source_id,
+                    f"gave up: max_total_seconds ({source.max_total_seconds:g} s) spent reading the body",
+                )
+            out.write(chunk)
+    if declared and declared.isdigit() and not encoded and received != int(declared):
+        raise _Retryable(f"truncated transfer: {received} of {declared} bytes received")
+
+
+def _check_payload(source: Source, target: Path, response: requests.Response) -> None:
+    """Refuse what cannot be the partner's data, before it becomes a snapshot."""
+    with open(target, "rb") as handle:
+        start = handle.read(512)
+    if not start.strip():
+        raise SourceError(source.source_id, f"empty body from {_where(source, response)}")
+    content_type = response.headers.get("Content-Type", "").lower()
+    lowered = start.lstrip().lower()
+    if "text/html" in content_type or lowered.startswith(HTML_STARTS):
+        raise SourceError(
+            source.source_id,
+            f"{_where(source, response)} sent an HTML page where {source.format.upper()} was expected "
+            "(a login or error page?); check the URL and the credentials",
+        )
+    if source.format == "xlsx" and not start.startswith(XLSX_MAGIC):
+        raise SourceError(source.source_id, f"{_where(source, response)} did not send an XLSX workbook")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _connection_problem(error: Exception) -> str:
+    text = str(error)
+    if (
+        "IncompleteRead" in text
+        or "Connection broken" in text
+        or isinstance(error, requests.exceptions.ChunkedEncodingError)
+    ):
+        return "truncated transfer: the connection was dropped in the middle of the body"
+    return f"connection failed ({type(error).__name__})"
+
+
+def _response_meta(source: Source, response: requests.Response, attempts: int) -> dict[str, Any]:
+    return {
+        "url": source.redact(response.request.url or ""),
+        "final_url": source.redact(response.url),
+        "status": response.status_code,
+        "attempts": attempts,
+        "headers": {name: source.redact(response.headers[name]) for name in KEPT_HEADERS if name in response.headers},
+        "etag": response.headers.get("ETag"),
+        "last_modified": response.headers.get("Last-Modified"),
+    }
+
+
+def _where(source: Source, response: requests.Response) -> str:
+    return source.redact(response.url or source.url_template)
