@@ -20,7 +20,6 @@ from partnerdata.config import secret_block_names
 from partnerdata.errors import LockTimeout, NoTrustworthyRelease
 from partnerdata.lock import publish_lock
 
-
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
 
 
