@@ -1,21 +1,34 @@
-"""A loopback HTTP server for tests: serves scripted responses, records the requests."""
+"""A loopback HTTP server for tests: serves scripted responses, injects faults, records requests."""
 
 from __future__ import annotations
 
+import gzip
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 @dataclass
 class Response:
+    """One scripted answer. The fault fields change how it is sent."""
+
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a hanging server)
+    truncate_to: int | None = None  # send only this many body bytes, then drop the connection
+    gzip: bool = False  # send the body gzip-compressed with Content-Encoding: gzip
+    no_length: bool = False  # no Content-Length: the body ends when the connection closes
+    etag: str | None = None  # answer 304 when the request's If-None-Match equals it
+    require: dict[str, str] = field(default_factory=dict)  # headers the request must carry, else 401
 
 
 class PartnerServer:
-    """Each path answers with its list of responses in turn; the last one repeats."""
+    """Each path answers with its list of responses in turn; the last one repeats.
+
+    Paths are matched without their query string; requests are recorded with it."""
 
     def __init__(self) -> None:
         self.routes: dict[str, list[Response]] = {}
@@ -25,22 +38,52 @@ class PartnerServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 requests.append((self.path, dict(self.headers)))
-                queue = routes.get(self.path)
+                queue = routes.get(urlsplit(self.path).path)
                 if not queue:
                     self.send_error(404)
                     return
                 response = queue.pop(0) if len(queue) > 1 else queue[0]
-                self.send_response(response.status)
-                for name, value in response.headers.items():
+                if callable(response):
+                    response = response(self.path, dict(self.headers))
+                time.sleep(response.delay)
+                if any(self.headers.get(k) != v for k, v in response.require.items()):
+                    self._send(401, b"unauthorized", {})
+                    return
+                if response.etag and self.headers.get("If-None-Match") == response.etag:
+                    self._send(304, b"", {"ETag": response.etag})
+                    return
+                body = gzip.compress(response.body) if response.gzip else response.body
+                headers = dict(response.headers)
+                if response.gzip:
+                    headers["Content-Encoding"] = "gzip"
+                if response.etag:
+                    headers["ETag"] = response.etag
+                self._send(response.status, body, headers, response.truncate_to, response.no_length)
+
+            def _send(
+                self, status: int, body: bytes, headers: dict[str, str], truncate_to=None, no_length=False
+            ) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(response.body)))
+                if not no_length:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(response.body)
+                self.wfile.write(body if truncate_to is None else body[:truncate_to])
+                self.wfile.flush()
+                if truncate_to is not None or no_length:
+                    self.close_connection = True
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:  # a client that gave up: expected here
+                pass
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

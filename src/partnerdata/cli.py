@@ -12,6 +12,7 @@ the lock. The last line on stderr says why, for every non-zero status.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     if args.command == "run":
         return _run(args)
+    if args.command == "accept":
+        return _accept(args)
     _parser().print_help()
     return pipeline.EXIT_CONFIG
 
@@ -61,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check sources.yaml and the schemas; fetch nothing")
     _common(check)
+
+    accept = commands.add_parser(
+        "accept", help="accept a snapshot that the thresholds refused (the drop is real); the next run publishes it"
+    )
+    _common(accept)
+    accept.add_argument("source_id", metavar="SOURCE_ID")
+    accept.add_argument("--snapshot", metavar="NAME", help="the snapshot folder name (default: the newest)")
+    accept.add_argument("--raw", default="raw", metavar="DIR", help="raw snapshots folder (default: raw)")
+    accept.add_argument("--by", default=None, metavar="NAME", help="who accepts it (default: the login name)")
     return parser
 
 
@@ -79,6 +91,17 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
     enabled = len(config.enabled_sources)
     print(f"{config.path}: {len(config.sources)} sources ({enabled} enabled), schemas in {args.schemas}: all fine")
+    return pipeline.EXIT_OK
+
+
+def _accept(args: argparse.Namespace) -> int:
+    run = pipeline.RunPaths(args.sources, args.raw, "published", "reports", args.schemas)
+    by = args.by or os.environ.get("USER") or getpass.getuser()
+    try:
+        name = pipeline.accept(run, args.source_id, args.snapshot, by)
+    except ConfigError as error:
+        return _fail(pipeline.EXIT_CONFIG, str(error))
+    print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
     return pipeline.EXIT_OK
 
 
