@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from partnerdata import pipeline
 from partnerdata.config import secret_block_names
-from partnerdata.errors import LockTimeout, NoTrustworthyRelease
+from partnerdata.errors import ConfigError, LockTimeout, NoTrustworthyRelease
 from partnerdata.lock import publish_lock
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
@@ -66,8 +66,13 @@ def nightly(
 ) -> Any:
     """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published."""
     run = pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir)
-    config, _ = pipeline.load(run)
-    plan = pipeline.plan_sources(config, only)
+    try:  # with the Secret blocks resolved: a missing block is a configuration error too
+        config, _ = pipeline.load(run, _secrets(sources_file))
+        plan = pipeline.plan_sources(config, only)
+    except ConfigError as error:
+        return Failed(
+            message=str(error), data={"exit_status": pipeline.EXIT_CONFIG, "message": f"configuration error: {error}"}
+        )
     try:
         with publish_lock(pipeline.Path(published_dir), config.settings.lock_timeout_seconds):
             return _run_locked(run, plan)

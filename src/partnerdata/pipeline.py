@@ -188,9 +188,9 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, st
             "no source could be read: nothing to publish (see the errors above); published/ was not changed"
         )
     assembly = assemble(config, schemas, prepared)
-    outcomes = _outcomes(config, validated, assembly.findings)
+    outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
-    sources = [_package_source(o) for o in outcomes if o.snapshot_sha256]
+    sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
     provenance = {
         "snapshots": [
             {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": iso_utc(o.snapshot_fetched_at)}
@@ -247,7 +247,9 @@ def remove_work_dir(work_dir: str) -> None:
     shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _outcomes(config: Config, validated: list[dict[str, Any]], cross_findings: list) -> list[SourceOutcome]:
+def _outcomes(
+    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list
+) -> list[SourceOutcome]:
     outcomes = []
     for v in validated:
         source = config.source(v["source_id"])
@@ -262,6 +264,9 @@ def _outcomes(config: Config, validated: list[dict[str, Any]], cross_findings: l
                 error=v["error"],
                 snapshot_sha256=snapshot.sha256 if snapshot else None,
                 snapshot_fetched_at=snapshot.fetched_at if snapshot else None,
+                snapshot_confirmed_at=load_history(raw_dir, source.source_id).last_confirmed(snapshot)
+                if snapshot
+                else None,
                 rows_read=prepared["rows_read"] if prepared else 0,
                 findings=sorted(findings, key=lambda f: f.row),
                 detected=prepared["detected"] if prepared else {},
@@ -270,7 +275,7 @@ def _outcomes(config: Config, validated: list[dict[str, Any]], cross_findings: l
     return outcomes
 
 
-def _package_source(outcome: SourceOutcome) -> dict[str, Any]:
+def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
     """A datapackage.json `sources` entry; the URL as written in sources.yaml, never expanded."""
     entry = {
         "title": outcome.source.title,
@@ -279,6 +284,8 @@ def _package_source(outcome: SourceOutcome) -> dict[str, Any]:
         "status": outcome.status,
         "snapshot_fetched_at": iso_utc(outcome.snapshot_fetched_at),
         "snapshot_sha256": outcome.snapshot_sha256,
+        "snapshot_age_days": outcome.age_days(now),
+        "error": outcome.error,
     }
     if outcome.source.url_template.startswith(("http://", "https://")):
         entry["path"] = outcome.source.url_template

@@ -28,9 +28,16 @@ class SourceOutcome:
     error: str | None
     snapshot_sha256: str | None
     snapshot_fetched_at: dt.datetime | None
+    snapshot_confirmed_at: dt.datetime | None  # the last check that found the snapshot current
     rows_read: int
     findings: list[Finding]
     detected: dict[str, Any]
+
+    def age_days(self, now: dt.datetime) -> float | None:
+        """Days since a check last found the snapshot current: how stale the published rows may be."""
+        if self.snapshot_confirmed_at is None:
+            return None
+        return round(max(0.0, (now - self.snapshot_confirmed_at).total_seconds()) / 86400, 3)
 
     @property
     def rows_rejected(self) -> int:
@@ -60,9 +67,8 @@ def validation_summary(
                 else {
                     "sha256": outcome.snapshot_sha256,
                     "fetched_at": iso_utc(outcome.snapshot_fetched_at),
-                    "age_days": round((now - outcome.snapshot_fetched_at).total_seconds() / 86400, 3)
-                    if outcome.snapshot_fetched_at
-                    else None,
+                    "last_confirmed_at": iso_utc(outcome.snapshot_confirmed_at),
+                    "age_days": outcome.age_days(now),
                 },
                 "detected": outcome.detected,
                 "rows_read": outcome.rows_read,
