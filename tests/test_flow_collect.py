@@ -157,3 +157,36 @@ def test_retention_keeps_the_newest_snapshots_and_every_one_a_release_uses(tmp_p
     assert first in names and second not in names and len(names) == 2  # release 1.0.0's snapshot, and the newest
     removed = [e for e in read_events(project.raw, "remote") if e["event"] == "removed"]
     assert [e["snapshot"] for e in removed] == [second]
+
+
+FAULTS = {
+    "5xx": Response(500, b"Internal Server Error"),
+    "429": Response(429, b"Too Many Requests", {"Retry-After": "0"}),
+    "hang": Response(200, _csv(2), delay=2),
+    "dropped": Response(200, _csv(5), truncate_to=25),
+    "html": Response(200, b"<!DOCTYPE html><html><body>Log in</body></html>", {"Content-Type": "text/html"}),
+    "empty": Response(200, b""),
+    "oversize": Response(200, _csv(5000)),
+    "gzip-bomb": Response(200, b"id,title,start\n" + b"9" * 3_000_000, gzip=True),
+    "401": Response(401, b"Unauthorized"),
+    "drift": Response(200, b"code,name,start\nR-0,Renamed columns,2021-03-01\n"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_fault_keeps_the_previous_data_and_names_the_source(fault, tmp_path, partner_server, capsys):
+    project = _project(tmp_path, partner_server, timeout_seconds=0.5, max_bytes=50_000, retries=1, backoff_seconds=0.01)
+    partner_server.serve("/export.csv", Response(200, _csv(2)))
+    assert _run(project, capsys)[0] == 0
+    snapshots = list_snapshots(project.raw, "remote")
+    partner_server.serve("/export.csv", FAULTS[fault])
+    status, out, err = _run(project, capsys)
+    assert status == 3
+    last = err.strip().splitlines()[-1]
+    assert "remote (" in last and "last good data" in last  # the source and its error, on the last line
+    assert _published_ids(project) == ["L-1", "R-0", "R-1"]  # the previous data is still published
+    kept = list_snapshots(project.raw, "remote")
+    assert kept[: len(snapshots)] == snapshots  # nothing lost, nothing overwritten
+    summary = next(line for line in out.splitlines() if line.strip().startswith("remote"))
+    assert summary.split()[1] == "fallback"
+    assert _published_ids(project) == ["L-1", "R-0", "R-1"]
