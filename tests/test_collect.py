@@ -210,7 +210,7 @@ def _records(start: int, count: int) -> list[dict]:
 
 
 def _read_pages(source: Source, bodies) -> list[str]:
-    read = READERS["json"].read(list(bodies), source.format_options, source.list_separator)
+    (read,) = READERS["json"].read(list(bodies), source.format_options, source.list_separator)
     assert read.table.column("id").to_pylist() == [f"P-{i}" for i in range(5)]
     return read.positions
 
@@ -308,6 +308,6 @@ def test_a_next_link_to_another_server_is_not_followed(schemas, tmp_path, partne
 def test_csv_dialect_detection_is_recorded(schemas, tmp_path):
     (tmp_path / "export.csv").write_bytes("id;title;start\nD-1;Café pédagogique;2021-03-01\n".encode("cp1252"))
     source = _source(schemas, tmp_path, "export.csv", csv={"delimiter": "auto", "encoding": "auto"})
-    read = READERS["csv"].read([tmp_path / "export.csv"], source.format_options, ";")
+    (read,) = READERS["csv"].read([tmp_path / "export.csv"], source.format_options, ";")
     assert read.detected == {"byte_order_mark": False, "encoding": "cp1252", "delimiter": ";"}
     assert read.table.column("title").to_pylist() == ["Café pédagogique"]

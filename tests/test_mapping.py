@@ -20,7 +20,7 @@ def _prepare(schemas, tmp_path: Path, source_id: str, sources_file: Path = PROJE
     config = load_config(sources_file, schemas, environ={})
     source = config.source(source_id)
     prepared = prepare_source(source, [Path(source.url)], schemas, tmp_path / "work")
-    rows = {row["_position"]: row for row in pq.read_table(prepared.staged).to_pylist()}
+    rows = {row["_position"]: row for row in pq.read_table(prepared.staged[source.resource]).to_pylist()}
     return prepared, rows, read_findings(prepared.findings)
 
 

@@ -154,5 +154,5 @@ def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reporte
 def test_accepted_rows_keep_their_position_in_the_partner_file(schemas, tmp_path):
     rows = ["E-1,workshop,,,2020-01-01,2020-01-01,BE,1,0,,", "E-2,workshop,Kept,,2020-01-01,2020-01-01,BE,1,0,,"]
     prepared, _, _ = _check(schemas, tmp_path, {"college": HEADER + "\n".join(rows) + "\n"})
-    staged = pq.read_table(prepared[0].staged).to_pylist()
+    staged = pq.read_table(prepared[0].staged["activities"]).to_pylist()
     assert [(r["activity_id"], r["_position"], r["_row"]) for r in staged] == [("E-2", "line 3", 1)]

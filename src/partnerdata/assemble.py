@@ -39,8 +39,8 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
     parts: dict[str, list[pa.Table]] = {name: [] for name in RESOURCE_NAMES}
     for source in contributing:
         parts["organisations"].append(_organisation_block(source, schemas))
-        staged = pq.read_table(by_source[source.source_id].staged)
-        parts[source.resource].append(staged)
+        for resource, path in by_source[source.source_id].staged.items():
+            parts[resource].append(pq.read_table(path))
 
     tables, findings = {}, []
     organisations, conflicts = _merge_organisations(_concat(parts["organisations"], schemas, "organisations"))

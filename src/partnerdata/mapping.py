@@ -28,12 +28,16 @@ class MappedTable:
     mapped: pa.Table  # the same after value mapping and constants: what coercion reads
 
 
-def map_columns(read: ReadResult, source: Source, schemas: Schemas) -> MappedTable:
-    """Select and rename the partner's columns, translate labels, add constants."""
+def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: str) -> MappedTable:
+    """Select and rename the partner's columns, translate labels, add constants.
+
+    A standard format's reader has named its columns after the canonical fields
+    already; for it only the labels and constants of the source entry apply."""
+    columns = source.columns if read.resource is None else {c: c for c in read.table.column_names}
     present = set(read.table.column_names)
-    missing = [column for column in source.columns.values() if column not in present]
+    missing = [column for column in columns.values() if column not in present]
     if missing:
-        unexpected = sorted(present - set(source.columns.values()))
+        unexpected = sorted(present - set(columns.values()))
         raise SchemaDrift(
             f"column(s) {', '.join(repr(c) for c in missing)} named in 'columns' are not in the file"
             + (f"; columns not mapped: {', '.join(repr(c) for c in unexpected)}" if unexpected else "")
@@ -41,16 +45,16 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas) -> MappedTab
         )
     rows = read.table.num_rows
     original, mapped = {}, {}
-    for spec in schemas.fields(source.resource):
+    for spec in schemas.fields(resource):
         name = spec["name"]
         if name == "source_id":
             column = pa.array([source.source_id] * rows, pa.string())
             original[name] = mapped[name] = column
             continue
-        if name in source.columns:
-            column = pc.utf8_trim_whitespace(read.table.column(source.columns[name]).combine_chunks())
-        elif name in source.constants:
+        if name in source.constants:
             column = pa.array([source.constants[name]] * rows, pa.string())
+        elif name in columns:
+            column = pc.utf8_trim_whitespace(read.table.column(columns[name]).combine_chunks())
         elif name == "organiser_id":
             column = pa.array([source.organisation.id] * rows, pa.string())  # the partner organised it
         else:

@@ -20,7 +20,7 @@ from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.config import Source
 from partnerdata.findings import Finding
 from partnerdata.mapping import map_columns
-from partnerdata.readers import READERS
+from partnerdata.readers import READERS, ReadResult
 from partnerdata.schemas import Schemas
 from partnerdata.validation import Problem, check_fields, check_row_rules, check_unique
 
@@ -33,10 +33,9 @@ class PreparedSource:
     """What prepare_source produced; JSON-able, so it can cross a task boundary."""
 
     source_id: str
-    resource: str
-    staged: str  # Parquet file of accepted rows, typed, plus _row and _position
+    staged: dict[str, str]  # resource -> Parquet file of accepted rows, typed, plus _row and _position
     findings: str  # JSON lines, one Finding each (private: holds original values)
-    rows_read: int
+    rows_read: int  # all rows of all resources the source fills
     rows_accepted: int
     detected: dict[str, Any] = field(default_factory=dict)
 
@@ -46,44 +45,61 @@ class PreparedSource:
 
 def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_dir: Path) -> PreparedSource:
     """Read the snapshot's body (or pages) and keep the rows that pass every check of their own."""
-    reader = READERS[source.format]
-    read = reader.read(bodies, source.format_options, source.list_separator)
-    mapped = map_columns(read, source, schemas)
-    fields = schemas.fields(source.resource)
+    reads = READERS[source.format].read(bodies, source.format_options, source.list_separator)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, str] = {}
+    findings: list[Finding] = []
+    rows_read = rows_accepted = 0
+    detected: dict[str, Any] = {}
+    for read in reads:
+        resource = read.resource or source.resource
+        accepted, found = _check_resource(source, resource, read, schemas)
+        path = work_dir / f"{source.source_id}.{resource}.parquet"
+        pq.write_table(accepted, path)
+        staged[resource] = str(path)
+        findings += found
+        rows_read += read.table.num_rows
+        rows_accepted += accepted.num_rows
+        detected.update(read.detected)
+    findings_path = work_dir / f"{source.source_id}.findings.jsonl"
+    write_findings(findings, findings_path)
+    return PreparedSource(
+        source_id=source.source_id,
+        staged=staged,
+        findings=str(findings_path),
+        rows_read=rows_read,
+        rows_accepted=rows_accepted,
+        detected=detected,
+    )
+
+
+def _check_resource(
+    source: Source, resource: str, read: ReadResult, schemas: Schemas
+) -> tuple[pa.Table, list[Finding]]:
+    """Map, coerce and check one table; return the accepted rows (with _row, _position) and the findings."""
+    mapped = map_columns(read, source, schemas, resource)
+    fields = schemas.fields(resource)
     dialect = Dialect(
         decimal=read.decimal,
         thousands=read.thousands,
         date_format=source.date_format,
         list_separator=source.list_separator,
     )
-    missing_values = schemas.resource(source.resource).get("missingValues", [""])
+    missing_values = schemas.resource(resource).get("missingValues", [""])
     coerced = coerce_table(mapped.mapped, fields, missing_values, dialect)
     problems = check_fields(coerced, fields, dialect)
-    problems += check_row_rules(coerced.table, schemas.rules.get(source.resource, []))
-    problems += check_unique(coerced.table, schemas.primary_key(source.resource))
-    findings = [_with_hint(_finding(p, source, read.positions, mapped.original), source) for p in _ordered(problems)]
-
+    problems += check_row_rules(coerced.table, schemas.rules.get(resource, []))
+    problems += check_unique(coerced.table, schemas.primary_key(resource))
+    findings = [
+        _with_hint(_finding(p, source, resource, read.positions, mapped.original), source) for p in _ordered(problems)
+    ]
     rejected = sorted({p.row for p in problems})
     keep = pc.invert(
         pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64()))
     )
     accepted = coerced.table.append_column(ROW, pa.array(range(coerced.table.num_rows), pa.int64()))
     accepted = accepted.append_column(POSITION, pa.array(read.positions, pa.string())).filter(keep)
-
-    work_dir.mkdir(parents=True, exist_ok=True)
-    staged = work_dir / f"{source.source_id}.parquet"
-    pq.write_table(accepted, staged)
-    findings_path = work_dir / f"{source.source_id}.findings.jsonl"
-    write_findings(findings, findings_path)
-    return PreparedSource(
-        source_id=source.source_id,
-        resource=source.resource,
-        staged=str(staged),
-        findings=str(findings_path),
-        rows_read=coerced.table.num_rows,
-        rows_accepted=accepted.num_rows,
-        detected=dict(read.detected),
-    )
+    return accepted, findings
 
 
 def write_findings(findings: list[Finding], path: Path) -> None:
@@ -97,11 +113,11 @@ def read_findings(path: Path | str) -> list[Finding]:
         return [Finding(**json.loads(line)) for line in lines if line.strip()]
 
 
-def _finding(problem: Problem, source: Source, positions: list[str], original: pa.Table) -> Finding:
+def _finding(problem: Problem, source: Source, resource: str, positions: list[str], original: pa.Table) -> Finding:
     value = original.column(problem.field)[problem.row].as_py() if problem.field in original.column_names else None
     return Finding(
         source_id=source.source_id,
-        resource=source.resource,
+        resource=resource,
         row=problem.row,
         position=positions[problem.row],
         field=problem.field,

@@ -41,7 +41,7 @@ class SourceOutcome:
 
     @property
     def rows_rejected(self) -> int:
-        return len({f.row for f in self.findings})
+        return len({(f.resource, f.row) for f in self.findings})
 
     @property
     def rows_accepted(self) -> int:

@@ -1,19 +1,26 @@
 """Format readers: one module per format behind one small interface.
 
-A reader turns the bytes of a raw snapshot into a table of text cells, one column
-per partner column (nested JSON keys become dotted names), and says for each row
-where a partner finds it in their own file. Types are not decided here: the
-mapping and coercion steps do that, from the schemas.
+A reader turns the bytes of a raw snapshot into tables of text cells and says for
+each row where a partner finds it in their own file. Types are not decided here:
+the mapping and coercion steps do that, from the schemas.
+
+Two kinds of reader:
+- generic formats (csv, json, xlsx) return one table with the partner's own columns
+  (nested JSON keys become dotted names); the source entry's ``columns`` map them;
+- standard formats (a published exchange standard) know their mapping: they return
+  one table per resource, with canonical field names, and set ``RESOURCES``.
 
 To add a format, write a module with ``parse_options(block, where)`` (check the
-entry's ``<format>:`` block of sources.yaml, raising ConfigError) and
-``read(path, options, list_separator)`` returning a ReadResult, then register it below.
+entry's ``<format>:`` block of sources.yaml, raising ConfigError), ``read(bodies,
+options, list_separator)`` returning a list of ReadResult, and ``RESOURCES`` (None for
+a generic format), then register it below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -28,12 +35,15 @@ class ReadResult:
     decimal: str = "."  # decimal mark of the numbers in the text cells
     thousands: str | None = None  # thousands separator of those numbers, if any
     detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
+    resource: str | None = None  # None: partner columns, mapped by `columns`; else canonical fields of this resource
 
 
 class Reader(Protocol):
+    RESOURCES: tuple[str, ...] | None  # the resources a standard format fills; None for a generic format
+
     def parse_options(self, block: Mapping[str, Any], where: str) -> Mapping[str, Any]: ...
 
-    def read(self, path: Any, options: Mapping[str, Any], list_separator: str) -> ReadResult: ...
+    def read(self, bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]: ...
 
 
 def _registry() -> dict[str, Reader]:

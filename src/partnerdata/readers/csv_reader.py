@@ -19,6 +19,7 @@ from partnerdata.readers.options import check_options
 
 AUTO = "auto"  # for delimiter and encoding: find out from the file, and record what was found
 DELIMITERS = ",;\t|"
+RESOURCES = None  # a generic format: the source entry maps the columns
 OPTIONS = {
     "delimiter": (str, ","),
     "encoding": (str, "utf-8"),
@@ -47,7 +48,7 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
     """Read every cell as text; the header row names the columns.
 
     Positions are file lines (the header is line 1), which is what a partner sees
@@ -85,13 +86,15 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         ),
     )
     positions = [f"line {i + 2}" for i in range(table.num_rows)]
-    return ReadResult(
-        table=table,
-        positions=positions,
-        decimal=options["decimal"],
-        thousands=options["thousands"],
-        detected=detected,
-    )
+    return [
+        ReadResult(
+            table=table,
+            positions=positions,
+            decimal=options["decimal"],
+            thousands=options["thousands"],
+            detected=detected,
+        )
+    ]
 
 
 def _detect_encoding(data: bytes) -> str:

@@ -13,6 +13,7 @@ from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
 
+RESOURCES = None  # a generic format: the source entry maps the columns
 OPTIONS = {
     "record_path": (str, ""),  # dotted path to the list of records; "" when the document is the list
     "encoding": (str, "utf-8"),
@@ -47,7 +48,7 @@ def _check_pagination(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"style": style, **options}
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
     """Flatten each record: nested objects become dotted column names, arrays become
     text joined by the source's list separator, numbers and booleans become text.
     An API's pages are read in order; a position names the page when there are several."""
@@ -72,7 +73,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     for row in flat:
         names.update(dict.fromkeys(row))
     table = pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
-    return ReadResult(table=table, positions=positions)
+    return [ReadResult(table=table, positions=positions)]
 
 
 def _follow(document: Any, record_path: str) -> list[Any]:

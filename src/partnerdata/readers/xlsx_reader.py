@@ -15,6 +15,7 @@ from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
 
+RESOURCES = None  # a generic format: the source entry maps the columns
 OPTIONS = {
     "sheet": (str, None),  # the first sheet when not given
     "header_row": (int, 1),
@@ -28,7 +29,7 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> ReadResult:
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
     """Typed cells become canonical text (ISO dates, numbers with a decimal point), so
     the source's CSV dialect never applies to them; empty rows are skipped."""
     (path,) = bodies
@@ -65,7 +66,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     finally:
         workbook.close()
     table = pa.table({name: pa.array(column, pa.string()) for name, column in zip(header, columns, strict=False)})
-    return ReadResult(table=table, positions=positions, detected={"sheet": sheet_name})
+    return [ReadResult(table=table, positions=positions, detected={"sheet": sheet_name})]
 
 
 def _text(cell: Any) -> str:
