@@ -254,7 +254,7 @@ def _load_source(
         )
     where = f"{path}: sources[{index}] ({source_id})"
     _reject_unknown(entry, SOURCE_KEYS, where)
-    for key in ("url", "format", "resource", "organisation", "columns"):
+    for key in ("url", "format", "organisation"):
         if key not in entry:
             raise ConfigError(f"{where}: key '{key}' is missing")
 
@@ -266,13 +266,29 @@ def _load_source(
             raise ConfigError(f"{where}: key '{other}': options for format {other} on a source of format {fmt}")
     format_options = READERS[fmt].parse_options(entry.get(fmt) or {}, f"{where}: key '{fmt}'")
 
-    resource = entry["resource"]
-    if resource not in RESOURCE_NAMES:
-        raise ConfigError(f"{where}: key 'resource': {resource!r} is not one of {', '.join(RESOURCE_NAMES)}")
-    schema = schemas.resource(resource)
-    field_names = [f["name"] for f in schema["fields"] if f["name"] != "source_id"]
+    standard = READERS[fmt].RESOURCES  # a standard format maps its own columns to these resources
+    if standard:
+        for key in ("resource", "columns"):
+            if key in entry:
+                raise ConfigError(
+                    f"{where}: key '{key}': format {fmt} fills {', '.join(standard)} with its own mapping; remove '{key}'"
+                )
+        resources = list(standard)
+        columns: dict[str, str] = {}
+    else:
+        for key in ("resource", "columns"):
+            if key not in entry:
+                raise ConfigError(f"{where}: key '{key}' is missing")
+        if entry["resource"] not in RESOURCE_NAMES:
+            raise ConfigError(
+                f"{where}: key 'resource': {entry['resource']!r} is not one of {', '.join(RESOURCE_NAMES)}"
+            )
+        resources = [entry["resource"]]
+        columns = _string_mapping(entry["columns"], f"{where}: key 'columns'")
+    resource = resources[0]
+    field_names = list(dict.fromkeys(n for r in resources for n in schemas.field_names(r) if n != "source_id"))
+    described = " and ".join(resources)
 
-    columns = _string_mapping(entry["columns"], f"{where}: key 'columns'")
     values = entry.get("values") or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: key 'values': expected a mapping of field: {{partner label: code}}")
@@ -282,7 +298,7 @@ def _load_source(
         for name in names:
             if name not in field_names:
                 raise ConfigError(
-                    f"{where}: key '{key}.{name}': {resource} has no field '{name}'"
+                    f"{where}: key '{key}.{name}': {described} has no field '{name}'"
                     f"{_suggestion(name, field_names)}; its fields are {', '.join(field_names)}"
                 )
     for name in set(columns) & set(constants):

@@ -83,7 +83,7 @@ def _check_resource(
         decimal=read.decimal,
         thousands=read.thousands,
         date_format=source.date_format,
-        list_separator=source.list_separator,
+        list_separator=read.list_separator or source.list_separator,
     )
     missing_values = schemas.resource(resource).get("missingValues", [""])
     coerced = coerce_table(mapped.mapped, fields, missing_values, dialect)

@@ -36,6 +36,7 @@ class ReadResult:
     thousands: str | None = None  # thousands separator of those numbers, if any
     detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
     resource: str | None = None  # None: partner columns, mapped by `columns`; else canonical fields of this resource
+    list_separator: str | None = None  # separator the reader joined list items with (None: the source's)
 
 
 class Reader(Protocol):
@@ -47,9 +48,14 @@ class Reader(Protocol):
 
 
 def _registry() -> dict[str, Reader]:
-    from partnerdata.readers import csv_reader, json_reader, xlsx_reader
+    from partnerdata.readers import csv_reader, erasmus_plus_reader, json_reader, xlsx_reader
 
-    return {"csv": csv_reader, "json": json_reader, "xlsx": xlsx_reader}  # type: ignore[dict-item]
+    return {  # type: ignore[dict-item]
+        "csv": csv_reader,
+        "json": json_reader,
+        "xlsx": xlsx_reader,
+        "erasmus_plus": erasmus_plus_reader,
+    }
 
 
 READERS: dict[str, Reader] = _registry()

@@ -1,0 +1,260 @@
+"""The "Projects Overview" export of the Erasmus+ Project Results Platform (CSV or XLSX).
+
+One row is one project: its coordinator and up to 100 partners sit in column groups
+(``Coordinating organisation name``, ``Partner 1 name``, ... ``Partner 100 website``).
+Older programme exports (Lifelong Learning, Youth in Action, Tempus, Erasmus Mundus)
+have ``Programme Funding`` (a path such as ``Youth\\Youth in action (2007-2013)\\...``)
+where Erasmus+ exports have ``Programme``, and no call year.
+
+The export has no organisation identifiers. An organisation's id is derived from its
+name and country, so that the same organisation in two projects is one row:
+``EPRP-<country>-<first 10 hex digits of sha256(normalised name)>``, where the name is
+normalised by Unicode NFKD, dropping accents, lower-casing and collapsing everything
+that is not a letter or digit to one space. Addresses are not published (a street
+address can be a person's home); the city is taken from the address's last part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from partnerdata.readers import ReadResult, csv_reader, xlsx_reader
+from partnerdata.readers.options import check_options
+
+RESOURCES = ("projects", "organisations", "project_partners")
+OPTIONS = {
+    "sheet": (str, None),  # for an XLSX export: the sheet (default: the first)
+    "header_row": (int, 1),
+    "delimiter": (str, ","),  # for a CSV export
+    "encoding": (str, "utf-8"),
+}
+MAX_PARTNERS = 100
+XLSX_MAGIC = b"PK\x03\x04"
+
+# The platform's labels -> the schemas' codes. Labels not listed pass through
+# unchanged, so an unknown one is rejected by name (a `values:` entry can map it).
+PROGRAMMES = {
+    "erasmus+": "erasmus_plus",
+    "life long learning": "lifelong_learning",
+    "lifelong learning": "lifelong_learning",
+    "youth in action": "youth_in_action",
+    "tempus": "tempus",
+    "erasmus mundus": "erasmus_mundus",
+}
+KEY_ACTIONS = {
+    "learning mobility of individuals": "ka1",
+    "mobility projects": "ka1",
+    "cooperation for innovation and the exchange of good practices": "ka2",
+    "cooperation partnerships": "ka2",
+    "partnerships for cooperation": "ka2",
+    "support for policy reform": "ka3",
+    "jean monnet activities": "jean_monnet",
+    "jean monnet": "jean_monnet",
+    "sport": "sport",
+}
+# Action type (or, failing that, key action or programme path) words -> sector; first match wins.
+SECTORS = (
+    ("school", "school_education"),
+    ("comenius", "school_education"),
+    ("vocational", "vocational_education_and_training"),
+    ("vet ", "vocational_education_and_training"),
+    ("leonardo", "vocational_education_and_training"),
+    ("higher education", "higher_education"),
+    ("erasmus mundus", "higher_education"),
+    ("tempus", "higher_education"),
+    ("jean monnet", "higher_education"),
+    ("adult", "adult_education"),
+    ("grundtvig", "adult_education"),
+    ("youth", "youth"),
+    ("sport", "sport"),
+)
+STATUSES = {
+    "finalized": "completed",
+    "finalised": "completed",
+    "completed": "completed",
+    "closed": "completed",
+    "ongoing": "ongoing",
+}
+ORGANISATION_TYPES = (
+    ("higher education institution", "university"),
+    ("school/institute/educational centre", "school"),
+    ("non-governmental organisation", "ngo"),
+    ("national agency", "national_agency"),
+    ("public body", "public_authority"),
+    ("research institute", "research_institute"),
+    ("enterprise", "company"),
+)
+YES_NO = {"yes": "true", "no": "false"}
+# The EU writes EL for Greece and UK for the United Kingdom; ISO 3166-1 says GR and GB.
+EU_COUNTRY_CODES = {"EL": "GR", "UK": "GB"}
+
+
+def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
+    return check_options(block, OPTIONS, where)
+
+
+def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+    (body,) = bodies
+    raw = _raw_rows(Path(body), options)
+    header = raw.table.column_names
+    grant_column = next((c for c in header if c.startswith("EU Grant award in euros")), None)
+    if "Project Identifier" not in header:
+        raise ValueError(
+            f"not a Projects Overview export: no 'Project Identifier' column (columns: {', '.join(header[:8])}, ...)"
+        )
+    projects, organisations, partners = [], [], []
+    project_positions, organisation_positions, partner_positions = [], [], []
+    seen_organisations: set[str] = set()
+    for row, position in zip(raw.table.to_pylist(), raw.positions, strict=True):
+        project_id = row["Project Identifier"].strip()
+        programme_text = row.get("Programme") or row.get("Programme Funding") or ""
+        action_type = row.get("Action Type", "")
+        group_members = [("Coordinating organisation", "Coordinator's", "coordinator", "coordinator")]
+        group_members += [
+            (f"Partner {n}", f"Partner {n}", "partner", f"Partner {n}") for n in range(1, MAX_PARTNERS + 1)
+        ]
+        coordinator_id = ""
+        for name_prefix, detail_prefix, role, label in group_members:
+            organisation = _organisation(row, name_prefix, detail_prefix)
+            if organisation is None:
+                continue
+            if role == "coordinator":
+                coordinator_id = organisation["organisation_id"]
+            if organisation["organisation_id"] not in seen_organisations:
+                seen_organisations.add(organisation["organisation_id"])
+                organisations.append(organisation)
+                organisation_positions.append(f"{position} ({label})")
+            partners.append(
+                {"project_id": project_id, "organisation_id": organisation["organisation_id"], "role": role}
+            )
+            partner_positions.append(f"{position} ({label})")
+        projects.append(
+            {
+                "project_id": project_id,
+                "programme": _programme(programme_text),
+                "key_action": _label(row.get("Key Action", ""), KEY_ACTIONS),
+                "action_type": action_type or programme_text.rsplit("\\", 1)[-1],
+                "sector": _sector(" ".join([action_type, row.get("Key Action", ""), programme_text]).lower() + " "),
+                "call_year": row.get("Call year", ""),
+                "title": row.get("Project Title", ""),
+                "summary": row.get("Project Summary", ""),
+                "status": _label(row.get("Project Status", ""), STATUSES),
+                "eu_grant_eur": row.get(grant_column, "") if grant_column else "",
+                "coordinator_id": coordinator_id,
+                "participating_countries": ";".join(
+                    c.strip() for c in row.get("Participating countries", "").split(",") if c.strip()
+                ),
+                "results_url": row.get("Results Platform Project Card", ""),
+                "website": row.get("Project Website", ""),
+                "topics": ";".join(t.strip() for t in row.get("Topics", "").split(";") if t.strip()),
+                "is_good_practice": _label(row.get("Is Good Practice", ""), YES_NO),
+                "is_success_story": _label(row.get("Is Success Story", ""), YES_NO),
+                "has_results": _label(row.get("Results Available", ""), YES_NO),
+            }
+        )
+        project_positions.append(position)
+    return [
+        ReadResult(
+            table=_table(projects),
+            positions=project_positions,
+            resource="projects",
+            list_separator=";",
+            detected=raw.detected,
+        ),
+        ReadResult(table=_table(organisations), positions=organisation_positions, resource="organisations"),
+        ReadResult(table=_table(partners), positions=partner_positions, resource="project_partners"),
+    ]
+
+
+def organisation_id(name: str, country: str) -> str:
+    """The stable id of an organisation the export names without an id (see the module docstring)."""
+    normalised = unicodedata.normalize("NFKD", name)
+    normalised = "".join(c for c in normalised if not unicodedata.combining(c)).lower()
+    normalised = re.sub(r"[^0-9a-z]+", " ", normalised).strip()
+    digest = hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:10]
+    return f"EPRP-{country.strip().upper() or 'XX'}-{digest}"
+
+
+def _organisation(row: Mapping[str, str], name_prefix: str, detail_prefix: str) -> dict[str, str] | None:
+    name = (row.get(f"{name_prefix} name") or "").strip()
+    if not name:
+        return None
+    country = _country(row.get(f"{detail_prefix} country") or "")
+    address = (row.get(f"{detail_prefix} address") or "").strip()
+    return {
+        "organisation_id": organisation_id(name, country),
+        "name": name,
+        "organisation_type": _organisation_type(
+            row.get(f"{name_prefix} type") or row.get(f"{detail_prefix} organisation type") or ""
+        ),
+        "city": _city(address),
+        "region": (row.get(f"{detail_prefix} region") or "").strip(),
+        "country": country,
+    }
+
+
+def _country(code: str) -> str:
+    code = code.strip().upper()
+    return EU_COUNTRY_CODES.get(code, code)
+
+
+def _city(address: str) -> str:
+    """The last part of the address that has letters: 'Vocarska 17\\n32000 Vukovar' -> 'Vukovar'."""
+    parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
+    for part in reversed(parts):
+        words = [w for w in part.split() if not any(ch.isdigit() for ch in w)]
+        if words:
+            return " ".join(words).title() if part.isupper() else " ".join(words)
+    return ""
+
+
+def _organisation_type(label: str) -> str:
+    lowered = label.strip().lower()
+    if not lowered:
+        return ""
+    return next((code for words, code in ORGANISATION_TYPES if words in lowered), "other")
+
+
+def _programme(text: str) -> str:
+    lowered = text.lower()
+    for words, code in PROGRAMMES.items():
+        if words in lowered:
+            return code
+    return text.strip()
+
+
+def _sector(text: str) -> str:
+    return next((code for words, code in SECTORS if words in text), "")
+
+
+def _label(text: str, labels: Mapping[str, str]) -> str:
+    return labels.get(text.strip().lower(), text.strip())
+
+
+def _table(rows: list[dict[str, str]]) -> pa.Table:
+    names = list(rows[0]) if rows else []
+    return pa.table({name: pa.array([row[name] or "" for row in rows], pa.string()) for name in names})
+
+
+def _raw_rows(body: Path, options: Mapping[str, Any]) -> ReadResult:
+    with open(body, "rb") as handle:
+        is_xlsx = handle.read(4) == XLSX_MAGIC
+    if is_xlsx:
+        (raw,) = xlsx_reader.read([body], {"sheet": options["sheet"], "header_row": options["header_row"]}, ";")
+    else:
+        csv_options = {
+            "delimiter": options["delimiter"],
+            "encoding": options["encoding"],
+            "decimal": ".",
+            "thousands": None,
+            "quote_char": '"',
+        }
+        (raw,) = csv_reader.read([body], csv_options, ";")
+    return raw
