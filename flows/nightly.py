@@ -46,10 +46,8 @@ def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish")
-def publish(
-    run: pipeline.RunPaths, validated: list[dict[str, Any]], fingerprint: str, started_iso: str
-) -> dict[str, Any]:
-    return pipeline.publish(run, validated, fingerprint, started_iso)
+def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], started_iso: str) -> dict[str, Any]:
+    return pipeline.publish(run, validated, started_iso)
 
 
 @flow(
@@ -106,7 +104,7 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
     work_dir = pipeline.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]
-        summary = publish(run, validated, fingerprint, started)
+        summary = publish(run, validated, started)
     finally:
         pipeline.remove_work_dir(work_dir)
     return Completed(message=summary["message"], data={**summary, "exit_status": pipeline.exit_status(validated)})

@@ -311,3 +311,45 @@ def test_csv_dialect_detection_is_recorded(schemas, tmp_path):
     (read,) = READERS["csv"].read([tmp_path / "export.csv"], source.format_options, ";")
     assert read.detected == {"byte_order_mark": False, "encoding": "cp1252", "delimiter": ";"}
     assert read.table.column("title").to_pylist() == ["Café pédagogique"]
+
+
+def test_a_redirect_to_another_server_does_not_carry_the_credentials(schemas, tmp_path, partner_server):
+    from tests.partner_server import PartnerServer
+
+    other = PartnerServer()
+    other.start()
+    try:
+        target = other.serve("/cdn/export.csv", Response(200, CSV))
+        url = partner_server.serve("/export.csv", Response(302, b"", {"Location": target}))
+        source = _source(schemas, tmp_path, url, environ={"T": TOKEN}, headers={"X-Api-Key": "${T}"})
+        snapshot, _ = take_snapshot(source, tmp_path / "raw", _now())
+        assert snapshot.bodies[0].read_bytes() == CSV
+        assert partner_server.requests[0][1]["X-Api-Key"] == TOKEN
+        assert "X-Api-Key" not in other.requests[0][1]  # the other server never sees the key
+        assert snapshot.meta["request"]["final_url"] == target
+    finally:
+        other.stop()
+
+
+def test_a_redirect_loop_is_a_clear_error(schemas, tmp_path, partner_server):
+    url = partner_server.serve("/export.csv", Response(302, b"", {"Location": "/export.csv"}))
+    with pytest.raises(SourceError, match="more than 5 redirects"):
+        take_snapshot(_source(schemas, tmp_path, url), tmp_path / "raw", _now())
+
+
+def test_secrets_are_redacted_in_every_encoding_and_odd_errors(schemas, tmp_path, partner_server):
+    secret = "a/b+c=d&e f"
+    url = partner_server.serve("/api/list", Response(200, json.dumps([{"id": "Q-1", "title": "One", "start": "2022-01-01"}]).encode()))
+    source = _source(
+        schemas, tmp_path, url + "?key=${K}", "json", environ={"K": secret},
+        json={"pagination": {"style": "page", "size": 5}},
+    )  # fmt: skip
+    snapshot, _ = take_snapshot(source, tmp_path / "raw", _now())
+    assert partner_server.requests[0][0].endswith("&page=1&per_page=5")  # the partner's own query kept in front
+    meta = json.dumps(snapshot.meta)
+    for form in (secret, "a%2Fb%2Bc%3Dd%26e%20f", "a%2Fb%2Bc%3Dd%26e+f"):
+        assert form not in meta
+    bad = _source(schemas, tmp_path, url, environ={"T": TOKEN + "\n"}, headers={"Authorization": "Bearer ${T}"})
+    with pytest.raises(SourceError) as caught:
+        take_snapshot(bad, tmp_path / "raw2", _now())
+    assert "request failed: InvalidHeader" in str(caught.value) and TOKEN not in str(caught.value)

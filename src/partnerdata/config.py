@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pyarrow as pa
 import yaml
@@ -144,10 +145,12 @@ class Source:
     secret_blocks: tuple[str, ...] = ()  # names of the Prefect Secret blocks the entry uses
 
     def redact(self, text: str) -> str:
-        """Replace every secret value in text by a mark, for logs, metadata and reports."""
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, "<redacted>")
+        """Replace every secret value in text, as written or URL-encoded, by a mark."""
+        forms = {
+            form for secret in self.secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))
+        }
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "<redacted>")
         return text
 
     @property

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
@@ -35,6 +35,8 @@ from partnerdata.config import Source
 from partnerdata.errors import SourceError
 
 CHUNK = 1 << 16
+MAX_REDIRECTS = 5
+USER_AGENT = "partnerdata (open data collector)"
 KEPT_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "ETag", "Last-Modified", "Date")
 HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 XLSX_MAGIC = b"PK\x03\x04"
@@ -71,7 +73,7 @@ def download(
     clock = clock or Clock()
     deadline = clock.now() + source.max_total_seconds
     session = requests.Session()
-    session.headers.update({"User-Agent": "partnerdata (open data collector)", **source.headers})
+    session.headers.update({"User-Agent": USER_AGENT, **source.headers})
     pagination = source.format_options.get("pagination") if source.format == "json" else None
     with session:
         if pagination:
@@ -148,7 +150,10 @@ def _next_url(
 
 
 def _page_url(base: str, pagination: dict[str, Any], index: int) -> str:
-    """The URL of page ``index`` (0-based) for the page-number and offset styles."""
+    """The URL of page ``index`` (0-based) for the page-number and offset styles.
+
+    The paging parameters are appended to the URL as written: its own query (which may
+    hold a key) is left byte for byte as the partner gave it."""
     if pagination["style"] == "page":
         values = {
             pagination["page_param"]: pagination["first_page"] + index,
@@ -156,10 +161,8 @@ def _page_url(base: str, pagination: dict[str, Any], index: int) -> str:
         }
     else:
         values = {pagination["offset_param"]: index * pagination["size"], pagination["size_param"]: pagination["size"]}
-    parts = urlsplit(base)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
-    query += [(k, str(v)) for k, v in values.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    separator = "&" if urlsplit(base).query else "?"
+    return base + separator + urlencode(values)
 
 
 def _records(document: Any, record_path: str) -> list[Any]:
@@ -181,7 +184,7 @@ def _get(
         if remaining <= 0:
             raise SourceError(source.source_id, f"gave up: max_total_seconds ({source.max_total_seconds:g} s) spent")
         try:
-            response = session.get(url, headers=headers, timeout=min(source.timeout_seconds, remaining), stream=True)
+            response = _follow_redirects(session, source, url, headers, min(source.timeout_seconds, remaining))
             with response:
                 _raise_for_status(source, response)
                 if response.status_code != 304:
@@ -193,6 +196,10 @@ def _get(
             problem, retry_after = f"no answer within timeout_seconds ({source.timeout_seconds:g} s)", None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
             problem, retry_after = _connection_problem(error), None
+        except requests.RequestException as error:
+            # Not worth a retry (a malformed header, an undecodable gzip stream, ...). The
+            # exception's text can quote a header value, that is a secret: name its type only.
+            raise SourceError(source.source_id, f"request failed: {type(error).__name__}") from None
         if attempt > source.retries:
             raise SourceError(source.source_id, f"gave up after {attempt} attempt(s): {source.redact(problem)}")
         delay = (
@@ -207,6 +214,26 @@ def _get(
                 f"would pass max_total_seconds ({source.max_total_seconds:g} s)",
             )
         clock.sleep(delay)
+
+
+def _follow_redirects(
+    session: requests.Session, source: Source, url: str, headers: dict[str, str], timeout: float
+) -> requests.Response:
+    """GET, following at most MAX_REDIRECTS redirects. On another server the source's own
+    headers (credentials) are not sent: only the same scheme, host and port get them."""
+    origin = urlsplit(url)[:2]
+    for _ in range(MAX_REDIRECTS + 1):
+        if urlsplit(url)[:2] == origin:
+            response = session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
+        else:
+            plain = {"User-Agent": USER_AGENT}
+            response = requests.get(url, headers=plain, timeout=timeout, stream=True, allow_redirects=False)
+        location = response.headers.get("Location")
+        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+            return response
+        response.close()
+        url = urljoin(response.url, location)
+    raise SourceError(source.source_id, f"more than {MAX_REDIRECTS} redirects from {source.url_template}")
 
 
 def _raise_for_status(source: Source, response: requests.Response) -> None:

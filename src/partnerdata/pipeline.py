@@ -90,21 +90,25 @@ def collect_source(
 def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
     """Read and check one source's snapshot, and judge it: a snapshot that cannot be read, has too
     many rejected rows, or lost too many rows since the last good one is refused, and the newest
-    older snapshot that passes is used instead (a fallback). Verdicts go to the source's checks log."""
+    older snapshot that passes is used instead (a fallback). Verdicts go to the source's checks log.
+
+    Two texts say what went wrong: ``error`` for the maintainer (it may quote the partner's file)
+    and ``public_error`` for validation.json and datapackage.json (it never does)."""
+    errors = _Errors(collected["error"])
     if collected["snapshot"] is None:
-        return {**collected, "prepared": None}
+        return {**collected, **errors.as_dict(), "prepared": None}
     config, schemas = load(run)
     source = config.source(collected["source_id"])
     raw_dir = Path(run.raw_dir)
     now = dt.datetime.fromisoformat(collected["checked_at"])
-    status, error = collected["status"], collected["error"]
+    status = collected["status"]
     history = load_history(raw_dir, source.source_id)
     for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"]))):
-        if status == "fallback":
+        if status in ("fallback", "reused"):  # data this run did not find current itself
             age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
             if age > source.max_fallback_age_days:
-                error = (
-                    f"{error}; its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
+                errors.add(
+                    f"its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
                     f"max_fallback_age_days ({source.max_fallback_age_days:g}), so its rows are left out"
                 )
                 break
@@ -112,6 +116,9 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> 
             prepared = prepare_source(source, list(snapshot.bodies), schemas, Path(work_dir))
         except READ_ERRORS as problem:
             refusal = f"cannot read snapshot {snapshot.name}: {problem}"
+            errors.add(
+                refusal, f"cannot read snapshot {snapshot.name} ({type(problem).__name__}); see the private report"
+            )
             record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal)
         else:
             refusal = None if history.accepted(snapshot) else _threshold_refusal(raw_dir, source, snapshot, prepared)
@@ -119,14 +126,33 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> 
             if refusal is None:
                 return {
                     **collected,
+                    **errors.as_dict(),
                     "status": status,
-                    "error": error,
                     "snapshot": str(snapshot.folder),
                     "prepared": prepared.as_dict(),
                 }
-        error = f"{error}; {refusal}" if error else refusal
+            errors.add(refusal)
         status = "fallback"
-    return {**collected, "status": "failed", "error": error, "snapshot": None, "prepared": None}
+    return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None}
+
+
+@dataclass
+class _Errors:
+    """What went wrong with a source, for the maintainer and for the public."""
+
+    private: str | None
+    public: str | None = None
+
+    def __post_init__(self) -> None:
+        self.public = self.private  # collection errors are composed by partnerdata and redacted
+
+    def add(self, private: str, public: str | None = None) -> None:
+        self.private = f"{self.private}; {private}" if self.private else private
+        public = public or private
+        self.public = f"{self.public}; {public}" if self.public else public
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"error": self.private, "public_error": self.public}
 
 
 def _threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
@@ -161,7 +187,12 @@ def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) ->
 
 
 def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
-    """sha256 of everything a release is built from: snapshots, schemas, sources.yaml, code version."""
+    """sha256 of everything a release is built from: snapshots, schemas, sources.yaml, code version.
+
+    A release records the fingerprint of the snapshots it *used*; a run compares it with the
+    fingerprint of the snapshots it *collected*. So a source that fell back (its newest snapshot
+    was refused) never looks unchanged: the next run validates again, reports the fallback,
+    checks its age, and publishes the snapshot once a maintainer accepts it."""
     _, schemas = load(run)
     basis = {
         "snapshots": {c["source_id"]: snapshot_at(Path(c["snapshot"])).sha256 for c in collected if c["snapshot"]},
@@ -178,9 +209,10 @@ def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
     return current["version"] if current and current.get("fingerprint") == fingerprint else None
 
 
-def publish(run: RunPaths, validated: list[dict[str, Any]], fingerprint: str, started_iso: str) -> dict[str, Any]:
+def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) -> dict[str, Any]:
     """Check across sources, write the private reports, publish a release if anything changed."""
     config, schemas = load(run)
+    fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
     if not prepared:
@@ -262,6 +294,7 @@ def _outcomes(
                 source=source,
                 status=v["status"],
                 error=v["error"],
+                public_error=v.get("public_error", v["error"]),
                 snapshot_sha256=snapshot.sha256 if snapshot else None,
                 snapshot_fetched_at=snapshot.fetched_at if snapshot else None,
                 snapshot_confirmed_at=load_history(raw_dir, source.source_id).last_confirmed(snapshot)
@@ -285,7 +318,7 @@ def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
         "snapshot_fetched_at": iso_utc(outcome.snapshot_fetched_at),
         "snapshot_sha256": outcome.snapshot_sha256,
         "snapshot_age_days": outcome.age_days(now),
-        "error": outcome.error,
+        "error": outcome.public_error,
     }
     if outcome.source.url_template.startswith(("http://", "https://")):
         entry["path"] = outcome.source.url_template

@@ -25,7 +25,8 @@ class SourceOutcome:
 
     source: Source
     status: str  # fetched | unchanged | fallback | failed
-    error: str | None
+    error: str | None  # for the maintainer: may quote the partner's file
+    public_error: str | None  # for validation.json and datapackage.json
     snapshot_sha256: str | None
     snapshot_fetched_at: dt.datetime | None
     snapshot_confirmed_at: dt.datetime | None  # the last check that found the snapshot current
@@ -61,7 +62,7 @@ def validation_summary(
                 "title": outcome.source.title,
                 "resource": outcome.source.resource,
                 "status": outcome.status,
-                "error": outcome.error,
+                "error": outcome.public_error,
                 "snapshot": None
                 if outcome.snapshot_sha256 is None
                 else {
