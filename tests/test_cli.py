@@ -58,3 +58,14 @@ def test_prefect_yaml_schedules_the_nightly_deployment_at_two_in_brussels():
 
     assert flow.name == "nightly"
     assert set(nightly["parameters"]) <= set(flow.parameters.properties)
+
+
+@pytest.mark.slow
+def test_a_failing_partner_is_named_on_the_last_line_of_stderr(demo_project, tmp_path):
+    (demo_project.root / "demo/partners/wereldschool-ngo/sample_activities.json").write_bytes(b"")
+    result = _partnerdata("run", home=tmp_path / "prefect-home", cwd=demo_project.root)
+    assert result.returncode == 3, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("partnerdata: published, but these sources failed")
+    assert "wereldschool-activities (" in last and "is empty" in last
+    assert "Traceback" not in result.stdout + result.stderr

@@ -156,3 +156,24 @@ def test_accepted_rows_keep_their_position_in_the_partner_file(schemas, tmp_path
     prepared, _, _ = _check(schemas, tmp_path, {"college": HEADER + "\n".join(rows) + "\n"})
     staged = pq.read_table(prepared[0].staged["activities"]).to_pylist()
     assert [(r["activity_id"], r["_position"], r["_row"]) for r in staged] == [("E-2", "line 3", 1)]
+
+
+def test_numbers_in_a_partner_locale_are_read_strictly():
+    import pyarrow as pa
+
+    from partnerdata.coercion import Dialect, coerce_table
+
+    text = pa.table({"n": ["+5", "1.250", "2.5", "1e400", "12,5", "1.234.567,5", "7"]})
+    coerced = coerce_table(text, [{"name": "n", "type": "number"}], [""], Dialect(decimal=",", thousands="."))
+    assert coerced.table.column("n").to_pylist() == [5.0, 1250.0, None, None, 12.5, 1234567.5, 7.0]
+    assert coerced.failures["n"].to_pylist() == [False, False, True, True, False, False, False]
+
+
+def test_unique_ignores_empty_values_and_flags_repeats():
+    import pyarrow as pa
+
+    from partnerdata.validation import check_unique
+
+    table = pa.table({"k": ["a", None, "b", None, "a"], "m": ["x", "y", "x", "y", "x"]})
+    assert [p.row for p in check_unique(table, ["k"], "unique")] == [4]
+    assert [p.row for p in check_unique(table, ["k", "m"])] == [4]

@@ -12,6 +12,7 @@ the lock. The last line on stderr says why, for every non-zero status.
 from __future__ import annotations
 
 import argparse
+import atexit
 import getpass
 import os
 import sys
@@ -32,6 +33,10 @@ PREFECT_DEFAULTS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the console script: a process of its own
+        # Prefect stops its ephemeral server at interpreter exit and logs that to stderr. An exit
+        # handler registered before Prefect's runs after it, so it repeats the reason as the last line.
+        atexit.register(_repeat_final_line)
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args)
@@ -168,9 +173,19 @@ def _print_summary(result: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+_final_line: list[str] = []
+
+
 def _fail(status: int, message: str) -> int:
-    print(f"partnerdata: {message}", file=sys.stderr, flush=True)
+    line = f"partnerdata: {message}"
+    print(line, file=sys.stderr, flush=True)
+    _final_line[:] = [line]
     return status
+
+
+def _repeat_final_line() -> None:
+    if _final_line:
+        print(_final_line[0], file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,17 @@ def _list(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
 
 
 def _drop_thousands(column: pa.Array, dialect: Dialect) -> pa.Array:
-    return pc.replace_substring(column, dialect.thousands, "") if dialect.thousands else column
+    """Remove thousands separators, but only where they group digits by three: with '.' as
+    separator, '1.250' is 1250 while '2.5' is refused rather than silently read as 25."""
+    if not dialect.thousands:
+        return column
+    sep, dec = re.escape(dialect.thousands), re.escape(dialect.decimal)
+    grouped = rf"^[+-]?[0-9]{{1,3}}({sep}[0-9]{{3}})+({dec}[0-9]*)?([eE][+-]?[0-9]+)?$"
+    has_separator = pc.fill_null(pc.match_substring(column, dialect.thousands), False)
+    well_grouped = pc.fill_null(pc.match_substring_regex(column, grouped), False)
+    dropped = pc.replace_substring(column, dialect.thousands, "")
+    refused = pc.binary_join_element_wise(column, "?", "")  # fails every number pattern
+    return pc.if_else(has_separator, pc.if_else(well_grouped, dropped, refused), column)
 
 
 def _swap_decimal(column: pa.Array, decimal: str) -> pa.Array:
@@ -155,8 +165,14 @@ def _swap_decimal(column: pa.Array, decimal: str) -> pa.Array:
 
 
 def _parse(column: pa.Array, pattern: str, arrow_type: pa.DataType) -> pa.Array:
+    """Cast the texts that match pattern; Arrow's cast does not take a leading '+', so drop it.
+    A number too large for a float (1e400) is refused, not read as infinity."""
     ok = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-    return pc.cast(pc.if_else(ok, column, pa.scalar(None, pa.string())), arrow_type)
+    unsigned = pc.replace_substring_regex(column, r"^\+", "")
+    typed = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), arrow_type)
+    if pa.types.is_floating(arrow_type):
+        typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, arrow_type))
+    return typed
 
 
 _COERCE = {

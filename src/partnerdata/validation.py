@@ -10,6 +10,7 @@ after the first) and ``foreign-key`` for a reference to a missing row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ def check_fields(coerced: CoercedTable, fields: list[dict[str, Any]], dialect: D
         failed = coerced.failures[name]
         problems += _problems(failed, name, "type", f"not {describe_expected(spec, dialect)}")
         constraints = spec.get("constraints", {})
+        if constraints.get("unique"):
+            problems += check_unique(table, [name], "unique")
         if constraints.get("required"):
             missing = pc.and_(coerced.missing[name], pc.invert(failed))
             problems += _problems(missing, name, "required", f"{name} is required but empty")
@@ -93,13 +96,15 @@ def check_row_rules(table: pa.Table, rules: Iterable[dict[str, Any]]) -> list[Pr
 
 
 def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") -> list[Problem]:
-    """Every row whose key repeats an earlier row's key (the first occurrence is kept)."""
+    """Every row whose key repeats an earlier row's key (the first occurrence is kept).
+    A key with an empty part is never a repeat (the required check reports it, if needed)."""
     if table.num_rows == 0:
         return []
     indexed = table.select(key).append_column("__index", pa.array(range(table.num_rows), pa.int64()))
-    first = indexed.group_by(key, use_threads=False).aggregate([("__index", "min")])
-    keep = pc.is_in(indexed.column("__index"), value_set=first.column("__index_min"))
-    rows = pc.indices_nonzero(pc.invert(keep)).to_pylist()
+    complete = indexed.filter(_all_valid(indexed, key))
+    first = complete.group_by(key, use_threads=False).aggregate([("__index", "min")])
+    repeated = pc.invert(pc.is_in(complete.column("__index"), value_set=first.column("__index_min")))
+    rows = sorted(pc.filter(complete.column("__index"), repeated).to_pylist())
     fields = ", ".join(key)
     return [
         Problem(row, key[-1], label, f"the key ({fields}) = ({_key_text(table, key, row)}) appears in an earlier row")
@@ -117,11 +122,7 @@ def check_foreign_key(
     known = parent.select(parent_fields).append_column("__known", pa.array([True] * parent.num_rows, pa.bool_()))
     child = child.append_column("__index", pa.array(range(table.num_rows), pa.int64()))
     joined = child.join(known, keys=parent_fields, join_type="left outer", use_threads=False)
-    present = (
-        pc.and_kleene(*[pc.is_valid(joined.column(f)) for f in parent_fields])
-        if len(parent_fields) > 1
-        else pc.is_valid(joined.column(parent_fields[0]))
-    )
+    present = _all_valid(joined, parent_fields)
     broken = pc.and_(present, pc.is_null(joined.column("__known")))
     rows = sorted(pc.filter(joined.column("__index"), broken).to_pylist())
     target = ", ".join(f"{parent_name}.{f}" for f in parent_fields)
@@ -131,6 +132,11 @@ def check_foreign_key(
         )
         for row in rows
     ]
+
+
+def _all_valid(table: pa.Table, fields: list[str]) -> pa.Array:
+    """True where every one of the fields has a value."""
+    return functools.reduce(pc.and_, [pc.is_valid(table.column(f)) for f in fields])
 
 
 def _check_items(column: pa.Array, spec: dict[str, Any]) -> list[Problem]:
