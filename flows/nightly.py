@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from partnerdata import pipeline
 from partnerdata.config import secret_block_names
 from partnerdata.errors import ConfigError, LockTimeout, NoTrustworthyRelease
-from partnerdata.lock import publish_lock
+from partnerdata.lock import folder_lock
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
 
@@ -72,7 +72,9 @@ def nightly(
             message=str(error), data={"exit_status": pipeline.EXIT_CONFIG, "message": f"configuration error: {error}"}
         )
     try:
-        with publish_lock(pipeline.Path(published_dir), config.settings.lock_timeout_seconds):
+        timeout = config.settings.lock_timeout_seconds
+        # published/ first: a second run waiting for it has not even created raw/ yet.
+        with folder_lock(pipeline.Path(published_dir), timeout), folder_lock(pipeline.Path(raw_dir), timeout):
             return _run_locked(run, plan)
     except LockTimeout as error:
         return Failed(message=str(error), data={"exit_status": pipeline.EXIT_LOCKED, "message": str(error)})
@@ -82,6 +84,7 @@ def nightly(
 
 def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
     started = pipeline.utc_now().isoformat()
+    pipeline.tidy_published(run)
     futures = [collect.submit(run, p["source_id"], p["refetch"], started) for p in plan]
     collected = [f.result() for f in futures]
     fingerprint = pipeline.input_fingerprint(run, collected)

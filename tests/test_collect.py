@@ -339,7 +339,9 @@ def test_a_redirect_loop_is_a_clear_error(schemas, tmp_path, partner_server):
 
 def test_secrets_are_redacted_in_every_encoding_and_odd_errors(schemas, tmp_path, partner_server):
     secret = "a/b+c=d&e f"
-    url = partner_server.serve("/api/list", Response(200, json.dumps([{"id": "Q-1", "title": "One", "start": "2022-01-01"}]).encode()))
+    url = partner_server.serve(
+        "/api/list", Response(200, json.dumps([{"id": "Q-1", "title": "One", "start": "2022-01-01"}]).encode())
+    )
     source = _source(
         schemas, tmp_path, url + "?key=${K}", "json", environ={"K": secret},
         json={"pagination": {"style": "page", "size": 5}},

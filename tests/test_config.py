@@ -62,7 +62,6 @@ def test_a_good_entry_loads_with_paths_relative_to_sources_yaml(tmp_path, schema
         ({"csv": {"delimiter": ";;"}}, "key 'csv': option 'delimiter': expected one character"),
         ({"csv": {"encoding": "klingon"}}, "option 'encoding': unknown encoding 'klingon'"),
         ({"json": {"record_path": "x"}}, "key 'json': options for format json on a source of format csv"),
-        ({"url": "missing.csv"}, "key 'url': file"),
         ({"url": "ftp://example.org/x.csv"}, "only http, https and local paths are supported"),
         ({"organisation": {"id": "ORG-A", "name": "College A"}}, "key 'organisation': key 'country' is missing"),
         ({"enabled": "yes"}, "key 'enabled': expected true or false"),

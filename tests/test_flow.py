@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from partnerdata import cli
-from partnerdata.lock import publish_lock
+from partnerdata.lock import folder_lock
 from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
@@ -256,7 +256,7 @@ def test_a_snapshot_with_too_many_rejected_rows_is_refused(tmp_path, partner_ser
 def test_a_second_writer_waits_for_the_lock_then_exits_4(tmp_path, partner_server, capsys):
     project = _http_project(tmp_path, partner_server, lock_timeout=1)
     partner_server.serve("/export.csv", Response(200, REMOTE_CSV))
-    with publish_lock(project.published, 1):
+    with folder_lock(project.published, 1):
         status, _, err = _run(project, capsys)
     assert status == 4
     assert "another partnerdata run holds the lock" in err.strip().splitlines()[-1]
@@ -271,3 +271,22 @@ def test_nothing_readable_exits_1_and_changes_nothing(tmp_path, partner_server, 
     assert status == 1
     assert "no source could be read" in err.strip().splitlines()[-1]
     assert _releases(project) == []
+
+
+def test_a_release_whose_pointer_switch_was_interrupted_is_finished_not_duplicated(demo_project, capsys):
+    assert _run(demo_project, capsys)[0] == 0
+    partner_file = demo_project.root / "demo/partners/brussels-teacher-college/sample_guest_lectures.csv"
+    with open(partner_file, "a", encoding="utf-8") as out:
+        out.write("BTC-GL-2024-02,webinar,Another webinar,,,2024-06-02,2024-06-02,Brussels,BE,teachers,,20,0,1,\n")
+    assert _run(demo_project, capsys)[0] == 0
+    # Simulate a crash after the rename of 1.1.0 but before latest moved: put the pointers back.
+    published = demo_project.published
+    (published / "latest").unlink()
+    os.symlink("releases/1.0.0", published / "latest")
+    pointer = json.loads((published / "latest.json").read_text())
+    pointer.update(version="1.0.0", path="releases/1.0.0")
+    (published / "latest.json").write_text(json.dumps(pointer))
+    status, out, _ = _run(demo_project, capsys)
+    assert status == 0
+    assert _releases(demo_project) == ["1.0.0", "1.1.0"]  # no 1.2.0 with the same data
+    assert os.readlink(published / "latest") == "releases/1.1.0"

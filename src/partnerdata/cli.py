@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__, pipeline
-from partnerdata.errors import ConfigError
+from partnerdata.errors import ConfigError, LockTimeout
 
 # Prefect defaults for this project (a user's own environment still wins):
 PREFECT_DEFAULTS = {
@@ -106,6 +106,8 @@ def _accept(args: argparse.Namespace) -> int:
         name = pipeline.accept(run, args.source_id, args.snapshot, by)
     except ConfigError as error:
         return _fail(pipeline.EXIT_CONFIG, str(error))
+    except LockTimeout as error:
+        return _fail(pipeline.EXIT_LOCKED, str(error))
     print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
     return pipeline.EXIT_OK
 

@@ -318,9 +318,8 @@ def _load_source(
             raise ConfigError(
                 f"{where}: key 'url': only http, https and local paths are supported, got {url_template!r}"
             )
+        # A missing file is the source's failure at collection (it falls back), not the whole run's.
         url = str((path.parent / url).resolve())
-        if not Path(url).is_file():
-            raise ConfigError(f"{where}: key 'url': file {url} does not exist")
     headers = _string_mapping(entry.get("headers") or {}, f"{where}: key 'headers'")
     headers = {
         name: _expand(value, environ, secrets, expanded, f"{where}: key 'headers.{name}'")

@@ -1,6 +1,6 @@
-"""One writer at a time: an exclusive lock on the published folder.
+"""One writer at a time: exclusive locks on the folders a run writes (published/, raw/).
 
-The lock is an flock(2) on the folder itself, so it writes no file into the public
+A lock is an flock(2) on the folder itself, so it writes no file into the public
 folder and disappears with the process that held it, even after a SIGKILL.
 """
 
@@ -19,10 +19,10 @@ POLL_SECONDS = 0.2
 
 
 @contextmanager
-def publish_lock(published_dir: Path, timeout_seconds: float) -> Iterator[None]:
-    """Hold the lock for the block; wait at most timeout_seconds for another run to finish."""
-    published_dir.mkdir(parents=True, exist_ok=True)
-    handle = os.open(published_dir, os.O_RDONLY)
+def folder_lock(folder: Path, timeout_seconds: float) -> Iterator[None]:
+    """Hold the folder's lock for the block; wait at most timeout_seconds for another run to finish."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder, os.O_RDONLY)
     try:
         deadline = time.monotonic() + timeout_seconds
         while True:
@@ -32,7 +32,7 @@ def publish_lock(published_dir: Path, timeout_seconds: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
-                        f"another partnerdata run holds the lock on {published_dir} and did not finish within "
+                        f"another partnerdata run holds the lock on {folder} and did not finish within "
                         f"{timeout_seconds:g} s; nothing was changed (try again later, or raise settings.lock_timeout_seconds)"
                     ) from None
                 time.sleep(POLL_SECONDS)

@@ -22,8 +22,15 @@ from partnerdata.assemble import assemble
 from partnerdata.config import Config, Source, load_config
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
+from partnerdata.lock import folder_lock
 from partnerdata.prepare import PreparedSource, prepare_source, read_findings
-from partnerdata.release import current_release, publish_release, release_snapshot_hashes
+from partnerdata.release import (
+    current_release,
+    finish_interrupted_switch,
+    publish_release,
+    release_snapshot_hashes,
+    remove_staging_leftovers,
+)
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
 from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
@@ -182,7 +189,8 @@ def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) ->
     """A maintainer accepts a snapshot the thresholds refused; the next run publishes it."""
     config, _ = load(run)
     config.source(source_id)
-    chosen = accept_snapshot(Path(run.raw_dir), source_id, snapshot_name, by, utc_now())
+    with folder_lock(Path(run.raw_dir), config.settings.lock_timeout_seconds):  # not while a run judges snapshots
+        chosen = accept_snapshot(Path(run.raw_dir), source_id, snapshot_name, by, utc_now())
     return chosen.name
 
 
@@ -201,6 +209,14 @@ def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
         "code_version": __version__,
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def tidy_published(run: RunPaths) -> str | None:
+    """Before anything else: clean a crashed run's staging folder and finish a pointer switch
+    it left undone. Returns the version latest was moved to, if any."""
+    published = Path(run.published_dir)
+    remove_staging_leftovers(published)
+    return finish_interrupted_switch(published)
 
 
 def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:

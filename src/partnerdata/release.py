@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from partnerdata import paths
+from partnerdata.durable import fsync_folder, fsync_path
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.writers import write_csv, write_parquet
 
@@ -72,6 +73,30 @@ def release_snapshot_hashes(published_dir: Path) -> set[str]:
     return hashes
 
 
+def finish_interrupted_switch(published_dir: Path) -> str | None:
+    """A crash between a release's rename and the pointer switch leaves a complete, verified
+    release that latest does not name yet: switch to it now rather than publish it twice."""
+    versions = existing_versions(published_dir)
+    if not versions:
+        return None
+    newest = ".".join(map(str, versions[-1]))
+    current = current_release(published_dir)
+    if current is not None and tuple(map(int, current["version"].split("."))) >= versions[-1]:
+        return None
+    folder = paths.release_dir(published_dir, newest)
+    verify_checksums(folder)  # it was verified before the rename; a damaged one raises here
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    provenance = package.get("provenance", {})
+    _switch_pointers(
+        published_dir,
+        newest,
+        package["created"],
+        provenance.get("fingerprint", ""),
+        provenance.get("content_digest", ""),
+    )
+    return newest
+
+
 def remove_staging_leftovers(published_dir: Path) -> list[Path]:
     """A crashed run may leave a staging folder; it was never visible, so it can go."""
     folder = paths.releases_dir(published_dir)
@@ -94,6 +119,7 @@ def publish_release(
     """Write a new release if the data, the schemas or the metadata changed since latest."""
     published_dir.mkdir(parents=True, exist_ok=True)
     remove_staging_leftovers(published_dir)
+    finish_interrupted_switch(published_dir)
     previous = current_release(published_dir)
     version = next_version(published_dir)
     staging = paths.staging_dir(published_dir, version, uuid.uuid4().hex[:12])
@@ -123,7 +149,9 @@ def publish_release(
         write_checksums(staging)
         verify_checksums(staging)
         final = paths.release_dir(published_dir, version)
+        fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
+        fsync_path(final.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -222,7 +250,9 @@ def _switch_pointers(published_dir: Path, version: str, created: str, fingerprin
     }
     temporary = published_dir / f".latest.json.{uuid.uuid4().hex[:8]}"
     _write_json(temporary, pointer)
+    fsync_path(temporary)
     os.replace(temporary, paths.latest_json(published_dir))
+    fsync_path(published_dir)
 
 
 def _replace_symlink(link: Path, target: Path) -> None:

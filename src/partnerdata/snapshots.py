@@ -21,6 +21,7 @@ from typing import Any
 
 from partnerdata import __version__, paths
 from partnerdata.config import Source
+from partnerdata.durable import fsync_folder, fsync_path
 from partnerdata.errors import SourceError
 from partnerdata.fetch import Download, download
 
@@ -96,7 +97,9 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 raise SourceError(
                     source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten"
                 )
+            fsync_folder(Path(incoming))
             os.rename(incoming, target)
+            fsync_path(target.parent)
             os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
     except SourceError as error:
         record_event(
@@ -135,21 +138,33 @@ def snapshot_at(folder: Path) -> Snapshot:
 def record_event(raw_dir: Path, source_id: str, event: dict[str, Any]) -> None:
     """Append one line to raw/<source_id>/checks.jsonl: checks, verdicts, acceptances.
 
-    Snapshots are write-once, so what happened to them afterwards is logged here."""
+    Snapshots are write-once, so what happened to them afterwards is logged here. A line
+    torn by a crash is ended first, so it cannot swallow the next event."""
     log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as out:
-        out.write(json.dumps(event, ensure_ascii=False) + "\n")
+    with open(log, "a+b") as out:
+        out.seek(0, os.SEEK_END)
+        torn = out.tell() > 0 and (out.seek(-1, os.SEEK_END), out.read(1))[1] != b"\n"
+        out.write((b"\n" if torn else b"") + json.dumps(event, ensure_ascii=False).encode("utf-8") + b"\n")
         out.flush()
         os.fsync(out.fileno())
 
 
 def read_events(raw_dir: Path, source_id: str) -> list[dict[str, Any]]:
+    """The logged events, oldest first; a line torn by a crash is skipped."""
     log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
     if not log.is_file():
         return []
-    with open(log, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    events = []
+    with open(log, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and "event" in event:
+                events.append(event)
+    return events
 
 
 def _snapshot_from(folder: Path) -> Snapshot:
