@@ -65,6 +65,10 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
 
     package = json.loads((release / "datapackage.json").read_text())
     assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"
+    assert package["contributors"][0] == {
+        "title": "partnerdata demo publisher", "role": "publisher", "path": "https://partnerdata.example.org",
+    }  # fmt: skip
+    assert package["contact_point"]["email"] == "opendata@partnerdata.example.org"
     activities = next(r for r in package["resources"] if r["name"] == "activities")
     assert activities["parquet"]["path"] == "activities.parquet"
     assert activities["parquet"]["bytes"] == (release / "activities.parquet").stat().st_size

@@ -209,3 +209,14 @@ def test_a_wrong_encoding_is_named(schemas, tmp_path):
     sources = _own_source(tmp_path, "own.csv", content, format="csv", columns={"activity_id": "Nr", "title": "Titel"})
     with pytest.raises(ValueError, match="not valid utf-8 .*set csv.encoding"):
         _prepare(schemas, tmp_path, "own", sources)
+
+
+def test_csv_positions_count_blank_lines_and_cells_that_span_lines(tmp_path):
+    from partnerdata.readers import READERS
+
+    (tmp_path / "own.csv").write_bytes(b'Nr,Titel\nA-1,First\n\nA-2,"Two\nlines"\nA-3,Third\n')
+    options = READERS["csv"].parse_options({}, "test")
+    (read,) = READERS["csv"].read([tmp_path / "own.csv"], options, ";")
+    assert dict(zip(read.positions, read.table.column("Nr").to_pylist(), strict=True)) == {
+        "line 2": "A-1", "line 4": "A-2", "line 6": "A-3",
+    }  # fmt: skip

@@ -258,6 +258,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         provenance,
         sources,
         validation_summary(outcomes, assembly.conflicts, started),
+        package_metadata(config, schemas),
     )
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
@@ -270,6 +271,24 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         "reports": str(Path(run.reports_dir) / "latest"),
         "snapshots_removed": removed,
     }
+
+
+def package_metadata(config: Config, schemas: Schemas) -> dict[str, Any]:
+    """The descriptive metadata that sources.yaml's settings give: licence, publisher, contact point.
+
+    schemas/package.json supplies the rest (and a licence's title and URL, when it names the same one)."""
+    settings = config.settings
+    licences = [entry for entry in schemas.package.get("licenses", []) if entry.get("name") == settings.licence]
+    contributors = list(schemas.package.get("contributors", []))
+    if settings.publisher.get("name"):
+        publisher = {"title": settings.publisher["name"], "role": "publisher"}
+        if settings.publisher.get("url"):
+            publisher["path"] = settings.publisher["url"]
+        contributors = [publisher] + [c for c in contributors if c.get("role") != "publisher"]
+    metadata: dict[str, Any] = {"licenses": licences or [{"name": settings.licence}], "contributors": contributors}
+    if settings.contact_point:
+        metadata["contact_point"] = dict(settings.contact_point)
+    return metadata
 
 
 def apply_retention(run: RunPaths, config: Config, in_use: list[str]) -> int:

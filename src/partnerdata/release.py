@@ -115,6 +115,7 @@ def publish_release(
     provenance: dict[str, Any],
     sources: list[dict[str, Any]],
     validation: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
 ) -> ReleaseOutcome:
     """Write a new release if the data, the schemas or the metadata changed since latest."""
     published_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +127,8 @@ def publish_release(
     staging.mkdir(parents=True)
     try:
         resources = _write_resources(tables, schemas, staging)
-        content_digest = _content_digest(resources, schemas)
+        metadata = metadata or {}
+        content_digest = _content_digest(resources, schemas, metadata)
         if previous is not None and previous.get("content_digest") == content_digest:
             shutil.rmtree(staging)
             return ReleaseOutcome(
@@ -143,6 +145,7 @@ def publish_release(
             resources,
             sources,
             {**provenance, "fingerprint": fingerprint, "content_digest": content_digest},
+            metadata,
         )
         _write_json(staging / "datapackage.json", package)
         _write_json(staging / "validation.json", validation)
@@ -192,9 +195,13 @@ def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path
     return described
 
 
-def _content_digest(resources: dict[str, dict[str, Any]], schemas: Schemas) -> str:
+def _content_digest(resources: dict[str, dict[str, Any]], schemas: Schemas, metadata: dict[str, Any]) -> str:
     """What a data user would call a change: the published rows, the schemas, the metadata."""
-    basis = {"csv": {n: r["csv"]["sha256"] for n, r in resources.items()}, "schemas": schemas.digest()}
+    basis = {
+        "csv": {n: r["csv"]["sha256"] for n, r in resources.items()},
+        "schemas": schemas.digest(),
+        "metadata": metadata,
+    }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 
 
@@ -205,9 +212,11 @@ def _datapackage(
     resources: dict[str, dict[str, Any]],
     sources: list[dict[str, Any]],
     provenance: dict[str, Any],
+    metadata: dict[str, Any],
 ) -> dict[str, Any]:
     package = {key: value for key, value in schemas.package.items() if key != "resources"}
     descriptions = schemas.package.get("resources", {})
+    package.update(metadata)
     package.update(profile="tabular-data-package", version=version, created=created, sources=sources)
     package["resources"] = [
         {

@@ -85,7 +85,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             column_types={name: pa.string() for name in header}, strings_can_be_null=False
         ),
     )
-    positions = [f"line {i + 2}" for i in range(table.num_rows)]
+    positions = _line_positions(text, options, table.num_rows)
     return [
         ReadResult(
             table=table,
@@ -95,6 +95,25 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             detected=detected,
         )
     ]
+
+
+def _line_positions(text: str, options: Mapping[str, Any], rows: int) -> list[str]:
+    """The line where each record starts, as a text editor numbers them (the header is line 1).
+
+    When every record is one line and no line is blank, record i is on line i + 2; else
+    (blank lines, which the parser skips, or cells spanning lines) the lines are counted
+    by Python's csv module."""
+    lines = text.splitlines()
+    if len(lines) == rows + 1 and all(line.strip() for line in lines):
+        return [f"line {i + 2}" for i in range(rows)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
+    starts, previous_end = [], 0
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if record and any(cell.strip() for cell in record) or len(record) > 1:
+            starts.append(start)
+    return [f"line {start}" for start in starts[1 : rows + 1]]
 
 
 def _detect_encoding(data: bytes) -> str:
