@@ -87,3 +87,14 @@ def partner_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """../shared/reference (real files published by others), reached through PARTNERDATA_REFERENCE.
+
+    .ci/run sets it; without it the conformance tests skip, so a fresh clone still passes."""
+    folder = os.environ.get("PARTNERDATA_REFERENCE")
+    if not folder:
+        pytest.skip("PARTNERDATA_REFERENCE is not set (.ci/run sets it to ../shared/reference)")
+    return Path(folder)

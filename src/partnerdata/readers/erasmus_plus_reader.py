@@ -149,7 +149,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
                 "eu_grant_eur": row.get(grant_column, "") if grant_column else "",
                 "coordinator_id": coordinator_id,
                 "participating_countries": ";".join(
-                    c.strip() for c in row.get("Participating countries", "").split(",") if c.strip()
+                    _country(c) for c in row.get("Participating countries", "").split(",") if c.strip()
                 ),
                 "results_url": row.get("Results Platform Project Card", ""),
                 "website": row.get("Project Website", ""),
