@@ -61,9 +61,10 @@ def nightly(
     published_dir: str = "published",
     reports_dir: str = "reports",
     only: list[str] | None = None,
+    schemas_dir: str | None = None,
 ) -> Any:
     """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published."""
-    run = pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir)
+    run = pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or pipeline.DEFAULT_SCHEMAS)
     try:  # with the Secret blocks resolved: a missing block is a configuration error too
         config, _ = pipeline.load(run, _secrets(sources_file))
         plan = pipeline.plan_sources(config, only)

@@ -148,8 +148,8 @@ def _findings(problems: list[Problem], table: pa.Table, name: str, advice: str) 
 
 
 def _publishable(table: pa.Table, schemas: Schemas, name: str) -> pa.Table:
-    """Schema order and types (with field metadata), sorted by primary key."""
-    schema = schemas.arrow_schema(name)
+    """Schema order and types (with field metadata), sorted by primary key; personal fields left out."""
+    schema = schemas.arrow_schema(name, published=True)
     ordered = table.select(schema.names).sort_by([(f, "ascending") for f in schemas.primary_key(name)])
     return pa.Table.from_arrays(ordered.columns, schema=schema.with_metadata(None)).replace_schema_metadata(
         schema.metadata

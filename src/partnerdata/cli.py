@@ -136,6 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         published_dir=run.published_dir,
         reports_dir=run.reports_dir,
         only=args.only,
+        schemas_dir=run.schemas_dir,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)

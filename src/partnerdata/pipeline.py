@@ -24,6 +24,7 @@ from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
 from partnerdata.lock import folder_lock
 from partnerdata.prepare import PreparedSource, prepare_source, read_findings
+from partnerdata.privacy import Removal, scrub_free_text
 from partnerdata.release import (
     current_release,
     finish_interrupted_switch,
@@ -39,13 +40,16 @@ EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 
 READ_ERRORS = (ValueError, OSError, pa.ArrowInvalid, KeyError)
 
 
+DEFAULT_SCHEMAS = str(paths.SCHEMAS_DIR)
+
+
 @dataclass(frozen=True)
 class RunPaths:
     sources_file: str
     raw_dir: str
     published_dir: str
     reports_dir: str
-    schemas_dir: str = str(paths.SCHEMAS_DIR)
+    schemas_dir: str = DEFAULT_SCHEMAS
 
 
 def utc_now() -> dt.datetime:
@@ -236,7 +240,9 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
             "no source could be read: nothing to publish (see the errors above); published/ was not changed"
         )
     assembly = assemble(config, schemas, prepared)
-    outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings)
+    regions = {s.source_id: s.organisation.country for s in config.sources}
+    tables, removals = scrub_free_text(assembly.tables, schemas, regions)
+    outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
     sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
     provenance = {
@@ -250,7 +256,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         "code_version": __version__,
     }
     outcome = publish_release(
-        assembly.tables,
+        tables,
         schemas,
         Path(run.published_dir),
         utc_now(),
@@ -315,7 +321,7 @@ def remove_work_dir(work_dir: str) -> None:
 
 
 def _outcomes(
-    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list
+    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list, removals: list[Removal]
 ) -> list[SourceOutcome]:
     outcomes = []
     for v in validated:
@@ -338,6 +344,7 @@ def _outcomes(
                 rows_read=prepared["rows_read"] if prepared else 0,
                 findings=sorted(findings, key=lambda f: f.row),
                 detected=prepared["detected"] if prepared else {},
+                removals=[r for r in removals if r.source_id == source.source_id],
             )
         )
     return outcomes

@@ -179,7 +179,7 @@ def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path
     described = {}
     for name in RESOURCE_NAMES:
         table = tables[name]
-        delimiters = {f["name"]: f.get("delimiter", ",") for f in schemas.fields(name) if f["type"] == "list"}
+        delimiters = {f["name"]: f.get("delimiter", ",") for f in schemas.published_fields(name) if f["type"] == "list"}
         csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
         write_csv(table, csv_path, delimiters)
         write_parquet(table, parquet_path)
@@ -231,7 +231,7 @@ def _datapackage(
             "bytes": described["csv"]["bytes"],
             "hash": f"sha256:{described['csv']['sha256']}",
             "rows": described["rows"],
-            "schema": schemas.resource(name),
+            "schema": schemas.published_descriptor(name),
             "parquet": {
                 "path": described["parquet"]["path"],
                 "mediatype": "application/vnd.apache.parquet",

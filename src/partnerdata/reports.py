@@ -7,13 +7,14 @@ import csv
 import datetime as dt
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from partnerdata import paths
 from partnerdata.config import Source
 from partnerdata.findings import Finding
+from partnerdata.privacy import Removal
 
 MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
 REJECTED_COLUMNS = ["source_id", "file", "position", "resource", "field", "value", "rule", "message"]
@@ -33,6 +34,7 @@ class SourceOutcome:
     rows_read: int
     findings: list[Finding]
     detected: dict[str, Any]
+    removals: list[Removal] = field(default_factory=list)  # personal data taken out of free text
 
     def age_days(self, now: dt.datetime) -> float | None:
         """Days since a check last found the snapshot current: how stale the published rows may be."""
@@ -82,6 +84,9 @@ def validation_summary(
                 },
                 "rejected_positions": positions[:MAX_POSITIONS],
                 "rejected_positions_truncated": len(positions) > MAX_POSITIONS,
+                "personal_data_removed": {
+                    kind: sum(1 for r in outcome.removals if r.kind == kind) for kind in ("email", "phone")
+                },
             }
         )
     return {
@@ -120,6 +125,12 @@ def write_private_reports(
                 writer.writerow(
                     {"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
                 )
+        with open(folder / "personal_data.csv", "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(
+                out, ["source_id", "resource", "record", "field", "kind", "value"], lineterminator="\n"
+            )
+            writer.writeheader()
+            writer.writerows(r.as_dict() for r in outcome.removals)
         mine = [c for c in conflicts if c["other_source"] == outcome.source.source_id]
         (folder / "report.md").write_text(_letter(outcome, mine), encoding="utf-8")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -163,6 +174,18 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             if len(findings) > 20:
                 lines.append(f"| ... | | | {len(findings) - 20} more in rejected.csv |")
             lines.append("")
+    if outcome.removals:
+        lines += [
+            f"## Personal data: {len(outcome.removals)} item(s) removed before publication",
+            "",
+            "These e-mail addresses and phone numbers were found in free text and replaced by a mark in the",
+            "published data. Please leave personal contact details out of titles, descriptions and summaries.",
+            "",
+            "| record | field | removed |",
+            "|---|---|---|",
+            *[f"| {r.resource} {r.record} | {r.field} | {r.kind} {r.value} |" for r in outcome.removals[:20]],
+            "",
+        ]
     for conflict in conflicts:
         fields = ", ".join(
             f"{name}: ours {v['kept']!r}, yours {v['other']!r}" for name, v in conflict["fields"].items()

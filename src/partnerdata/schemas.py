@@ -53,10 +53,19 @@ class Schemas:
     def primary_key(self, name: str) -> list[str]:
         return list(self.resources[name]["primaryKey"])
 
-    def arrow_schema(self, name: str) -> pa.Schema:
-        """Arrow schema of a resource, with each field's title and description as metadata."""
+    def published_fields(self, name: str) -> list[dict[str, Any]]:
+        """The fields a release holds: every field not marked ``"personal": true``."""
+        return [spec for spec in self.fields(name) if not spec.get("personal")]
+
+    def published_descriptor(self, name: str) -> dict[str, Any]:
+        """The Table Schema as published in datapackage.json, without the personal fields."""
+        return {**self.resources[name], "fields": self.published_fields(name)}
+
+    def arrow_schema(self, name: str, published: bool = False) -> pa.Schema:
+        """Arrow schema of a resource (of its published fields only, when asked), with each
+        field's title and description as metadata."""
         arrow_fields = []
-        for spec in self.fields(name):
+        for spec in self.published_fields(name) if published else self.fields(name):
             required = spec.get("constraints", {}).get("required", False)
             metadata = {"title": spec.get("title", ""), "description": spec.get("description", "")}
             arrow_fields.append(
@@ -115,9 +124,15 @@ def _check_schema(descriptor: dict[str, Any], path: Path) -> None:
         names.add(spec["name"])
     if "source_id" not in names:
         raise ConfigError(f"{path}: every resource needs the field source_id")
-    for key_field in descriptor.get("primaryKey", []):
+    personal = {spec["name"] for spec in descriptor["fields"] if spec.get("personal")}
+    keys = list(descriptor.get("primaryKey", [])) + [
+        f for fk in descriptor.get("foreignKeys", []) for f in fk["fields"]
+    ]
+    for key_field in keys:
         if key_field not in names:
-            raise ConfigError(f"{path}: primaryKey names '{key_field}', which is not a field")
+            raise ConfigError(f"{path}: a key names '{key_field}', which is not a field")
+        if key_field in personal:
+            raise ConfigError(f"{path}: field '{key_field}' is in a key, so it cannot be personal (never published)")
 
 
 def _check_references(schemas: Schemas) -> None:
