@@ -52,7 +52,10 @@ def test_a_good_entry_loads_with_paths_relative_to_sources_yaml(tmp_path, schema
     [
         ({"source_id": "College A"}, "sources[0]: key 'source_id': 'College A' must match"),
         ({"colums": {}}, "sources[0] (college-a): unknown key 'colums' (did you mean 'columns'?)"),
-        ({"format": "xls"}, "sources[0] (college-a): key 'format': 'xls' is not one of csv, erasmus_plus, json, xlsx"),
+        (
+            {"format": "xls"},
+            "sources[0] (college-a): key 'format': 'xls' is not one of csv, erasmus_plus, iati, json, xlsx",
+        ),
         ({"resource": "events"}, "key 'resource': 'events' is not one of"),
         (
             {"columns": {"titel": "Title"}},
@@ -111,7 +114,7 @@ def test_check_command_reports_the_error_as_its_last_line_and_exits_2(tmp_path, 
     assert cli.main(["check", "--sources", str(path)]) == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("partnerdata: configuration error:")
-    assert "'xls' is not one of csv, erasmus_plus, json, xlsx" in last_line
+    assert "'xls' is not one of csv, erasmus_plus, iati, json, xlsx" in last_line
 
 
 def test_run_with_a_configuration_error_exits_2_and_fetches_nothing(tmp_path, capsys):

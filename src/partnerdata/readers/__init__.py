@@ -48,13 +48,14 @@ class Reader(Protocol):
 
 
 def _registry() -> dict[str, Reader]:
-    from partnerdata.readers import csv_reader, erasmus_plus_reader, json_reader, xlsx_reader
+    from partnerdata.readers import csv_reader, erasmus_plus_reader, iati_reader, json_reader, xlsx_reader
 
     return {  # type: ignore[dict-item]
         "csv": csv_reader,
         "json": json_reader,
         "xlsx": xlsx_reader,
         "erasmus_plus": erasmus_plus_reader,
+        "iati": iati_reader,
     }
 
 
