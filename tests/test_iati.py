@@ -157,3 +157,48 @@ def test_the_real_iati_files(reference, tmp_path, prefect_engine, capsys):
     elf = projects[projects["source_id"] == "elf-elf-elf"]
     assert set(elf["text_language"]) <= {"nl", "en", "fr", "es"} and elf["title"].notna().all()
     assert (elf["text_language"] == "nl").sum() >= 1  # Dutch first, where the activity has it
+
+
+CHILD = """
+  <iati-activity hierarchy="2" default-currency="EUR">
+    <iati-identifier>BE-BCE_KBO-0999999999-EDU-001-W1</iati-identifier>
+    <reporting-org ref="BE-BCE_KBO-0999999999" type="22"><narrative>Vredesschool vzw</narrative></reporting-org>
+    <title><narrative xml:lang="nl">Leerweek vredeseducatie in Bukavu</narrative></title>
+    <activity-status code="4"/>
+    <activity-date type="2" iso-date="2019-05-06"/><activity-date type="4" iso-date="2019-05-10"/>
+    <recipient-country code="CD" percentage="100"/>
+    <related-activity ref="BE-BCE_KBO-0999999999-EDU-001" type="1"/>
+  </iati-activity>"""
+
+
+def test_sub_activities_become_activities_when_the_entry_says_so(schemas, tmp_path):
+    tables, _, _ = _prepare(schemas, tmp_path, ACTIVITY + CHILD)
+    assert [p["project_id"] for p in tables["projects"]] == [
+        "BE-BCE_KBO-0999999999-EDU-001",
+        "BE-BCE_KBO-0999999999-EDU-001-W1",
+    ]
+    assert tables["activities"] == []
+    tables, findings, _ = _prepare(schemas, tmp_path, ACTIVITY + CHILD, sub_activities="activities")
+    assert [p["project_id"] for p in tables["projects"]] == ["BE-BCE_KBO-0999999999-EDU-001"]
+    # Without constants.activity_type the event cannot be typed: it is rejected, and says so.
+    assert {(f.resource, f.field, f.rule) for f in findings} == {("activities", "activity_type", "required")}
+
+
+def test_a_sub_activity_with_a_typed_entry_is_published_as_an_activity(schemas, tmp_path):
+    (tmp_path / "activities.xml").write_text(
+        f'<?xml version="1.0"?>\n<iati-activities version="2.03">{ACTIVITY}{CHILD}\n</iati-activities>\n'
+    )
+    entry = {
+        "source_id": "vredesschool", "organisation": {"id": "BE-BCE_KBO-0999999999", "name": "Vredesschool vzw", "country": "BE"},
+        "url": "activities.xml", "format": "iati", "iati": {"sub_activities": "activities"},
+        "constants": {"activity_type": "learning_week"},
+    }  # fmt: skip
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry]}))
+    source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("vredesschool")
+    prepared = prepare_source(source, [tmp_path / "activities.xml"], schemas, tmp_path / "work")
+    (event,) = pq.read_table(prepared.staged["activities"]).to_pylist()
+    assert event == event | {
+        "activity_id": "BE-BCE_KBO-0999999999-EDU-001-W1", "activity_type": "learning_week", "country": "CD",
+        "project_id": "BE-BCE_KBO-0999999999-EDU-001", "organiser_id": "BE-BCE_KBO-0999999999",
+        "title": "Leerweek vredeseducatie in Bukavu",
+    }  # fmt: skip

@@ -36,8 +36,13 @@ from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
 
-RESOURCES = ("projects", "organisations", "project_partners")
-OPTIONS = {"languages": (list, ["nl", "en", "fr"])}
+RESOURCES = ("projects", "organisations", "project_partners", "activities")
+OPTIONS = {
+    "languages": (list, ["nl", "en", "fr"]),
+    # "activities": an iati-activity below another one (hierarchy 2 or more, with a related-activity
+    # of type 1 naming its parent) describes an event of the parent project: it becomes an activity.
+    "sub_activities": (str, "projects"),
+}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CODELISTS = Path(__file__).with_name("iati_codelists")
 COUNTRIES = {c.alpha_2 for c in pycountry.countries}
@@ -62,6 +67,10 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise ConfigError(
             f"{where}: option 'languages': expected two-letter language codes, got {options['languages']!r}"
         )
+    if options["sub_activities"] not in ("projects", "activities"):
+        raise ConfigError(
+            f"{where}: option 'sub_activities': 'projects' or 'activities', got {options['sub_activities']!r}"
+        )
     return options
 
 
@@ -71,7 +80,8 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     organisations: dict[str, dict[str, str]] = {}
     organisation_positions: dict[str, str] = {}
     partners: list[dict[str, str]] = []
-    project_positions, partner_positions = [], []
+    events: list[dict[str, str]] = []
+    project_positions, partner_positions, event_positions = [], [], []
     withdrawn: set[str] = set()
     default_lang = ""
     version = ""
@@ -84,8 +94,14 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             default_lang = element.get(XML_LANG, "") or default_lang
             position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
             project, orgs, roles = _activity(element, options["languages"], withdrawn)
-            projects.append(project)
-            project_positions.append(position)
+            parent = _parent(element)
+            if options["sub_activities"] == "activities" and parent:
+                events.append(_event(project, parent, _main_recipient(element)))
+                event_positions.append(position)
+                roles = []  # its organisations are not partners of a project of its own
+            else:
+                projects.append(project)
+                project_positions.append(position)
             for organisation in orgs:
                 if organisation["organisation_id"] not in organisations:
                     organisations[organisation["organisation_id"]] = organisation
@@ -113,7 +129,31 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             resource="organisations",
         ),
         ReadResult(table=_table(partners), positions=partner_positions, resource="project_partners"),
+        ReadResult(table=_table(events), positions=event_positions, resource="activities"),
     ]
+
+
+def _parent(activity: Element) -> str:
+    """The parent's identifier of an activity below another one (hierarchy 2 or more), else ''."""
+    if int(activity.get("hierarchy", "1") or 1) < 2:
+        return ""
+    related = next((r for r in activity.findall("related-activity") if r.get("type") == "1"), None)
+    return (related.get("ref") or "").strip() if related is not None else ""
+
+
+def _event(project: dict[str, str], parent: str, country: str) -> dict[str, str]:
+    """A sub-activity as an activity of its parent project; activity_type comes from the entry's constants."""
+    return {
+        "activity_id": project["project_id"],
+        "programme": project["programme"],
+        "title": project["title"],
+        "description": project["summary"],
+        "start_date": project["start_date"],
+        "end_date": project["end_date"],
+        "country": country,
+        "organiser_id": project["coordinator_id"],
+        "project_id": parent,
+    }
 
 
 def _activity(
