@@ -109,6 +109,22 @@ def test_malformed_xml_is_a_clear_error(schemas, tmp_path):
         _prepare(schemas, tmp_path, "<iati-activity><iati-identifier>x</iati-activity>")
 
 
+def _assert_no_contact_data_published(project: Project, inputs: list[Path]) -> None:
+    """No e-mail address, and no contact-info telephone, of the inputs is in any published file."""
+    import re
+    from xml.etree.ElementTree import parse
+
+    personal = set()
+    for path in inputs:
+        personal |= set(re.findall(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", path.read_text(encoding="utf-8")))
+        personal |= {(e.text or "").strip() for e in parse(path).iter("telephone") if (e.text or "").strip()}
+    assert personal, "the inputs should hold contact data for this test to mean something"
+    published = "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in project.published.rglob("*") if p.is_file()
+    )
+    assert not {value for value in personal if value in published}
+
+
 @pytest.mark.conformance
 def test_the_codelists_match_the_published_standard(reference):
     """Every code the reader knows exists in the full codelist with the same name and status."""
@@ -154,6 +170,7 @@ def test_the_real_iati_files(reference, tmp_path, prefect_engine, capsys):
 
     projects = pd.read_csv(release / "projects.csv", dtype=str)
     assert len(projects) == 19
+    _assert_no_contact_data_published(project, [Path(s["url"]) for s in sources])
     elf = projects[projects["source_id"] == "elf-elf-elf"]
     assert set(elf["text_language"]) <= {"nl", "en", "fr", "es"} and elf["title"].notna().all()
     assert (elf["text_language"] == "nl").sum() >= 1  # Dutch first, where the activity has it
