@@ -83,15 +83,15 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     events: list[dict[str, str]] = []
     project_positions, partner_positions, event_positions = [], [], []
     withdrawn: set[str] = set()
-    default_lang = ""
     version = ""
+    root: Element | None = None
     try:
         for event, element in iterparse(body, events=("start", "end")):
             if event == "start" and element.tag == "iati-activities":
                 version = element.get("version", "")
+                root = element
             if event != "end" or element.tag != "iati-activity":
                 continue
-            default_lang = element.get(XML_LANG, "") or default_lang
             position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
             project, orgs, roles = _activity(element, options["languages"], withdrawn)
             parent = _parent(element)
@@ -109,7 +109,9 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             for role in roles:
                 partners.append(role)
                 partner_positions.append(f"{position} participating-org {role['organisation_id']}")
-            element.clear()  # constant memory: the activity is no longer needed
+            element.clear()  # constant memory: the activity is no longer needed,
+            if root is not None:
+                root.clear()  # and the root keeps no reference to it either
     except SyntaxError as error:  # ElementTree's ParseError
         raise ValueError(f"not well-formed XML: {error}") from None
     detected: dict[str, Any] = {"iati_version": version}
