@@ -163,9 +163,9 @@ def test_the_real_iati_files(reference, tmp_path, prefect_engine, capsys):
     assert report.valid, report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])[:10]
     validation = json.loads((release / "validation.json").read_text())
     counts = {s["source_id"]: (s["rows_read"], s["rows_rejected"]) for s in validation["sources"]}
-    # 11.11.11: 18 activities, their organisations and roles, all accepted. IATI's example: its one activity,
-    # but the "Agency C" reporting organisation has neither a country in its ref nor one to fall back on.
-    assert counts == {"elf-elf-elf": (195, 0), "iati-example": (7, 1)}
+    # 11.11.11: 18 activities, their organisations and roles, all accepted (Belgium's DGD, XM-DAC-2-10,
+    # is placed in BE by its DAC donor code). IATI's example: its activity, organisations and roles.
+    assert counts == {"elf-elf-elf": (195, 0), "iati-example": (7, 0)}
     import pandas as pd
 
     projects = pd.read_csv(release / "projects.csv", dtype=str)
@@ -219,3 +219,24 @@ def test_a_sub_activity_with_a_typed_entry_is_published_as_an_activity(schemas, 
         "project_id": "BE-BCE_KBO-0999999999-EDU-001", "organiser_id": "BE-BCE_KBO-0999999999",
         "title": "Leerweek vredeseducatie in Bukavu",
     }  # fmt: skip
+
+
+def test_revised_budgets_odd_languages_currencies_and_numbers(schemas, tmp_path):
+    odd = (
+        ACTIVITY.replace("EDU-001", "EDU-003")
+        .replace('xml:lang="nl">Leraren', 'xml:lang="NL-be">Leraren')
+        .replace('<budget type="1"><period-start iso-date="2020-01-01"/>', '<budget type="2"><period-start iso-date="2019-01-01"/>')
+        .replace('<period-end iso-date="2020-12-31"/><value value-date="2020-01-01">50000.50', '<period-end iso-date="2019-12-31"/><value value-date="2020-01-01">120000')
+    )  # fmt: skip
+    mixed = ACTIVITY.replace("EDU-001", "EDU-004").replace(
+        '<value currency="EUR" value-date="2020-06-01">', '<value currency="USD" value-date="2020-06-01">'
+    )
+    unreadable = ACTIVITY.replace("EDU-001", "EDU-005").replace(">60000<", ">60.000,00<")
+    tables, findings, _ = _prepare(schemas, tmp_path, odd + mixed + unreadable)
+    projects = {p["project_id"][-3:]: p for p in tables["projects"]}
+    assert projects["003"]["budget"] == 120000.0  # the revised budget of 2019 replaces the original
+    assert projects["003"]["text_language"] == "nl" and projects["003"]["title"] == "Leraren voor vrede"
+    assert projects["004"]["currency"] is None and projects["004"]["expenditures"] is None  # EUR and USD: no sums
+    assert {(f.position, f.field, f.value, f.rule) for f in findings} == {
+        ("iati-activity BE-BCE_KBO-0999999999-EDU-005", "disbursements", "60.000,00", "type")
+    }

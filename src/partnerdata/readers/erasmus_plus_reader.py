@@ -48,6 +48,13 @@ PROGRAMMES = {
     "tempus": "tempus",
     "erasmus mundus": "erasmus_mundus",
 }
+IDENTIFIER_KEY_ACTION = re.compile(r"-KA([123])[0-9]{2}-")
+IDENTIFIER_FIELD = re.compile(r"-KA[0-9]{3}-(SCH|VET|HED|ADU|YOU)-")
+IDENTIFIER_ACTION = re.compile(r"-KA[12]0([1-5])-")
+FIELDS = {"SCH": "school_education", "VET": "vocational_education_and_training", "HED": "higher_education",
+          "ADU": "adult_education", "YOU": "youth"}  # fmt: skip
+ACTION_FIELDS = {"1": "school_education", "2": "vocational_education_and_training", "3": "higher_education",
+                 "4": "adult_education", "5": "youth"}  # fmt: skip
 KEY_ACTIONS = {
     "learning mobility of individuals": "ka1",
     "mobility projects": "ka1",
@@ -55,6 +62,7 @@ KEY_ACTIONS = {
     "cooperation partnerships": "ka2",
     "partnerships for cooperation": "ka2",
     "support for policy reform": "ka3",
+    "support for policy development and cooperation": "ka3",
     "jean monnet activities": "jean_monnet",
     "jean monnet": "jean_monnet",
     "sport": "sport",
@@ -139,9 +147,10 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             {
                 "project_id": project_id,
                 "programme": _programme(programme_text),
-                "key_action": _label(row.get("Key Action", ""), KEY_ACTIONS),
+                "key_action": _key_action(row.get("Key Action", ""), project_id),
                 "action_type": action_type or programme_text.rsplit("\\", 1)[-1],
-                "sector": _sector(" ".join([action_type, row.get("Key Action", ""), programme_text]).lower() + " "),
+                "sector": _sector_from_identifier(project_id)
+                or _sector(" ".join([action_type, row.get("Key Action", ""), programme_text]).lower() + " "),
                 "call_year": row.get("Call year", ""),
                 "title": row.get("Project Title", ""),
                 "summary": row.get("Project Summary", ""),
@@ -228,6 +237,29 @@ def _programme(text: str) -> str:
         if words in lowered:
             return code
     return text.strip()
+
+
+def _key_action(label: str, project_id: str) -> str:
+    """The key action by its label (a known one, or one starting like it: the platform's wording
+    changes between programme generations), else from the identifier (2022-1-BE02-KA220-...)."""
+    lowered = " ".join(label.lower().split())
+    for known, code in KEY_ACTIONS.items():
+        if lowered == known or lowered.startswith(known.split(" and ")[0]):
+            return code
+    match = IDENTIFIER_KEY_ACTION.search(project_id)
+    if match:
+        return f"ka{match.group(1)}"
+    return label.strip()
+
+
+def _sector_from_identifier(project_id: str) -> str:
+    """2021-2027 identifiers name the field (-SCH-, -VET-, -HED-, -ADU-, -YOU-); 2014-2020 ones
+    the action (KA101 school, KA102 VET, KA103 higher education, KA104 adult, KA105 youth)."""
+    match = IDENTIFIER_FIELD.search(project_id)
+    if match:
+        return FIELDS[match.group(1)]
+    match = IDENTIFIER_ACTION.search(project_id)
+    return ACTION_FIELDS.get(match.group(1), "") if match else ""
 
 
 def _sector(text: str) -> str:

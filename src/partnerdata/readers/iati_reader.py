@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,7 +46,14 @@ OPTIONS = {
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CODELISTS = Path(__file__).with_name("iati_codelists")
-COUNTRIES = {c.alpha_2 for c in pycountry.countries}
+COUNTRIES = {c.alpha_2 for c in pycountry.countries} | {"XK"}
+# Bilateral donors' DAC identifiers: XM-DAC-<donor code>[-<agency>] (XM-DAC-2-10 is Belgium's DGD).
+DAC_DONOR_REF = re.compile(r"^XM-DAC-([0-9]{1,3})(-|$)")
+DAC_DONORS = {
+    "1": "AT", "2": "BE", "3": "DK", "4": "FR", "5": "DE", "6": "IT", "7": "NL", "8": "NO", "9": "PT", "10": "SE",
+    "11": "CH", "12": "GB", "18": "FI", "21": "IE", "22": "LU", "40": "GR", "50": "ES", "301": "CA", "302": "US",
+    "701": "JP", "742": "KR", "801": "AU", "820": "NZ",
+}  # fmt: skip
 
 
 def _codelist(name: str) -> dict[str, dict[str, str]]:
@@ -84,16 +92,18 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     project_positions, partner_positions, event_positions = [], [], []
     withdrawn: set[str] = set()
     version = ""
+    file_lang = ""
     root: Element | None = None
     try:
         for event, element in iterparse(body, events=("start", "end")):
             if event == "start" and element.tag == "iati-activities":
                 version = element.get("version", "")
+                file_lang = _language(element.get(XML_LANG, ""))
                 root = element
             if event != "end" or element.tag != "iati-activity":
                 continue
             position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
-            project, orgs, roles = _activity(element, options["languages"], withdrawn)
+            project, orgs, roles = _activity(element, options["languages"], withdrawn, file_lang)
             parent = _parent(element)
             if options["sub_activities"] == "activities" and parent:
                 events.append(_event(project, parent, _main_recipient(element)))
@@ -106,9 +116,9 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
                 if organisation["organisation_id"] not in organisations:
                     organisations[organisation["organisation_id"]] = organisation
                     organisation_positions[organisation["organisation_id"]] = position
-            for role in roles:
+            for number, role in enumerate(roles, start=1):
                 partners.append(role)
-                partner_positions.append(f"{position} participating-org {role['organisation_id']}")
+                partner_positions.append(f"{position} participating-org {number}")
             element.clear()  # constant memory: the activity is no longer needed,
             if root is not None:
                 root.clear()  # and the root keeps no reference to it either
@@ -137,7 +147,8 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
 
 def _parent(activity: Element) -> str:
     """The parent's identifier of an activity below another one (hierarchy 2 or more), else ''."""
-    if int(activity.get("hierarchy", "1") or 1) < 2:
+    hierarchy = (activity.get("hierarchy") or "1").strip()
+    if not hierarchy.isdigit() or int(hierarchy) < 2:
         return ""
     related = next((r for r in activity.findall("related-activity") if r.get("type") == "1"), None)
     return (related.get("ref") or "").strip() if related is not None else ""
@@ -159,9 +170,9 @@ def _event(project: dict[str, str], parent: str, country: str) -> dict[str, str]
 
 
 def _activity(
-    activity: Element, languages: list[str], withdrawn: set[str]
+    activity: Element, languages: list[str], withdrawn: set[str], file_lang: str = ""
 ) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
-    default_lang = activity.get(XML_LANG, "")
+    default_lang = _language(activity.get(XML_LANG, "")) or file_lang
     project_id = _text(activity, "iati-identifier")
     title, title_lang = _narrative(activity.find("title"), languages, default_lang)
     description_element = next(
@@ -177,21 +188,7 @@ def _activity(
         for c in activity.findall("recipient-country")
     ]
     dac, sector = _sectors(activity, withdrawn)
-    currency = activity.get("default-currency", "")
-    totals, currencies = defaultdict(float), set()
-    for transaction in activity.findall("transaction"):
-        kind = transaction.find("transaction-type")
-        value = transaction.find("value")
-        field = TRANSACTIONS.get(kind.get("code", "") if kind is not None else "", {}).get("partnerdata_field")
-        if field and value is not None and (value.text or "").strip():
-            totals[field] += float(value.text)
-            currencies.add(value.get("currency") or currency)
-    budget = sum(
-        float(b.findtext("value") or 0) for b in activity.findall("budget") if (b.findtext("value") or "").strip()
-    )
-    currencies |= {
-        b.find("value").get("currency") or currency for b in activity.findall("budget") if b.find("value") is not None
-    }
+    amounts = _amounts(activity)
     reporting = activity.find("reporting-org")
     organisations, roles = [], []
     reporting_org = _organisation(reporting, languages, default_lang, None) if reporting is not None else None
@@ -201,8 +198,9 @@ def _activity(
     coordinator = ""
     for participant in activity.findall("participating-org"):
         role = ROLES.get(participant.get("role", ""), {}).get("partnerdata_role", participant.get("role", ""))
-        fallback_country = main_recipient if role == "implementer" else (reporting_org or {}).get("country", "")
-        organisation = _organisation(participant, languages, default_lang, fallback_country)
+        organisation = _organisation(
+            participant, languages, default_lang, main_recipient if role == "implementer" else None
+        )
         if organisation is None:
             continue
         organisations.append(organisation)
@@ -223,11 +221,67 @@ def _activity(
         "recipient_countries": ";".join(countries),
         "participating_countries": ";".join(dict.fromkeys(c.split(":")[0] for c in countries)),
         "coordinator_id": coordinator or (reporting_org or {}).get("organisation_id", ""),
-        "currency": currencies.pop() if len(currencies) == 1 else ("mixed" if currencies else ""),
-        "budget": _amount(budget) if activity.findall("budget") else "",
-        **{field: _amount(total) for field, total in totals.items()},
+        **amounts,
     }
     return project, organisations, roles
+
+
+def _amounts(activity: Element) -> dict[str, str]:
+    """Budget (per period the revised budget where there is one, else the original) and the
+    transaction totals, in one currency. Amounts in several currencies are not added up: then
+    they are left empty. A value that is not a number is passed on as written, so that the
+    project is rejected for it by name instead of the whole file failing."""
+    default = activity.get("default-currency", "")
+    currencies: set[str] = set()
+    totals: dict[str, float] = defaultdict(float)
+    unreadable: dict[str, str] = {}
+    budgets: dict[tuple[str, str], tuple[int, float]] = {}
+    for budget in activity.findall("budget"):
+        value = budget.find("value")
+        if value is None or not (value.text or "").strip():
+            continue
+        amount = _number(value.text)
+        if amount is None:
+            unreadable["budget"] = value.text.strip()
+            continue
+        currencies.add(value.get("currency") or default)
+        period = (_date_of(budget, "period-start"), _date_of(budget, "period-end"))
+        revised = 1 if budget.get("type") == "2" else 0
+        if period not in budgets or revised >= budgets[period][0]:
+            budgets[period] = (revised, amount)
+    for transaction in activity.findall("transaction"):
+        kind, value = transaction.find("transaction-type"), transaction.find("value")
+        field = TRANSACTIONS.get(kind.get("code", "") if kind is not None else "", {}).get("partnerdata_field")
+        if not field or value is None or not (value.text or "").strip():
+            continue
+        amount = _number(value.text)
+        if amount is None:
+            unreadable[field] = value.text.strip()
+            continue
+        currencies.add(value.get("currency") or default)
+        totals[field] += amount
+    if budgets:
+        totals["budget"] = sum(amount for _, amount in budgets.values())
+    if len(currencies - {""}) > 1 or "" in currencies and totals:
+        return {**unreadable}  # several currencies, or none known: no sums and no currency
+    return {"currency": next(iter(currencies), ""), **{k: _amount(v) for k, v in totals.items()}, **unreadable}
+
+
+def _date_of(element: Element, tag: str) -> str:
+    child = element.find(tag)
+    return child.get("iso-date", "") if child is not None else ""
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
+def _language(code: str) -> str:
+    """'nl-BE' and 'NL' are both 'nl'."""
+    return code.split("-")[0].strip().lower()
 
 
 def _main_recipient(activity: Element) -> str:
@@ -270,7 +324,11 @@ def _organisation(
     if not name and not ref:
         return None
     prefix = ref.split("-", 1)[0].upper()
-    country = prefix if prefix in COUNTRIES else (fallback_country or "")
+    # A registration agency of a country (BE-BCE_KBO-...) names it; XM-DAC-<n> a DAC donor country
+    # for the bilateral ones. Multilaterals (XM-DAC-41114 UNDP) have none; an implementer without
+    # an identifier is taken to be in the activity's main recipient country.
+    donor = DAC_DONOR_REF.match(ref.upper())
+    country = prefix if prefix in COUNTRIES else DAC_DONORS.get(donor.group(1) if donor else "", fallback_country or "")
     identifier = ref or f"IATI-{country or 'XX'}-{hashlib.sha256(name.strip().lower().encode()).hexdigest()[:10]}"
     return {
         "organisation_id": identifier,
@@ -285,7 +343,8 @@ def _narrative(element: Element | None, languages: list[str], default_lang: str)
     if element is None:
         return "", ""
     narratives = [
-        (n.get(XML_LANG, default_lang), " ".join((n.text or "").split())) for n in element.findall("narrative")
+        (_language(n.get(XML_LANG, "")) or default_lang, " ".join((n.text or "").split()))
+        for n in element.findall("narrative")
     ]
     narratives = [(lang, text) for lang, text in narratives if text]
     for language in languages:
