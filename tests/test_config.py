@@ -142,7 +142,7 @@ def test_check_passes_on_the_bundled_configuration(capsys):
 @pytest.mark.parametrize(
     ("organisation", "expected"),
     [
-        ({"country": "Belgium"}, "key 'country': 'Belgium': not one of the 249 allowed country codes"),
+        ({"country": "Belgium"}, "key 'country': 'Belgium': not one of the 250 allowed country codes"),
         ({"type": "college"}, "key 'type': 'college': not an allowed organisation_type code"),
         ({"id": "ORG A"}, "key 'id': 'ORG A': does not have the form of a organisation_id"),
     ],

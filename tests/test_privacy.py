@@ -25,10 +25,15 @@ from tests.conftest import Project
         ("Dutch office +31 20 000 0000", [("phone", "+31 20 000 0000")]),
         ("KBO 0421.210.424, ondernemingsnummer BE 0456.789.123", []),  # enterprise numbers are not phones
         ("Project 2018-1-BE02-KA101-046789 ran 2019-2021 with 1234567 euro", []),
+        ("Bel 0478\u00a012\u00a034\u00a056", [("phone", "0478\u00a012\u00a034\u00a056")]),  # French Excel spaces
+        ("Bel ons op 0478.123.456", [("phone", "0478.123.456")]),  # dots, but not an enterprise number
+        ("an.peeters [at] school.example", [("email", "an.peeters [at] school.example")]),
+        ("jan (AT) vredesschool (dot) be", [("email", "jan (AT) vredesschool (dot) be")]),
+        ("Nairobi office 0712 345 678", [("phone", "0712 345 678")]),  # valid in Kenya, a country of the row
     ],
 )
 def test_scrub_text_finds_emails_and_phone_numbers_but_not_identifiers(text, removed):
-    cleaned, found = scrub_text(text, "BE")
+    cleaned, found = scrub_text(text, "BE", "KE")
     assert found == removed
     for _, value in removed:
         assert value not in cleaned

@@ -28,10 +28,26 @@ import pyarrow.compute as pc
 
 from partnerdata.schemas import Schemas
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# A cheap first pass in Arrow: only texts with an @ or seven digits in a phone-like run go to Python.
-CANDIDATE = r"@|\+?[0-9][0-9 ()./-]{5,}[0-9]"
-ENTERPRISE_NUMBER = re.compile(r"^(BE ?)?[01][0-9]{3}\.[0-9]{3}\.[0-9]{3}$")
+EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,}")
+# Written to fool harvesters: "an.peeters [at] school.example", "an (at) school (dot) be".
+OBFUSCATED_EMAIL = re.compile(
+    r"[\w.+-]+\s*[\[({]\s*at\s*[\])}]\s*[\w-]+(\s*([\[({]\s*dot\s*[\])}]|\.)\s*[\w-]+)+", re.IGNORECASE
+)
+# A cheap first pass in Arrow: only texts with an @, an [at], or seven digits in a phone-like run
+# (spaces of any kind included: French-locale Excel writes non-breaking ones) go to Python.
+CANDIDATE = "(?i)@|[\\[({] *at *[\\])}]|\\+?[0-9][0-9\\s\u00a0\u2009\u202f()./-]{5,}[0-9]"
+ENTERPRISE_WORDS = (
+    "kbo",
+    "bce",
+    "ondernemingsnummer",
+    "entreprise",
+    "enterprise",
+    "company number",
+    "btw",
+    "tva",
+    "vat",
+)
+ENTERPRISE_NUMBER = re.compile(r"^(BE ?)?([01][0-9]{3})\.([0-9]{3})\.([0-9]{3})$")
 MARKS = {"email": "[e-mail address removed]", "phone": "[phone number removed]"}
 
 
@@ -53,11 +69,16 @@ class Removal:
 def scrub_free_text(
     tables: dict[str, pa.Table], schemas: Schemas, regions: dict[str, str]
 ) -> tuple[dict[str, pa.Table], list[Removal]]:
-    """Replace e-mail addresses and phone numbers in every freeText field; ``regions`` maps a
-    source_id to the ISO country whose phone numbering applies to its rows."""
+    """Replace e-mail addresses and phone numbers in every freeText field.
+
+    Phone numbers are looked for in the numbering of the delivering partner's country
+    (``regions``: source_id -> ISO country) and of the countries the row itself names."""
     cleaned, removals = {}, []
     for name, table in tables.items():
         key = schemas.primary_key(name)
+        country_fields = [
+            f for f in ("country", "participating_countries", "partner_countries") if f in table.column_names
+        ]
         for spec in schemas.fields(name):
             if not spec.get("freeText") or spec["name"] not in table.column_names:
                 continue
@@ -68,10 +89,14 @@ def scrub_free_text(
             if not candidates:
                 continue
             values = column.to_pylist()
+            limit = spec.get("constraints", {}).get("maxLength")
             for row in candidates:
                 source_id = table.column("source_id")[row].as_py()
                 record = ", ".join(str(table.column(k)[row].as_py()) for k in key)
-                text, found = scrub_text(values[row], regions.get(source_id, "BE"))
+                row_regions = [regions.get(source_id, "BE")] + _countries(table, country_fields, row)
+                text, found = scrub_text(values[row], *row_regions)
+                if limit and len(text) > limit:  # a mark longer than what it replaced
+                    text = text[: limit - 1] + "…"
                 values[row] = text
                 removals += [Removal(source_id, name, record, spec["name"], kind, value) for kind, value in found]
             index = table.column_names.index(spec["name"])
@@ -80,23 +105,50 @@ def scrub_free_text(
     return cleaned, removals
 
 
-def scrub_text(text: str, region: str) -> tuple[str, list[tuple[str, str]]]:
-    """The text with e-mail addresses and phone numbers replaced, and what was replaced."""
+def scrub_text(text: str, *regions: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text with e-mail addresses and phone numbers replaced, and what was replaced.
+    A phone number counts when it is valid in one of the regions (ISO countries)."""
     found: list[tuple[str, str]] = []
 
     def remove_email(match: re.Match[str]) -> str:
         found.append(("email", match.group(0)))
         return MARKS["email"]
 
-    text = EMAIL.sub(remove_email, text)
+    text = OBFUSCATED_EMAIL.sub(remove_email, EMAIL.sub(remove_email, text))
+    spans: list[tuple[int, int]] = []
+    for region in dict.fromkeys(r for r in regions if r):
+        for match in phonenumbers.PhoneNumberMatcher(text, region):
+            overlaps = any(start < match.end and match.start < end for start, end in spans)
+            context = text[max(0, match.start - 40) : match.start].lower()
+            if not overlaps and not _is_enterprise_number(match.raw_string.strip(), context):
+                spans.append((match.start, match.end))
     pieces, last = [], 0
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        if ENTERPRISE_NUMBER.match(match.raw_string.strip()):
-            continue
-        found.append(("phone", match.raw_string))
-        pieces += [text[last : match.start], MARKS["phone"]]
-        last = match.end
+    for start, end in sorted(spans):
+        found.append(("phone", text[start:end]))
+        pieces += [text[last:start], MARKS["phone"]]
+        last = end
     return "".join(pieces) + text[last:], found
+
+
+def _is_enterprise_number(text: str, context: str = "") -> bool:
+    """A Belgian enterprise number (KBO/BCE) written the official way (0421.210.424) that the
+    text calls one ("KBO", "ondernemingsnummer", "BTW", ...) or whose mod-97 check holds. A mobile
+    number written with dots and no such word fails the check, and is a phone."""
+    match = ENTERPRISE_NUMBER.match(text)
+    if not match:
+        return False
+    if any(word in context for word in ENTERPRISE_WORDS):
+        return True
+    digits = "".join(match.groups()[1:])
+    return 97 - int(digits[:8]) % 97 == int(digits[8:])
+
+
+def _countries(table: pa.Table, fields: list[str], row: int) -> list[str]:
+    found: list[str] = []
+    for name in fields:
+        value = table.column(name)[row].as_py()
+        found += value if isinstance(value, list) else [value] if value else []
+    return [c for c in found if isinstance(c, str) and len(c) == 2]
 
 
 def count_by_source(removals: list[Removal]) -> dict[str, dict[str, Any]]:

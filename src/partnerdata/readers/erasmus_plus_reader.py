@@ -102,6 +102,7 @@ ORGANISATION_TYPES = (
 YES_NO = {"yes": "true", "no": "false"}
 # The EU writes EL for Greece and UK for the United Kingdom; ISO 3166-1 says GR and GB.
 EU_COUNTRY_CODES = {"EL": "GR", "UK": "GB"}
+POSTCODE = re.compile(r"(^|\s|-)[0-9]{4,5}(\s|$)")
 
 
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -215,13 +216,26 @@ def _country(code: str) -> str:
 
 
 def _city(address: str) -> str:
-    """The last part of the address that has letters: 'Vocarska 17\\n32000 Vukovar' -> 'Vukovar'."""
+    """The town of an address: the letters of the part that holds the postcode ('Vocarska 17\n32000
+    Vukovar' -> 'Vukovar'), or of the part right after a part that is only a postcode ('..., 06050,
+    ANKARA' -> 'Ankara'). An address without a postcode gives no city rather than a guess, which
+    could be a person's name ('t.a.v. Jan Peeters') or a country."""
     parts = [p.strip() for p in re.split(r"[,\n]", address) if p.strip()]
-    for part in reversed(parts):
+    for index, part in enumerate(parts):
         words = [w for w in part.split() if not any(ch.isdigit() for ch in w)]
-        if words:
-            return " ".join(words).title() if part.isupper() else " ".join(words)
+        has_postcode = bool(POSTCODE.search(part))
+        only_postcode = has_postcode and not words
+        if only_postcode and index + 1 < len(parts):
+            words = [w for w in parts[index + 1].split() if not any(ch.isdigit() for ch in w)]
+            return _town(words)
+        if has_postcode and words and (index == len(parts) - 1 or POSTCODE.match(part)):
+            return _town(words)
     return ""
+
+
+def _town(words: list[str]) -> str:
+    town = " ".join(words)
+    return town.title() if town.isupper() else town
 
 
 def _organisation_type(label: str) -> str:
