@@ -220,3 +220,16 @@ def test_csv_positions_count_blank_lines_and_cells_that_span_lines(tmp_path):
     assert dict(zip(read.positions, read.table.column("Nr").to_pylist(), strict=True)) == {
         "line 2": "A-1", "line 4": "A-2", "line 6": "A-3",
     }  # fmt: skip
+
+
+def test_a_row_with_the_wrong_number_of_cells_is_rejected_not_fatal(schemas, tmp_path):
+    content = b"Nr;Soort;Titel;Van;Land;Uren;Deelnemers\nA-1;workshop;Fine;2019-10-03;BE;2;12\nA-2;workshop;Short row\nA-3;workshop;Also fine;2019-10-04;BE;3;13\n"
+    sources = _own_source(
+        tmp_path, "own.csv", content, format="csv", columns=ACTIVITY_COLUMNS, constants={"programme": "enspired"},
+        csv={"delimiter": ";"},
+    )  # fmt: skip
+    prepared, rows, findings = _prepare(schemas, tmp_path, "own", sources)
+    assert sorted(rows) == ["line 2", "line 4"]
+    assert [(f.position, f.rule, f.value) for f in findings] == [("line 3", "row-shape", "A-2;workshop;Short row")]
+    assert "3 cells where the header has 7" in findings[0].message
+    assert prepared.rows_read == 3 and prepared.rows_accepted == 2

@@ -54,11 +54,15 @@ def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_di
     for read in reads:
         resource = read.resource or source.resource
         accepted, found = _check_resource(source, resource, read, schemas)
+        found += [
+            Finding(source.source_id, resource, -1 - i, position, "", text, "row-shape", message)
+            for i, (position, message, text) in enumerate(read.problems)
+        ]
         path = work_dir / f"{source.source_id}.{resource}.parquet"
         pq.write_table(accepted, path)
         staged[resource] = str(path)
         findings += found
-        rows_read += read.table.num_rows
+        rows_read += read.table.num_rows + len(read.problems)
         rows_accepted += accepted.num_rows
         detected.update(read.detected)
     findings_path = work_dir / f"{source.source_id}.findings.jsonl"

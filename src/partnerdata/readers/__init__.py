@@ -37,6 +37,8 @@ class ReadResult:
     detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
     resource: str | None = None  # None: partner columns, mapped by `columns`; else canonical fields of this resource
     list_separator: str | None = None  # separator the reader joined list items with (None: the source's)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # rows the reader could not take:
+    # (position, what is wrong, the row's text); each is a rejected row, counted among the rows read
 
 
 class Reader(Protocol):

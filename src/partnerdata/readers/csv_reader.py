@@ -75,17 +75,34 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         options = {**options, "delimiter": _detect_delimiter(text)}
         detected["delimiter"] = options["delimiter"]
     header = _header(text, options)
+    skipped: list[str] = []
+
+    def skip_row(row: Any) -> str:  # a row with too few or too many cells: rejected, not fatal
+        skipped.append(row.text)
+        return "skip"
+
     table = pacsv.read_csv(
         pa.py_buffer(text.encode("utf-8")),
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(
-            delimiter=options["delimiter"], quote_char=options["quote_char"], newlines_in_values=True
+            delimiter=options["delimiter"],
+            quote_char=options["quote_char"],
+            newlines_in_values=True,
+            invalid_row_handler=skip_row,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header}, strings_can_be_null=False
         ),
     )
-    positions = _line_positions(text, options, table.num_rows)
+    positions, malformed = _line_positions(text, options, table.num_rows, len(header), bool(skipped))
+    problems = [
+        (
+            position,
+            f"the row has {cells} cells where the header has {len(header)}; check for a missing or extra delimiter",
+            line,
+        )
+        for (position, cells), line in zip(malformed, skipped, strict=False)
+    ]
     return [
         ReadResult(
             table=table,
@@ -93,27 +110,35 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             decimal=options["decimal"],
             thousands=options["thousands"],
             detected=detected,
+            problems=problems,
         )
     ]
 
 
-def _line_positions(text: str, options: Mapping[str, Any], rows: int) -> list[str]:
-    """The line where each record starts, as a text editor numbers them (the header is line 1).
+def _line_positions(
+    text: str, options: Mapping[str, Any], rows: int, columns: int, any_malformed: bool
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """The line where each record starts, as a text editor numbers them (the header is line 1),
+    and the positions and cell counts of the records with the wrong number of cells.
 
-    When every record is one line and no line is blank, record i is on line i + 2; else
-    (blank lines, which the parser skips, or cells spanning lines) the lines are counted
-    by Python's csv module."""
+    When every record is one line, no line is blank and none was malformed, record i is on line
+    i + 2; else (blank lines, which the parser skips, or cells spanning lines) the lines are
+    counted by Python's csv module."""
     lines = text.splitlines()
-    if len(lines) == rows + 1 and all(line.strip() for line in lines):
-        return [f"line {i + 2}" for i in range(rows)]
+    if not any_malformed and len(lines) == rows + 1 and all(line.strip() for line in lines):
+        return [f"line {i + 2}" for i in range(rows)], []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
-    starts, previous_end = [], 0
-    for record in reader:
+    positions, malformed, previous_end = [], [], 0
+    for number, record in enumerate(reader):
         start = previous_end + 1
         previous_end = reader.line_num
-        if record and any(cell.strip() for cell in record) or len(record) > 1:
-            starts.append(start)
-    return [f"line {start}" for start in starts[1 : rows + 1]]
+        if number == 0 or not any(cell.strip() for cell in record) and len(record) <= 1:
+            continue  # the header, or a blank line
+        if len(record) != columns:
+            malformed.append((f"line {start}", len(record)))
+        else:
+            positions.append(f"line {start}")
+    return positions[:rows], malformed
 
 
 def _detect_encoding(data: bytes) -> str:
