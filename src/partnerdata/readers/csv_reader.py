@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from partnerdata.errors import ConfigError
@@ -81,8 +82,9 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         skipped.append(row.text)
         return "skip"
 
+    utf8 = data if encoding == "utf-8" else text.encode("utf-8")  # UTF-8 input is handed over as it is
     table = pacsv.read_csv(
-        pa.py_buffer(text.encode("utf-8")),
+        pa.py_buffer(utf8),
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(
             delimiter=options["delimiter"],
@@ -124,9 +126,11 @@ def _line_positions(
     When every record is one line, no line is blank and none was malformed, record i is on line
     i + 2; else (blank lines, which the parser skips, or cells spanning lines) the lines are
     counted by Python's csv module."""
-    lines = text.splitlines()
-    if not any_malformed and len(lines) == rows + 1 and all(line.strip() for line in lines):
-        return [f"line {i + 2}" for i in range(rows)], []
+    newlines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    blank = "\n\n" in text or "\n\r\n" in text or "\n\n" in text.replace("\r", "")
+    if not any_malformed and newlines == rows + 1 and not blank:
+        numbers = pc.cast(pa.array(range(2, rows + 2), pa.int64()), pa.string())
+        return pc.binary_join_element_wise("line ", numbers, "").to_pylist(), []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
     positions, malformed, previous_end = [], [], 0
     for number, record in enumerate(reader):
@@ -163,7 +167,8 @@ def _detect_delimiter(text: str) -> str:
 
 def _header(text: str, options: Mapping[str, Any]) -> list[str]:
     """The column names of the first row; blank ones (a trailing delimiter) get a placeholder."""
-    first = next(csv.reader(io.StringIO(text), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
+    head = text[: 1 << 20]  # the header row is at the top; never copy the whole file for it
+    first = next(csv.reader(io.StringIO(head), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
     if not first:
         raise ValueError("the file is empty: no header row")
     names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
