@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata.errors import ConfigError
-from partnerdata.snapshots import Snapshot, list_snapshots, read_events, record_event
+from partnerdata.snapshots import Snapshot, iso_timestamp, list_snapshots, read_events, record_event
 
 CONFIRMING_CHECKS = {"new-snapshot", "not-modified", "same-bytes"}
 
@@ -83,7 +83,7 @@ def record_verdict(
     reason: str | None,
 ) -> None:
     record_event(raw_dir, snapshot.source_id, {
-        "event": "verdict", "at": _iso(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
+        "event": "verdict", "at": iso_timestamp(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
         "rows_read": rows_read, "rows_accepted": rows_accepted, "reason": reason,
     })  # fmt: skip
 
@@ -97,7 +97,7 @@ def accept_snapshot(raw_dir: Path, source_id: str, name: str | None, by: str, at
     if chosen is None:
         known = ", ".join(s.name for s in snapshots[-5:])
         raise ConfigError(f"source {source_id} has no snapshot {name} (the newest: {known})")
-    record_event(raw_dir, source_id, {"event": "accept", "at": _iso(at), "snapshot": chosen.name, "by": by})
+    record_event(raw_dir, source_id, {"event": "accept", "at": iso_timestamp(at), "snapshot": chosen.name, "by": by})
     return chosen
 
 
@@ -114,11 +114,12 @@ def prune(raw_dir: Path, source_id: str, keep: int, protected_sha256: set[str], 
         record_event(
             raw_dir,
             source_id,
-            {"event": "removed", "at": _iso(at), "snapshot": snapshot.name, "reason": f"retention_snapshots ({keep})"},
+            {
+                "event": "removed",
+                "at": iso_timestamp(at),
+                "snapshot": snapshot.name,
+                "reason": f"retention_snapshots ({keep})",
+            },
         )
         removed.append(snapshot.name)
     return removed
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()

@@ -67,7 +67,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 record_event(
                     raw_dir,
                     source.source_id,
-                    {"event": "check", "at": _iso(now), "outcome": "not-modified", "snapshot": previous.name},
+                    {"event": "check", "at": iso_timestamp(now), "outcome": "not-modified", "snapshot": previous.name},
                 )
                 return previous, "not-modified"
             digest, size = _sha256_pages(fetched.pages)
@@ -75,7 +75,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 record_event(
                     raw_dir,
                     source.source_id,
-                    {"event": "check", "at": _iso(now), "outcome": "same-bytes", "snapshot": previous.name},
+                    {"event": "check", "at": iso_timestamp(now), "outcome": "same-bytes", "snapshot": previous.name},
                 )
                 return previous, "same-bytes"
             meta = {
@@ -85,7 +85,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 "bodies": [page.name for page in fetched.pages],
                 "sha256": digest,
                 "bytes": size,
-                "fetched_at": _iso(now, precise=True),
+                "fetched_at": iso_timestamp(now, precise=True),
                 "duration_seconds": round(time.monotonic() - started, 3),
                 "partnerdata_version": __version__,
             }
@@ -103,13 +103,15 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
             os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
     except SourceError as error:
         record_event(
-            raw_dir, source.source_id, {"event": "check", "at": _iso(now), "outcome": "failed", "error": str(error)}
+            raw_dir,
+            source.source_id,
+            {"event": "check", "at": iso_timestamp(now), "outcome": "failed", "error": str(error)},
         )
         raise
     record_event(
         raw_dir,
         source.source_id,
-        {"event": "check", "at": _iso(now), "outcome": "new-snapshot", "snapshot": target.name},
+        {"event": "check", "at": iso_timestamp(now), "outcome": "new-snapshot", "snapshot": target.name},
     )
     return _snapshot_from(target), "new-snapshot"
 
@@ -204,7 +206,8 @@ def _sha256_pages(pages: list[Path]) -> tuple[str, int]:
     return combined, sum(size for _, size in digests)
 
 
-def _iso(moment: dt.datetime, precise: bool = False) -> str:
+def iso_timestamp(moment: dt.datetime, precise: bool = False) -> str:
+    """UTC, ISO 8601, to the second unless precise."""
     moment = moment.astimezone(dt.UTC)
     return moment.isoformat() if precise else moment.replace(microsecond=0).isoformat()
 

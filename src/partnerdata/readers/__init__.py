@@ -41,6 +41,14 @@ class ReadResult:
     # (position, what is wrong, the row's text); each is a rejected row, counted among the rows read
 
 
+def text_table(rows: list[dict[str, str]]) -> pa.Table:
+    """A table of text columns from row dictionaries (columns in first-seen order; gaps are empty)."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    return pa.table({name: pa.array([row.get(name) or "" for row in rows], pa.string()) for name in names})
+
+
 class Reader(Protocol):
     RESOURCES: tuple[str, ...] | None  # the resources a standard format fills; None for a generic format
 

@@ -23,9 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from partnerdata.readers import ReadResult, csv_reader, xlsx_reader
+from partnerdata.readers import ReadResult, csv_reader, text_table, xlsx_reader
 from partnerdata.readers.options import check_options
 
 RESOURCES = ("projects", "organisations", "project_partners")
@@ -172,14 +170,14 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         project_positions.append(position)
     return [
         ReadResult(
-            table=_table(projects),
+            table=text_table(projects),
             positions=project_positions,
             resource="projects",
             list_separator=";",
             detected=raw.detected,
         ),
-        ReadResult(table=_table(organisations), positions=organisation_positions, resource="organisations"),
-        ReadResult(table=_table(partners), positions=partner_positions, resource="project_partners"),
+        ReadResult(table=text_table(organisations), positions=organisation_positions, resource="organisations"),
+        ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
     ]
 
 
@@ -282,11 +280,6 @@ def _sector(text: str) -> str:
 
 def _label(text: str, labels: Mapping[str, str]) -> str:
     return labels.get(text.strip().lower(), text.strip())
-
-
-def _table(rows: list[dict[str, str]]) -> pa.Table:
-    names = list(rows[0]) if rows else []
-    return pa.table({name: pa.array([row[name] or "" for row in rows], pa.string()) for name in names})
 
 
 def _raw_rows(body: Path, options: Mapping[str, Any]) -> ReadResult:

@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, iterparse
 
-import pyarrow as pa
 import pycountry
 
 from partnerdata.errors import ConfigError
-from partnerdata.readers import ReadResult
+from partnerdata.readers import ReadResult, text_table
 from partnerdata.readers.options import check_options
 
 RESOURCES = ("projects", "organisations", "project_partners", "activities")
@@ -129,19 +128,19 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         detected["withdrawn_codes"] = sorted(withdrawn)
     return [
         ReadResult(
-            table=_table(projects),
+            table=text_table(projects),
             positions=project_positions,
             resource="projects",
             list_separator=";",
             detected=detected,
         ),
         ReadResult(
-            table=_table(list(organisations.values())),
+            table=text_table(list(organisations.values())),
             positions=list(organisation_positions.values()),
             resource="organisations",
         ),
-        ReadResult(table=_table(partners), positions=partner_positions, resource="project_partners"),
-        ReadResult(table=_table(events), positions=event_positions, resource="activities"),
+        ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
+        ReadResult(table=text_table(events), positions=event_positions, resource="activities"),
     ]
 
 
@@ -360,10 +359,3 @@ def _text(element: Element, tag: str) -> str:
 
 def _amount(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(round(value, 2))
-
-
-def _table(rows: list[dict[str, str]]) -> pa.Table:
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
-    return pa.table({name: pa.array([row.get(name, "") or "" for row in rows], pa.string()) for name in names})
