@@ -27,17 +27,10 @@ TYPES = ["guest_lecture", "learning_week", "workshop", "seminar", "study_visit"]
 THEMES = ["intercultural_pedagogy", "inclusive_education", "gender", "multilingualism", ""]
 COUNTRIES = ["BE", "NL", "KE", "PE", "RW", "UG", "EC", "KH"]
 ERRORS = [
-    "missing_title",
-    "bad_type",
-    "bad_theme",
-    "bad_date",
-    "bad_country",
-    "negative",
-    "bad_id",
-    "duplicate",
-    "bad_integer",
-    "short_title",
-]
+    "missing_title", "bad_type", "bad_theme", "bad_date", "bad_country", "negative", "bad_id", "duplicate",
+    "bad_integer", "short_title", "long_title", "bad_organiser", "bad_number", "too_many", "missing_date",
+    "bad_programme", "missing_id", "long_city",
+]  # fmt: skip
 
 
 def bench_schema() -> dict:
@@ -83,6 +76,22 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
                     row["participants_total"] = "ten"
                 elif kind == "short_title":
                     row["title"] = "ab"
+                elif kind == "long_title":
+                    row["title"] = "x" * 301
+                elif kind == "bad_organiser":
+                    row["organiser_id"] = "ORG 1"
+                elif kind == "bad_number":
+                    row["contact_hours"] = "2.5h"
+                elif kind == "too_many":
+                    row["participants_total"] = "100001"
+                elif kind == "missing_date":
+                    row["start_date"] = ""
+                elif kind == "bad_programme":
+                    row["programme"] = "Erasmus+"
+                elif kind == "missing_id":
+                    row["activity_id"] = ""
+                elif kind == "long_city":
+                    row["city"] = "C" * 101
             out.write(",".join(row.get(n, "") for n in names) + "\n")
 
 

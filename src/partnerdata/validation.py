@@ -97,19 +97,32 @@ def check_row_rules(table: pa.Table, rules: Iterable[dict[str, Any]]) -> list[Pr
 
 def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") -> list[Problem]:
     """Every row whose key repeats an earlier row's key (the first occurrence is kept).
-    A key with an empty part is never a repeat (the required check reports it, if needed)."""
+
+    As frictionless-py does it: for a primary key, a row whose key cells are all empty is a
+    problem of its own, and an empty part of a composite key counts as a value; for a unique
+    field, empty values never repeat."""
     if table.num_rows == 0:
         return []
+    fields = ", ".join(key)
     indexed = table.select(key).append_column("__index", pa.array(range(table.num_rows), pa.int64()))
-    complete = indexed.filter(_all_valid(indexed, key))
+    problems = []
+    if label == "primary-key":
+        empty = functools.reduce(pc.and_, [pc.is_null(indexed.column(f)) for f in key])
+        problems += [
+            Problem(row, key[-1], label, f"the key ({fields}) is empty")
+            for row in pc.indices_nonzero(empty).to_pylist()
+        ]
+        complete = indexed.filter(pc.invert(empty))
+    else:
+        complete = indexed.filter(_all_valid(indexed, key))
     first = complete.group_by(key, use_threads=False).aggregate([("__index", "min")])
     repeated = pc.invert(pc.is_in(complete.column("__index"), value_set=first.column("__index_min")))
     rows = sorted(pc.filter(complete.column("__index"), repeated).to_pylist())
-    fields = ", ".join(key)
-    return [
+    problems += [
         Problem(row, key[-1], label, f"the key ({fields}) = ({_key_text(table, key, row)}) appears in an earlier row")
         for row in rows
     ]
+    return sorted(problems, key=lambda p: p.row)
 
 
 def check_foreign_key(
