@@ -97,19 +97,20 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def partnerdata_findings(path: Path) -> set[tuple[int, str, str]]:
     from partnerdata.coercion import Dialect, coerce_table
-    from partnerdata.readers import csv_reader
+    from partnerdata.readers import csv_reader, position_array
     from partnerdata.validation import check_fields, check_unique
 
     schema = bench_schema()
     fields = schema["fields"]
     (read,) = csv_reader.read([path], csv_reader.parse_options({}, "bench"), ";")
+    positions = position_array(read)
     coerced = coerce_table(read.table, fields, schema.get("missingValues", [""]), Dialect())
     problems = check_fields(coerced, fields, Dialect()) + check_unique(coerced.table, schema["primaryKey"])
     found = set()
     for p in problems:
         if p.rule == "enum" and p.field in ("target_groups", "partner_countries"):
             continue  # list items: frictionless does not check them
-        line = int(read.positions[p.row].split()[-1])
+        line = int(positions[p.row].as_py().split()[-1])
         found.add((line, p.field, FRICTIONLESS_TYPE.get(p.rule, "constraint-error")))
     return found
 

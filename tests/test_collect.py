@@ -13,7 +13,7 @@ import yaml
 from partnerdata.config import Source, load_config
 from partnerdata.errors import SourceError
 from partnerdata.fetch import Clock, download
-from partnerdata.readers import READERS
+from partnerdata.readers import READERS, position_list
 from partnerdata.snapshots import list_snapshots, read_events, take_snapshot
 from tests.partner_server import Response
 
@@ -212,7 +212,7 @@ def _records(start: int, count: int) -> list[dict]:
 def _read_pages(source: Source, bodies) -> list[str]:
     (read,) = READERS["json"].read(list(bodies), source.format_options, source.list_separator)
     assert read.table.column("id").to_pylist() == [f"P-{i}" for i in range(5)]
-    return read.positions
+    return position_list(read)
 
 
 def test_pagination_by_page_numbers(schemas, tmp_path, partner_server):

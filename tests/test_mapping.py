@@ -212,12 +212,12 @@ def test_a_wrong_encoding_is_named(schemas, tmp_path):
 
 
 def test_csv_positions_count_blank_lines_and_cells_that_span_lines(tmp_path):
-    from partnerdata.readers import READERS
+    from partnerdata.readers import READERS, position_list
 
     (tmp_path / "own.csv").write_bytes(b'Nr,Titel\nA-1,First\n\nA-2,"Two\nlines"\nA-3,Third\n')
     options = READERS["csv"].parse_options({}, "test")
     (read,) = READERS["csv"].read([tmp_path / "own.csv"], options, ";")
-    assert dict(zip(read.positions, read.table.column("Nr").to_pylist(), strict=True)) == {
+    assert dict(zip(position_list(read), read.table.column("Nr").to_pylist(), strict=True)) == {
         "line 2": "A-1", "line 4": "A-2", "line 6": "A-3",
     }  # fmt: skip
 

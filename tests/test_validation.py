@@ -179,4 +179,7 @@ def test_unique_ignores_empty_values_and_flags_repeats():
     # As frictionless does it: in a primary key, an empty part of the key is a value like any other.
     assert [p.row for p in check_unique(table, ["k", "m"])] == [3, 4]
     empty = pa.table({"k": ["a", None, None]})
-    assert [(p.row, p.message) for p in check_unique(empty, ["k"])] == [(1, "the key (k) is empty"), (2, "the key (k) is empty")]
+    assert [(p.row, p.message) for p in check_unique(empty, ["k"])] == [
+        (1, "the key (k) is empty"),
+        (2, "the key (k) is empty"),
+    ]

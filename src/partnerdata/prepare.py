@@ -20,7 +20,7 @@ from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.config import Source
 from partnerdata.findings import Finding
 from partnerdata.mapping import map_columns
-from partnerdata.readers import READERS, ReadResult
+from partnerdata.readers import READERS, ReadResult, position_array
 from partnerdata.schemas import Schemas
 from partnerdata.validation import Problem, check_fields, check_row_rules, check_unique
 
@@ -82,6 +82,7 @@ def _check_resource(
 ) -> tuple[pa.Table, list[Finding]]:
     """Map, coerce and check one table; return the accepted rows (with _row, _position) and the findings."""
     mapped = map_columns(read, source, schemas, resource)
+    positions = position_array(read)
     fields = schemas.fields(resource)
     dialect = Dialect(
         decimal=read.decimal,
@@ -95,14 +96,14 @@ def _check_resource(
     problems += check_row_rules(coerced.table, schemas.rules.get(resource, []))
     problems += check_unique(coerced.table, schemas.primary_key(resource))
     findings = [
-        _with_hint(_finding(p, source, resource, read.positions, mapped.original), source) for p in _ordered(problems)
+        _with_hint(_finding(p, source, resource, positions, mapped.original), source) for p in _ordered(problems)
     ]
     rejected = sorted({p.row for p in problems})
     keep = pc.invert(
         pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64()))
     )
     accepted = coerced.table.append_column(ROW, pa.array(range(coerced.table.num_rows), pa.int64()))
-    accepted = accepted.append_column(POSITION, pa.array(read.positions, pa.string())).filter(keep)
+    accepted = accepted.append_column(POSITION, positions).filter(keep)
     return accepted, findings
 
 
@@ -117,13 +118,13 @@ def read_findings(path: Path | str) -> list[Finding]:
         return [Finding(**json.loads(line)) for line in lines if line.strip()]
 
 
-def _finding(problem: Problem, source: Source, resource: str, positions: list[str], original: pa.Table) -> Finding:
+def _finding(problem: Problem, source: Source, resource: str, positions: pa.Array, original: pa.Table) -> Finding:
     value = original.column(problem.field)[problem.row].as_py() if problem.field in original.column_names else None
     return Finding(
         source_id=source.source_id,
         resource=resource,
         row=problem.row,
-        position=positions[problem.row],
+        position=positions[problem.row].as_py(),
         field=problem.field,
         value=value,
         rule=problem.rule,

@@ -31,7 +31,7 @@ class ReadResult:
     """What a reader found in one snapshot."""
 
     table: pa.Table  # every column is a string column
-    positions: list[str]  # per row: "line 7", "sheet Projecten row 12", "data.activities[3]"
+    positions: Sequence[str] | pa.Array  # per row: "line 7", "sheet Projecten row 12", "data.activities[3]"
     decimal: str = "."  # decimal mark of the numbers in the text cells
     thousands: str | None = None  # thousands separator of those numbers, if any
     detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
@@ -39,6 +39,15 @@ class ReadResult:
     list_separator: str | None = None  # separator the reader joined list items with (None: the source's)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # rows the reader could not take:
     # (position, what is wrong, the row's text); each is a rejected row, counted among the rows read
+
+
+def position_array(read: ReadResult) -> pa.Array:
+    """The positions as an Arrow string array (a large file's reader builds them as one)."""
+    return read.positions if isinstance(read.positions, pa.Array) else pa.array(read.positions, pa.string())
+
+
+def position_list(read: ReadResult) -> list[str]:
+    return read.positions.to_pylist() if isinstance(read.positions, pa.Array) else list(read.positions)
 
 
 def text_table(rows: list[dict[str, str]]) -> pa.Table:

@@ -119,7 +119,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
 
 def _line_positions(
     text: str, options: Mapping[str, Any], rows: int, columns: int, any_malformed: bool
-) -> tuple[list[str], list[tuple[str, int]]]:
+) -> tuple[pa.Array, list[tuple[str, int]]]:
     """The line where each record starts, as a text editor numbers them (the header is line 1),
     and the positions and cell counts of the records with the wrong number of cells.
 
@@ -130,7 +130,7 @@ def _line_positions(
     blank = "\n\n" in text or "\n\r\n" in text or "\n\n" in text.replace("\r", "")
     if not any_malformed and newlines == rows + 1 and not blank:
         numbers = pc.cast(pa.array(range(2, rows + 2), pa.int64()), pa.string())
-        return pc.binary_join_element_wise("line ", numbers, "").to_pylist(), []
+        return pc.binary_join_element_wise("line ", numbers, ""), []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
     positions, malformed, previous_end = [], [], 0
     for number, record in enumerate(reader):
@@ -142,7 +142,7 @@ def _line_positions(
             malformed.append((f"line {start}", len(record)))
         else:
             positions.append(f"line {start}")
-    return positions[:rows], malformed
+    return pa.array(positions[:rows], pa.string()), malformed
 
 
 def _detect_encoding(data: bytes) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from partnerdata.readers import ReadResult, csv_reader, text_table, xlsx_reader
+from partnerdata.readers import ReadResult, csv_reader, position_list, text_table, xlsx_reader
 from partnerdata.readers.options import check_options
 
 RESOURCES = ("projects", "organisations", "project_partners")
@@ -119,7 +119,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     projects, organisations, partners = [], [], []
     project_positions, organisation_positions, partner_positions = [], [], []
     seen_organisations: set[str] = set()
-    for row, position in zip(raw.table.to_pylist(), raw.positions, strict=True):
+    for row, position in zip(raw.table.to_pylist(), position_list(raw), strict=True):
         project_id = row["Project Identifier"].strip()
         programme_text = row.get("Programme") or row.get("Programme Funding") or ""
         action_type = row.get("Action Type", "")
