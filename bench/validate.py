@@ -26,11 +26,17 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "activities.sche
 TYPES = ["guest_lecture", "learning_week", "workshop", "seminar", "study_visit"]
 THEMES = ["intercultural_pedagogy", "inclusive_education", "gender", "multilingualism", ""]
 COUNTRIES = ["BE", "NL", "KE", "PE", "RW", "UG", "EC", "KH"]
-ERRORS = [
-    "missing_title", "bad_type", "bad_theme", "bad_date", "bad_country", "negative", "bad_id", "duplicate",
-    "bad_integer", "short_title", "long_title", "bad_organiser", "bad_number", "too_many", "missing_date",
-    "bad_programme", "missing_id", "long_city",
-]  # fmt: skip
+# error kind -> (field, the wrong value; a function of the row number where it depends on it)
+INJECTIONS = {
+    "missing_title": ("title", ""), "bad_type": ("activity_type", "lecture"), "bad_theme": ("theme", "citizenship"),
+    "bad_date": ("start_date", "2019-02-30"), "bad_country": ("country", "XX"), "negative": ("participants_total", "-4"),
+    "bad_id": ("activity_id", lambda i: f"#A{i}"), "duplicate": ("activity_id", lambda i: f"A-{max(0, i - 1):07d}"),
+    "bad_integer": ("participants_total", "ten"), "short_title": ("title", "ab"), "long_title": ("title", "x" * 301),
+    "bad_organiser": ("organiser_id", "ORG 1"), "bad_number": ("contact_hours", "2.5h"),
+    "too_many": ("participants_total", "100001"), "missing_date": ("start_date", ""),
+    "bad_programme": ("programme", "Erasmus+"), "missing_id": ("activity_id", ""), "long_city": ("city", "C" * 101),
+}  # fmt: skip
+ERRORS = sorted(INJECTIONS)
 
 
 def bench_schema() -> dict:
@@ -55,43 +61,8 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
                 "participants_total": str(rng.randint(5, 200)), "participants_international": "1", "contact_hours": "2.5",
             }  # fmt: skip
             if rng.random() < 0.01:
-                kind = rng.choice(ERRORS)
-                if kind == "missing_title":
-                    row["title"] = ""
-                elif kind == "bad_type":
-                    row["activity_type"] = "lecture"
-                elif kind == "bad_theme":
-                    row["theme"] = "citizenship"
-                elif kind == "bad_date":
-                    row["start_date"] = "2019-02-30"
-                elif kind == "bad_country":
-                    row["country"] = "XX"
-                elif kind == "negative":
-                    row["participants_total"] = "-4"
-                elif kind == "bad_id":
-                    row["activity_id"] = f"#A{i}"
-                elif kind == "duplicate":
-                    row["activity_id"] = f"A-{max(0, i - 1):07d}"
-                elif kind == "bad_integer":
-                    row["participants_total"] = "ten"
-                elif kind == "short_title":
-                    row["title"] = "ab"
-                elif kind == "long_title":
-                    row["title"] = "x" * 301
-                elif kind == "bad_organiser":
-                    row["organiser_id"] = "ORG 1"
-                elif kind == "bad_number":
-                    row["contact_hours"] = "2.5h"
-                elif kind == "too_many":
-                    row["participants_total"] = "100001"
-                elif kind == "missing_date":
-                    row["start_date"] = ""
-                elif kind == "bad_programme":
-                    row["programme"] = "Erasmus+"
-                elif kind == "missing_id":
-                    row["activity_id"] = ""
-                elif kind == "long_city":
-                    row["city"] = "C" * 101
+                field, value = INJECTIONS[rng.choice(ERRORS)]
+                row[field] = value(i) if callable(value) else value
             out.write(",".join(row.get(n, "") for n in names) + "\n")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="partnerdata-test-prefect-")
 os.environ["DO_NOT_TRACK"] = "1"
@@ -53,6 +54,28 @@ class Project:
             "run", "--sources", str(self.sources), "--raw", str(self.raw),
             "--published", str(self.published), "--reports", str(self.reports), *extra,
         ]  # fmt: skip
+
+
+def remote_and_local_project(tmp_path: Path, server, settings: dict | None = None, **remote) -> Project:
+    """Two activity sources: 'remote', served by the loopback server at /export.csv (keys in
+    ``remote`` override its entry), and 'local', a one-row file beside sources.yaml."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "local.csv").write_text("id,title,start\nL-1,Local seminar,2021-05-01\n", encoding="utf-8")
+    columns = {"activity_id": "id", "title": "title", "start_date": "start"}
+    constants = {"programme": "enspired", "activity_type": "seminar", "country": "BE"}
+    entry = {
+        "source_id": "remote", "organisation": {"id": "ORG-R", "name": "Remote college", "country": "NL"},
+        "url": server.base_url + "/export.csv", "format": "csv", "resource": "activities",
+        "columns": columns, "constants": constants, "timeout_seconds": 5, "retries": 0, **remote,
+    }  # fmt: skip
+    local = {
+        "source_id": "local", "organisation": {"id": "ORG-L", "name": "Local college", "country": "BE"},
+        "url": "local.csv", "format": "csv", "resource": "activities", "columns": columns, "constants": constants,
+    }  # fmt: skip
+    document = {"settings": settings or {}, "sources": [entry, local]}
+    (root / "sources.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    return Project(root)
 
 
 @pytest.fixture

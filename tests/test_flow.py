@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from partnerdata import cli
 from partnerdata.lock import folder_lock
+from tests.conftest import Project, remote_and_local_project
 from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
@@ -200,27 +200,10 @@ def test_only_refetches_the_named_source(demo_project, capsys):
     assert lines["na-partners"] == "reused"
 
 
-def _http_project(tmp_path: Path, server, *, lock_timeout: float = 60) -> object:
+def _http_project(tmp_path: Path, server, *, lock_timeout: float = 60) -> Project:
     """A project with one partner served over HTTP by the loopback server, plus a local file."""
-    from tests.conftest import Project
-
-    root = tmp_path / "http-project"
-    root.mkdir()
-    (root / "local.csv").write_text("id,title,start\nL-1,Local seminar,2021-05-01\n", encoding="utf-8")
-    columns = {"activity_id": "id", "title": "title", "start_date": "start"}
-    constants = {"programme": "enspired", "activity_type": "seminar", "country": "BE"}
-    document = {
-        "settings": {"lock_timeout_seconds": lock_timeout},
-        "sources": [
-            {"source_id": "remote", "organisation": {"id": "ORG-R", "name": "Remote college", "country": "NL"},
-             "url": server.base_url + "/export.csv", "format": "csv", "resource": "activities",
-             "columns": columns, "constants": constants, "timeout_seconds": 5, "retries": 1, "backoff_seconds": 0.05},
-            {"source_id": "local", "organisation": {"id": "ORG-L", "name": "Local college", "country": "BE"},
-             "url": "local.csv", "format": "csv", "resource": "activities", "columns": columns, "constants": constants},
-        ],
-    }  # fmt: skip
-    (root / "sources.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
-    return Project(root)
+    settings = {"lock_timeout_seconds": lock_timeout}
+    return remote_and_local_project(tmp_path, server, settings, retries=1, backoff_seconds=0.05)
 
 
 REMOTE_CSV = b"id,title,start\nR-1,Remote workshop,2021-03-01\nR-2,Remote lecture,2021-03-08\n"

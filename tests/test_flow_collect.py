@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from partnerdata import cli
 from partnerdata.snapshots import list_snapshots, read_events
-from tests.conftest import Project
+from tests.conftest import Project, remote_and_local_project
 from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
@@ -20,23 +19,7 @@ TOKEN = "Tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
 
 def _project(tmp_path: Path, server, **remote) -> Project:
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "local.csv").write_text("id,title,start\nL-1,Local seminar,2021-05-01\n", encoding="utf-8")
-    columns = {"activity_id": "id", "title": "title", "start_date": "start"}
-    constants = {"programme": "enspired", "activity_type": "seminar", "country": "BE"}
-    entry = {
-        "source_id": "remote", "organisation": {"id": "ORG-R", "name": "Remote college", "country": "NL"},
-        "url": server.base_url + "/export.csv", "format": "csv", "resource": "activities",
-        "columns": columns, "constants": constants, "timeout_seconds": 5, "retries": 0,
-    }  # fmt: skip
-    entry.update(remote)
-    local = {
-        "source_id": "local", "organisation": {"id": "ORG-L", "name": "Local college", "country": "BE"},
-        "url": "local.csv", "format": "csv", "resource": "activities", "columns": columns, "constants": constants,
-    }  # fmt: skip
-    (root / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry, local]}), encoding="utf-8")
-    return Project(root)
+    return remote_and_local_project(tmp_path, server, **remote)
 
 
 def _csv(count: int, bad: int = 0) -> bytes:
