@@ -1,15 +1,26 @@
 """Turn a partner's text into the schema's types, column by column.
 
-The partner's form (a Dutch date 03/10/2019, a decimal comma, a thousands
-separator) is read with the source's dialect; ISO dates and plain numbers are
-always accepted too. A value that cannot be read becomes a ``type`` finding that
-keeps the original text; it never silently turns into an empty cell.
+The canonical text forms are read as frictionless-py reads them (an ISO date as
+``%Y-%m-%d``, an integer with surrounding spaces, a boolean from the field's
+trueValues/falseValues, a number with the field's decimalChar/groupChar, ...).
+On top of that a source's dialect accepts the partner's own form (a Dutch date
+03/10/2019, a decimal comma, a thousands separator). A value that cannot be read
+becomes a ``type`` finding that keeps the original text; it never silently turns
+into an empty cell.
+
+A column with few distinct values (a code, a date, a count) is coerced once per
+distinct value and mapped back to the rows; the fields of a large table are
+coerced in parallel (Arrow's kernels release the GIL).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +32,13 @@ from partnerdata.schemas import ARROW_TYPES
 INTEGER = r"^[+-]?[0-9]{1,18}$"
 NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 YEAR = r"^[0-9]{4}$"
-ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
+ISO_DATE = "%Y-%m-%d"
+
+PARALLEL_ROWS = 50_000  # tables at least this long are coerced and checked field by field in parallel
+SAMPLE_ROWS = 10_000  # the rows sampled to decide whether a column has few distinct values
+FEW_DISTINCT = 0.2  # "few": at most this share of the sampled cells are distinct
 
 
 @dataclass(frozen=True)
@@ -37,28 +52,115 @@ class Dialect:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One field's cells, typed.
+
+    Checks run on ``values``: the distinct typed values of a column with few of them
+    (``indices`` then maps each row to its value), else the rows themselves. The masks
+    are over ``values`` too; ``rows_where`` turns one into row numbers."""
+
+    typed: pa.Array  # per row, of the schema's type; null where missing or not readable
+    values: pa.Array
+    value_missing: pa.Array  # the value is one of the missing values
+    value_failed: pa.Array  # the value is not missing and not of the field's type
+    indices: pa.Array | None = None
+
+    def per_row(self, mask: pa.Array) -> pa.Array:
+        """A mask over ``values`` as a mask over the rows."""
+        return mask if self.indices is None else pc.take(mask, self.indices)
+
+    def rows_where(self, mask: pa.Array) -> list[int]:
+        """The rows whose value is true in mask (a mask over ``values``)."""
+        mask = pc.fill_null(mask, False)
+        if not pc.any(mask).as_py():
+            return []
+        return pc.indices_nonzero(self.per_row(mask)).to_pylist()
+
+    @property
+    def missing(self) -> pa.Array:
+        return self.per_row(self.value_missing)
+
+    @property
+    def failed(self) -> pa.Array:
+        return self.per_row(self.value_failed)
+
+
+@dataclass(frozen=True)
 class CoercedTable:
     table: pa.Table  # typed as the schema says
-    failures: dict[str, pa.Array]  # field -> boolean mask of cells that could not be read
-    missing: dict[str, pa.Array]  # field -> boolean mask of empty cells
+    columns: dict[str, Column]
+
+    @property
+    def failures(self) -> dict[str, pa.Array]:  # field -> boolean mask of cells that could not be read
+        return {name: column.failed for name, column in self.columns.items()}
+
+    @property
+    def missing(self) -> dict[str, pa.Array]:  # field -> boolean mask of empty cells
+        return {name: column.missing for name, column in self.columns.items()}
 
 
 def coerce_table(
     text: pa.Table, fields: list[dict[str, Any]], missing_values: list[str], dialect: Dialect
 ) -> CoercedTable:
-    columns, failures, missing = {}, {}, {}
-    for spec in fields:
-        column = text.column(spec["name"]).combine_chunks()
-        is_missing = pc.fill_null(
-            pc.is_in(column, value_set=pa.array(spec.get("missingValues", missing_values), pa.string())), True
-        )
-        present = pc.if_else(is_missing, pa.scalar(None, pa.string()), column)
-        typed = _COERCE[spec["type"]](present, spec, dialect)
-        columns[spec["name"]] = typed
-        failures[spec["name"]] = pc.and_(pc.invert(is_missing), pc.is_null(typed))
-        missing[spec["name"]] = is_missing
-    schema = pa.schema([pa.field(spec["name"], ARROW_TYPES[spec["type"]]) for spec in fields])
-    return CoercedTable(table=pa.table(columns, schema=schema), failures=failures, missing=missing)
+    """Every field of the schema, typed; missing_values are the schema's (a field's own win).
+    A string field read from a dictionary-encoded column stays dictionary-encoded."""
+
+    def coerce(spec: dict[str, Any]) -> Column:
+        return coerce_column(text.column(spec["name"]), spec, spec.get("missingValues", missing_values), dialect)
+
+    jobs = [functools.partial(coerce, spec) for spec in fields]
+    columns = dict(zip([spec["name"] for spec in fields], in_parallel(jobs, text.num_rows), strict=True))
+    table = pa.table({spec["name"]: columns[spec["name"]].typed for spec in fields})
+    return CoercedTable(table=table, columns=columns)
+
+
+def coerce_column(
+    text: pa.Array | pa.ChunkedArray, spec: dict[str, Any], missing_values: list[str], dialect: Dialect
+) -> Column:
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    indices = None
+    if not isinstance(text, pa.DictionaryArray) and few_distinct(text):
+        text = pc.dictionary_encode(text)
+    if isinstance(text, pa.DictionaryArray):
+        text, indices = text.dictionary, text.indices
+    is_missing = pc.fill_null(pc.is_in(text, value_set=pa.array(missing_values, pa.string())), True)
+    values = _COERCE[spec["type"]](null_where(text, is_missing), spec, dialect)
+    failed = pc.and_(pc.invert(is_missing), pc.is_null(values))
+    column = functools.partial(Column, values=values, value_missing=is_missing, value_failed=failed, indices=indices)
+    if indices is None:
+        return column(typed=values)
+    if spec["type"] == "string":  # the text once per distinct value, rows point at it
+        empty = pc.or_(is_missing, failed)
+        return column(typed=pa.DictionaryArray.from_arrays(null_where(indices, pc.take(empty, indices)), text))
+    return column(typed=pc.take(values, indices))
+
+
+def null_where(array: pa.Array, mask: pa.Array) -> pa.Array:
+    """array with nulls where mask is true; a string array keeps its text buffers (only the
+    validity bitmap is new), so no text is copied."""
+    if not pc.any(mask).as_py():
+        return array
+    valid = pc.and_(pc.is_valid(array), pc.invert(mask))
+    if pa.types.is_string(array.type) and array.offset == 0 and valid.offset == 0:
+        _, offsets, data = array.buffers()
+        return pa.Array.from_buffers(array.type, len(array), [valid.buffers()[1], offsets, data])
+    return pc.if_else(valid, array, pa.scalar(None, array.type))
+
+
+def few_distinct(column: pa.Array) -> bool:
+    """Whether a long column has few distinct values, judged from a sample of its first rows."""
+    if len(column) < 4 * SAMPLE_ROWS:
+        return False
+    return pc.count_distinct(column.slice(0, SAMPLE_ROWS)).as_py() <= FEW_DISTINCT * SAMPLE_ROWS
+
+
+def in_parallel(jobs: list[Callable[[], Any]], rows: int) -> list[Any]:
+    """The results of jobs (one per field, say), run in parallel for a table of many rows."""
+    if rows < PARALLEL_ROWS or len(jobs) < 2:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def describe_expected(spec: dict[str, Any], dialect: Dialect) -> str:
@@ -66,9 +168,12 @@ def describe_expected(spec: dict[str, Any], dialect: Dialect) -> str:
     kind = spec["type"]
     if kind == "date":
         return "a date as YYYY-MM-DD" + (f" or in the form {dialect.date_format}" if dialect.date_format else "")
+    if kind == "datetime":
+        return "a date and time as YYYY-MM-DDThh:mm:ss (with an optional time zone such as Z or +01:00)"
     if kind == "number":
-        return f"a number with decimal mark '{dialect.decimal}'" + (
-            f" (thousands separator '{dialect.thousands}')" if dialect.thousands else ""
+        decimal, thousands = _number_marks(spec, dialect)
+        return f"a number with decimal mark '{decimal}'" + (
+            f" (thousands separator '{thousands}')" if thousands else ""
         )
     if kind == "integer":
         return "a whole number"
@@ -76,21 +181,41 @@ def describe_expected(spec: dict[str, Any], dialect: Dialect) -> str:
         return "a four-digit year"
     if kind == "boolean":
         return f"one of {', '.join(spec.get('trueValues', TRUE_VALUES) + spec.get('falseValues', FALSE_VALUES))}"
+    if spec.get("format") == "email":
+        return "an e-mail address"
+    if spec.get("format") == "uri":
+        return "a web address (URI) with a scheme such as https:"
     return f"a {kind}"
 
 
 def _string(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
-    return column
+    from partnerdata.formats import FORMATS
+
+    check = FORMATS.get(spec.get("format", "default"))
+    if check is None:
+        return column
+    return pc.if_else(check(column), column, pa.scalar(None, pa.string()))
 
 
 def _integer(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
-    return _parse(_drop_thousands(column, dialect), INTEGER, pa.int64())
+    """As Python's int() after strip(), which frictionless uses; the partner's thousands separator too."""
+    return _parse(_drop_thousands(_trimmed(column), dialect), INTEGER, pa.int64())
 
 
 def _number(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
-    column = _drop_thousands(column, dialect)
-    if dialect.decimal != ".":
-        column = _swap_decimal(column, dialect.decimal)
+    """As frictionless: strip(); with the field's groupChar/decimalChar, drop every group mark and
+    refuse a point when the decimal mark is another character. Without them, the source's dialect
+    applies (its thousands separator only where it groups digits by three)."""
+    column = _trimmed(column)
+    if "groupChar" in spec or "decimalChar" in spec:
+        if spec.get("groupChar"):
+            column = pc.replace_substring(column, spec["groupChar"], "")
+        decimal = spec.get("decimalChar", ".")
+    else:
+        column = _drop_thousands(column, dialect)
+        decimal = dialect.decimal
+    if decimal != ".":
+        column = _swap_decimal(column, decimal)
     return _parse(column, NUMBER, pa.float64())
 
 
@@ -99,27 +224,18 @@ def _year(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
 
 
 def _date(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
-    """Strict: 31/02/2019 is refused, not rolled over to 3 March as Arrow's strptime would.
+    """Strict, as datetime.strptime: 31/02/2019 is refused, not rolled over to 3 March as
+    Arrow's strptime would. Each distinct text is parsed once; a column has few distinct dates."""
+    formats = [ISO_DATE if spec.get("format", "default") == "default" else spec["format"]]
+    if dialect.date_format:
+        formats.append(dialect.date_format)
+    return _per_distinct(column, lambda text: _parse_date(text, formats), pa.date32())
 
-    Each distinct text is parsed once in Python; a column has few distinct dates."""
-    distinct = pc.drop_null(pc.unique(column))
-    parsed = [_parse_date(text, dialect.date_format) for text in distinct.to_pylist()]
-    index = pc.index_in(column, value_set=distinct)
-    return pc.take(pa.array(parsed, pa.date32()), index)
 
-
-def _parse_date(text: str, date_format: str | None) -> dt.date | None:
-    if re.match(ISO_DATE, text):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            return None
-    if date_format:
-        try:
-            return dt.datetime.strptime(text, date_format).date()
-        except ValueError:
-            return None
-    return None
+def _datetime(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
+    """ISO 8601 as frictionless reads it (dateutil's isoparse, seconds required); a time
+    without a zone is taken as UTC, one with a zone is converted to UTC."""
+    return _per_distinct(column, _parse_datetime, ARROW_TYPES["datetime"])
 
 
 def _boolean(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
@@ -140,6 +256,44 @@ def _list(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
     lengths = pc.subtract(offsets[1:], offsets[:-1])
     empty = pc.or_(pc.is_null(column), pc.equal(lengths, 0))  # no items is a missing value, as in the CSV
     return pa.ListArray.from_arrays(offsets, pc.filter(flat, keep), mask=empty)
+
+
+def _parse_date(text: str, formats: list[str]) -> dt.date | None:
+    for date_format in formats:
+        try:
+            return dt.datetime.strptime(text, date_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_datetime(text: str) -> dt.datetime | None:
+    from dateutil.parser import isoparse
+
+    if len(text) < 19 or text[16] != ":":  # frictionless' guard against shorter forms
+        return None
+    try:
+        value = isoparse(text)
+    except (ValueError, OverflowError):
+        return None
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _per_distinct(column: pa.Array, parse: Callable[[str], Any], arrow_type: pa.DataType) -> pa.Array:
+    distinct = pc.drop_null(pc.unique(column))
+    parsed = pa.array([parse(text) for text in distinct.to_pylist()], arrow_type)
+    return pc.take(parsed, pc.index_in(column, value_set=distinct))
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    """Surrounding whitespace dropped, as frictionless does before reading a number."""
+    return pc.utf8_trim_whitespace(column)
+
+
+def _number_marks(spec: dict[str, Any], dialect: Dialect) -> tuple[str, str | None]:
+    if "groupChar" in spec or "decimalChar" in spec:
+        return spec.get("decimalChar", "."), spec.get("groupChar")
+    return dialect.decimal, dialect.thousands
 
 
 def _drop_thousands(column: pa.Array, dialect: Dialect) -> pa.Array:
@@ -168,8 +322,9 @@ def _parse(column: pa.Array, pattern: str, arrow_type: pa.DataType) -> pa.Array:
     """Cast the texts that match pattern; Arrow's cast does not take a leading '+', so drop it.
     A number too large for a float (1e400) is refused, not read as infinity."""
     ok = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-    unsigned = pc.replace_substring_regex(column, r"^\+", "")
-    typed = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), arrow_type)
+    if pc.any(pc.starts_with(column, "+")).as_py():
+        column = pc.replace_substring_regex(column, r"^\+", "")
+    typed = pc.cast(pc.if_else(ok, column, pa.scalar(None, pa.string())), arrow_type)
     if pa.types.is_floating(arrow_type):
         typed = pc.if_else(pc.is_finite(typed), typed, pa.scalar(None, arrow_type))
     return typed
@@ -181,6 +336,7 @@ _COERCE = {
     "number": _number,
     "year": _year,
     "date": _date,
+    "datetime": _datetime,
     "boolean": _boolean,
     "list": _list,
 }

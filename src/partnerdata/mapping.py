@@ -6,8 +6,10 @@ gets code of its own. The result is still text; coercion.py decides types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,30 +50,39 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
     for spec in schemas.fields(resource):
         name = spec["name"]
         if name == "source_id":
-            column = pa.array([source.source_id] * rows, pa.string())
+            column = constant(source.source_id, rows)
             original[name] = mapped[name] = column
             continue
         if name in source.constants:
-            column = pa.array([source.constants[name]] * rows, pa.string())
+            column = constant(source.constants[name], rows)
         elif name in columns:
-            column = pc.utf8_trim_whitespace(read.table.column(columns[name]).combine_chunks())
+            column = on_text(pc.utf8_trim_whitespace, read.table.column(columns[name]).combine_chunks())
         elif name == "organiser_id":
-            column = pa.array([source.organisation.id] * rows, pa.string())  # the partner organised it
+            column = constant(source.organisation.id, rows)  # the partner organised it
         else:
-            column = pa.array([""] * rows, pa.string())
+            column = constant("", rows)
         original[name] = column
         labels = source.values.get(name)
         if labels:
-            column = (
-                _translate_list(column, labels, source.list_separator)
-                if spec["type"] == "list"
-                else _translate(column, labels)
-            )
+            translate = _translate_list if spec["type"] == "list" else _translate
+            column = on_text(lambda text: translate(text, labels, source.list_separator), column)
         mapped[name] = column
     return MappedTable(original=pa.table(original), mapped=pa.table(mapped))
 
 
-def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
+def constant(value: str, rows: int) -> pa.DictionaryArray:
+    """The same text in every row, stored once."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string()))
+
+
+def on_text(function: Callable[[pa.Array], pa.Array], column: pa.Array) -> pa.Array:
+    """function applied to a text column; to a dictionary-encoded one, once per distinct value."""
+    if isinstance(column, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(column.indices, function(column.dictionary))
+    return function(column)
+
+
+def _translate(column: pa.Array, labels: dict[str, str], separator: str = ";") -> pa.Array:
     """Replace each partner label by its code; values without a label stay as they are."""
     keys = pa.array(list(labels), pa.string())
     codes = pa.array(list(labels.values()), pa.string())
@@ -83,6 +94,6 @@ def _translate_list(column: pa.Array, labels: dict[str, str], separator: str) ->
     """Translate each item of a multi-valued cell, then join the items again with ';'."""
     items = pc.split_pattern(column, separator)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(items))
-    translated = _translate(flat, labels)
+    translated = _translate(flat, labels, separator)
     rebuilt = pa.ListArray.from_arrays(items.offsets, translated)
     return pc.binary_join(rebuilt, separator)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -20,9 +21,9 @@ from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.config import Source
 from partnerdata.findings import Finding
 from partnerdata.mapping import map_columns
-from partnerdata.readers import READERS, ReadResult, position_array
+from partnerdata.readers import READERS, ReadResult, position_array, positions_of
 from partnerdata.schemas import Schemas
-from partnerdata.validation import Problem, check_fields, check_row_rules, check_unique
+from partnerdata.validation import Problem, validate_table
 
 ROW = "_row"
 POSITION = "_position"
@@ -82,29 +83,29 @@ def _check_resource(
 ) -> tuple[pa.Table, list[Finding]]:
     """Map, coerce and check one table; return the accepted rows (with _row, _position) and the findings."""
     mapped = map_columns(read, source, schemas, resource)
-    positions = position_array(read)
-    fields = schemas.fields(resource)
     dialect = Dialect(
         decimal=read.decimal,
         thousands=read.thousands,
         date_format=source.date_format,
         list_separator=read.list_separator or source.list_separator,
     )
-    missing_values = schemas.resource(resource).get("missingValues", [""])
-    coerced = coerce_table(mapped.mapped, fields, missing_values, dialect)
-    problems = check_fields(coerced, fields, dialect)
-    problems += check_row_rules(coerced.table, schemas.rules.get(resource, []))
-    problems += check_unique(coerced.table, schemas.primary_key(resource))
+    validated = validate_table(mapped.mapped, schemas.resource(resource), dialect, schemas.rules.get(resource, []))
+    problems = validated.problems
     findings = [
-        _with_hint(_finding(p, source, resource, positions, mapped.original), source) for p in _ordered(problems)
+        _with_hint(_finding(p, source, resource, position, mapped.original), source)
+        for p, position in zip(problems, positions_of(read, [p.row for p in problems]), strict=True)
     ]
-    rejected = sorted({p.row for p in problems})
-    keep = pc.invert(
-        pc.is_in(pa.array(range(coerced.table.num_rows), pa.int64()), value_set=pa.array(rejected, pa.int64()))
-    )
-    accepted = coerced.table.append_column(ROW, pa.array(range(coerced.table.num_rows), pa.int64()))
-    accepted = accepted.append_column(POSITION, positions).filter(keep)
-    return accepted, findings
+    rows = pa.array(np.arange(validated.table.num_rows, dtype=np.int64))
+    keep = pc.invert(pc.is_in(rows, value_set=pa.array(sorted({p.row for p in problems}), pa.int64())))
+    accepted = validated.table.append_column(ROW, rows).append_column(POSITION, position_array(read)).filter(keep)
+    return accepted.cast(_staged_schema(schemas, resource)), findings
+
+
+def _staged_schema(schemas: Schemas, resource: str) -> pa.Schema:
+    """The resource's Arrow schema (text stored once per distinct value is plain text again)
+    plus the row index and position."""
+    schema = schemas.arrow_schema(resource)
+    return schema.append(pa.field(ROW, pa.int64())).append(pa.field(POSITION, pa.string()))
 
 
 def write_findings(findings: list[Finding], path: Path) -> None:
@@ -118,13 +119,13 @@ def read_findings(path: Path | str) -> list[Finding]:
         return [Finding(**json.loads(line)) for line in lines if line.strip()]
 
 
-def _finding(problem: Problem, source: Source, resource: str, positions: pa.Array, original: pa.Table) -> Finding:
+def _finding(problem: Problem, source: Source, resource: str, position: str, original: pa.Table) -> Finding:
     value = original.column(problem.field)[problem.row].as_py() if problem.field in original.column_names else None
     return Finding(
         source_id=source.source_id,
         resource=resource,
         row=problem.row,
-        position=positions[problem.row].as_py(),
+        position=position,
         field=problem.field,
         value=value,
         rule=problem.rule,
@@ -140,5 +141,3 @@ def _with_hint(finding: Finding, source: Source) -> Finding:
     return Finding(**{**finding.as_dict(), "message": finding.message + hint})
 
 
-def _ordered(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: p.row)

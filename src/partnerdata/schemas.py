@@ -26,6 +26,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "number": pa.float64(),
     "boolean": pa.bool_(),
     "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"),
     "year": pa.int32(),
     "list": pa.list_(pa.string()),
 }

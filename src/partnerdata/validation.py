@@ -2,25 +2,28 @@
 
 Every check is a vectorised pass over a whole column (pyarrow compute) that
 yields the indices of the rows that fail it; only failures become Python objects.
-The error vocabulary follows frictionless-py: a ``type`` problem for a value that
-is not of the field's type, one problem per failed constraint (``required``,
-``enum``, ``pattern``, ...), ``primary-key`` for a repeated key (every occurrence
-after the first) and ``foreign-key`` for a reference to a missing row.
+A column with few distinct values is checked once per distinct value. The error
+vocabulary follows frictionless-py: a ``type`` problem for a value that is not of
+the field's type, one problem per failed constraint (``required``, ``enum``,
+``pattern``, ...), ``unique`` and ``primary-key`` for a repeated value or key
+(every occurrence after the first) and ``foreign-key`` for a reference to a
+missing row. Where partnerdata deliberately differs from frictionless-py,
+tests/test_differential.py says how.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.coercion import CoercedTable, Dialect, describe_expected
+from partnerdata.coercion import CoercedTable, Column, Dialect, coerce_table, describe_expected, in_parallel
 
-URI = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$"
 LISTED_CODES = 12  # list the allowed codes in a message when there are at most this many
 
 
@@ -32,67 +35,120 @@ class Problem:
     message: str
 
 
-def check_fields(coerced: CoercedTable, fields: list[dict[str, Any]], dialect: Dialect) -> list[Problem]:
-    """Type and constraint problems, field by field; a cell that failed its type is not checked further."""
+@dataclass(frozen=True)
+class Validated:
+    table: pa.Table  # typed; every row, the rejected ones included
+    problems: list[Problem]  # ordered by row
+
+
+def validate_table(
+    text: pa.Table, descriptor: dict[str, Any], dialect: Dialect = Dialect(), rules: Iterable[dict[str, Any]] = ()
+) -> Validated:
+    """A table of text cells checked against one Table Schema (its fields, missingValues and
+    primary key) and the resource's row rules of kind not_greater."""
+    fields = descriptor["fields"]
+    coerced = coerce_table(text, fields, descriptor.get("missingValues", [""]), dialect)
+    key = descriptor.get("primaryKey") or []
+    extra = [functools.partial(check_row_rules, coerced.table, rules)]
+    if key:
+        extra.insert(0, functools.partial(check_unique, coerced.table, [key] if isinstance(key, str) else list(key)))
+    problems = check_fields(coerced, fields, dialect, extra)
+    return Validated(table=coerced.table, problems=sorted(problems, key=lambda p: p.row))
+
+
+def check_fields(
+    coerced: CoercedTable,
+    fields: list[dict[str, Any]],
+    dialect: Dialect,
+    extra: Iterable[Callable[[], list[Problem]]] = (),
+) -> list[Problem]:
+    """Type and constraint problems, field by field; a cell that failed its type is not checked
+    further. Checks of whole rows (extra, the longest jobs: started first) run alongside."""
+    jobs = list(extra) + [functools.partial(_check_field, coerced, spec, dialect) for spec in fields]
+    return [problem for problems in in_parallel(jobs, coerced.table.num_rows) for problem in problems]
+
+
+def _check_field(coerced: CoercedTable, spec: dict[str, Any], dialect: Dialect) -> list[Problem]:
+    name = spec["name"]
+    column = coerced.columns[name]
     problems: list[Problem] = []
-    table = coerced.table
-    for spec in fields:
-        name = spec["name"]
-        column = table.column(name).combine_chunks()
-        failed = coerced.failures[name]
-        problems += _problems(failed, name, "type", f"not {describe_expected(spec, dialect)}")
-        constraints = spec.get("constraints", {})
-        if constraints.get("unique"):
-            problems += check_unique(table, [name], "unique")
-        if constraints.get("required"):
-            missing = pc.and_(coerced.missing[name], pc.invert(failed))
-            problems += _problems(missing, name, "required", f"{name} is required but empty")
-        if spec["type"] == "list":
-            problems += _check_items(column, spec)
-            continue
-        if "enum" in constraints:
-            allowed = pa.array(constraints["enum"], column.type)
-            problems += _problems(
-                pc.invert(pc.is_in(column, value_set=allowed)),
-                name,
-                "enum",
-                _enum_message(name, constraints["enum"]),
-                column,
-            )
-        if "pattern" in constraints:
-            matches = pc.match_substring_regex(column, f"^(?:{constraints['pattern']})$")
-            problems += _problems(pc.invert(matches), name, "pattern", _pattern_message(spec), column)
-        if spec.get("format") == "uri":
-            problems += _problems(
-                pc.invert(pc.match_substring_regex(column, URI)), name, "format", "not a web address (URI)", column
-            )
-        for bound, compare, word in (("minimum", pc.less, "less than"), ("maximum", pc.greater, "greater than")):
-            if bound in constraints:
-                limit = pa.scalar(constraints[bound]).cast(column.type)
-                problems += _problems(
-                    compare(column, limit), name, bound, f"{word} the {bound} {constraints[bound]}", column
-                )
-        for bound, compare, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
-            if bound in constraints:
-                lengths = pc.utf8_length(column)
-                problems += _problems(
-                    compare(lengths, constraints[bound]),
-                    name,
-                    bound,
-                    f"{word} than {constraints[bound]} characters",
-                    column,
-                )
+
+    def failing(mask: pa.Array, rule: str, message: str) -> None:
+        """mask is over column.values; a missing value never fails a constraint."""
+        mask = pc.and_(mask, pc.is_valid(column.values))
+        problems.extend(Problem(row, name, rule, message) for row in column.rows_where(mask))
+
+    problems += [
+        Problem(row, name, "type", f"not {describe_expected(spec, dialect)}")
+        for row in column.rows_where(column.value_failed)
+    ]
+    constraints = spec.get("constraints", {})
+    if constraints.get("required"):
+        problems += [
+            Problem(row, name, "required", f"{name} is required but empty")
+            for row in column.rows_where(column.value_missing)
+        ]
+    if constraints.get("unique"):
+        problems += check_unique(coerced.table, [name], "unique")
+    if spec["type"] == "list":
+        return problems + _check_items(column, spec)
+    values = column.values
+    if "enum" in constraints:
+        allowed = pa.array(constraints["enum"]).cast(values.type)
+        failing(pc.invert(pc.is_in(values, value_set=allowed)), "enum", _enum_message(name, constraints["enum"]))
+    if "pattern" in constraints:
+        matches = pc.match_substring_regex(values, f"^(?:{constraints['pattern']})$")
+        failing(pc.invert(matches), "pattern", _pattern_message(spec))
+    for bound, compare, word in (("minimum", pc.less, "less than"), ("maximum", pc.greater, "greater than")):
+        if bound in constraints:
+            limit = _bound(constraints[bound], values.type)
+            failing(compare(values, limit), bound, f"{word} the {bound} {constraints[bound]}")
+    lengths = pc.utf8_length(values) if {"minLength", "maxLength"} & set(constraints) else None
+    for bound, compare, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
+        if bound in constraints:
+            failing(compare(lengths, constraints[bound]), bound, f"{word} than {constraints[bound]} characters")
     return problems
 
 
 def check_row_rules(table: pa.Table, rules: Iterable[dict[str, Any]]) -> list[Problem]:
-    """The rules of schemas/rules.yaml; ``not_greater`` [a, b] means a <= b when both are present."""
+    """The rules of schemas/rules.yaml that read one row; ``not_greater`` [a, b] means a <= b
+    when both are present."""
     problems: list[Problem] = []
     for rule in rules:
+        if rule["kind"] != "not_greater":
+            continue
         first, second = rule["fields"]
         greater = pc.greater(table.column(first), table.column(second))
         problems += _problems(greater, second, rule["name"], rule["message"])
     return problems
+
+
+def check_within(table: pa.Table, rule: dict[str, Any], parent: pa.Table) -> list[Problem]:
+    """A rule of kind ``within``: the row's [start, end] lies inside the [start, end] of the parent
+    row it refers to (by the rule's key). A missing date on either side is not checked; a row whose
+    parent is missing is the foreign key's problem, not this rule's."""
+    if table.num_rows == 0 or parent.num_rows == 0:
+        return []
+    start, end = rule["fields"]
+    reference = rule["reference"]
+    key, parent_key = rule["key"], reference["key"]
+    parent_start, parent_end = reference["fields"]
+    child = table.select(key).rename_columns(parent_key)
+    child = child.append_column("__start", table.column(start)).append_column("__end", table.column(end))
+    child = child.append_column("__index", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    parents = parent.select([*parent_key, parent_start, parent_end]).rename_columns(
+        [*parent_key, "__parent_start", "__parent_end"]
+    )
+    joined = child.join(parents, keys=parent_key, join_type="inner", use_threads=False)
+    early = pc.fill_null(pc.less(joined.column("__start"), joined.column("__parent_start")), False)
+    late = pc.fill_null(pc.greater(joined.column("__end"), joined.column("__parent_end")), False)
+    outside = pc.or_(early, late)
+    rows = sorted(pc.filter(joined.column("__index"), outside).to_pylist())
+    target = f"{reference['resource']} ({', '.join(parent_key)})"
+    return [
+        Problem(row, start, rule["name"], f"{rule['message']} (the {target} row {_key_text(table, key, row)})")
+        for row in rows
+    ]
 
 
 def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") -> list[Problem]:
@@ -104,25 +160,58 @@ def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") ->
     if table.num_rows == 0:
         return []
     fields = ", ".join(key)
-    indexed = table.select(key).append_column("__index", pa.array(range(table.num_rows), pa.int64()))
     problems = []
     if label == "primary-key":
-        empty = functools.reduce(pc.and_, [pc.is_null(indexed.column(f)) for f in key])
+        empty = functools.reduce(pc.and_, [pc.is_null(table.column(f)) for f in key])
         problems += [
             Problem(row, key[-1], label, f"the key ({fields}) is empty")
             for row in pc.indices_nonzero(empty).to_pylist()
         ]
-        complete = indexed.filter(pc.invert(empty))
+        counted = pc.invert(empty)
     else:
-        complete = indexed.filter(_all_valid(indexed, key))
-    first = complete.group_by(key, use_threads=False).aggregate([("__index", "min")])
-    repeated = pc.invert(pc.is_in(complete.column("__index"), value_set=first.column("__index_min")))
-    rows = sorted(pc.filter(complete.column("__index"), repeated).to_pylist())
+        counted = _all_valid(table, key)
+    rows = _repeated_rows(table.select(key), counted)
     problems += [
         Problem(row, key[-1], label, f"the key ({fields}) = ({_key_text(table, key, row)}) appears in an earlier row")
         for row in rows
     ]
     return sorted(problems, key=lambda p: p.row)
+
+
+def _repeated_rows(keys: pa.Table, counted: pa.Array) -> list[int]:
+    """Rows (among the counted ones) whose key equals that of an earlier counted row.
+
+    Each key column is turned into integer codes by hashing (an empty cell is a code of its
+    own), several columns into one code per row; then numpy finds the repeated codes."""
+    parts = [_codes(keys.column(name)) for name in keys.column_names]
+    if len(parts) == 1:
+        codes = parts[0]
+    else:
+        _, codes = np.unique(np.stack(parts, axis=1), axis=0, return_inverse=True)
+        codes = codes.reshape(-1)
+    codes = np.where(counted.to_numpy(zero_copy_only=False), codes, -1)
+    valid = codes >= 0
+    counts = np.bincount(codes[valid])
+    repeated = counts > 1
+    if not repeated.any():
+        return []
+    holding = np.flatnonzero(valid & repeated[np.where(valid, codes, 0)])
+    _, first = np.unique(codes[holding], return_index=True)
+    return np.delete(holding, first).tolist()
+
+
+def _codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """One integer per row, equal for equal values; every empty cell gets the same code."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column, pa.DictionaryArray):  # its dictionary may repeat a value: encode that too
+        values = pc.dictionary_encode(column.dictionary).indices
+        codes = pc.take(values, column.indices)
+        distinct = len(column.dictionary)
+    else:
+        encoded = pc.dictionary_encode(column)
+        codes, distinct = encoded.indices, len(encoded.dictionary)
+    return pc.fill_null(codes, distinct).to_numpy().astype(np.int64)
 
 
 def check_foreign_key(
@@ -132,8 +221,8 @@ def check_foreign_key(
     if table.num_rows == 0:
         return []
     child = table.select(fields).rename_columns(parent_fields)
-    known = parent.select(parent_fields).append_column("__known", pa.array([True] * parent.num_rows, pa.bool_()))
-    child = child.append_column("__index", pa.array(range(table.num_rows), pa.int64()))
+    known = parent.select(parent_fields).append_column("__known", pa.array(np.ones(parent.num_rows, dtype=bool)))
+    child = child.append_column("__index", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     joined = child.join(known, keys=parent_fields, join_type="left outer", use_threads=False)
     present = _all_valid(joined, parent_fields)
     broken = pc.and_(present, pc.is_null(joined.column("__known")))
@@ -152,25 +241,32 @@ def _all_valid(table: pa.Table, fields: list[str]) -> pa.Array:
     return functools.reduce(pc.and_, [pc.is_valid(table.column(f)) for f in fields])
 
 
-def _check_items(column: pa.Array, spec: dict[str, Any]) -> list[Problem]:
+def _bound(limit: Any, arrow_type: pa.DataType) -> pa.Scalar:
+    """A minimum or maximum as a scalar of the field's type (dates are written as text)."""
+    return pa.scalar(limit).cast(arrow_type)
+
+
+def _check_items(column: Column, spec: dict[str, Any]) -> list[Problem]:
     allowed = spec.get("itemEnum")
     if not allowed:
         return []
-    flat = pc.list_flatten(column)
+    values = column.values
+    flat = pc.list_flatten(values)
     bad_items = pc.invert(pc.is_in(flat, value_set=pa.array(allowed, pa.string())))
-    parents = pc.filter(pc.list_parent_indices(column), bad_items).to_pylist()
+    if not pc.any(bad_items).as_py():
+        return []
+    parents = pc.filter(pc.list_parent_indices(values), bad_items).to_pylist()
     items = pc.filter(flat, bad_items).to_pylist()
-    by_row: dict[int, list[str]] = {}
-    for row, item in zip(parents, items, strict=False):
-        by_row.setdefault(row, []).append(item)
+    by_value: dict[int, list[str]] = {}
+    for value, item in zip(parents, items, strict=True):
+        by_value.setdefault(value, []).append(item)
+    bad_values = pa.array(list(by_value), pa.int64())
+    rows = column.rows_where(pc.is_in(pa.array(np.arange(len(values), dtype=np.int64)), value_set=bad_values))
+    value_of = rows if column.indices is None else pc.take(column.indices, pa.array(rows, pa.int64())).to_pylist()
+    message = _enum_message(spec["name"], allowed)
     return [
-        Problem(
-            row,
-            spec["name"],
-            "enum",
-            f"item(s) {', '.join(repr(i) for i in bad)}: {_enum_message(spec['name'], allowed)}",
-        )
-        for row, bad in sorted(by_row.items())
+        Problem(row, spec["name"], "enum", f"item(s) {', '.join(repr(i) for i in by_value[value])}: {message}")
+        for row, value in zip(rows, value_of, strict=True)
     ]
 
 
@@ -185,12 +281,9 @@ def _enum_message(name: str, allowed: list[Any]) -> str:
     return f"not one of the {len(allowed)} allowed {name} codes (see the data dictionary)"
 
 
-def _problems(mask: pa.Array, field: str, rule: str, message: str, column: pa.Array | None = None) -> list[Problem]:
-    """One Problem per true value of mask; with column given, a missing value never fails a constraint."""
-    mask = pc.fill_null(mask, False)
-    if column is not None:
-        mask = pc.and_(mask, pc.is_valid(column))
-    rows = pc.indices_nonzero(mask).to_pylist()
+def _problems(mask: pa.Array, field: str, rule: str, message: str) -> list[Problem]:
+    """One Problem per true value of the per-row mask."""
+    rows = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
     return [Problem(row, field, rule, message) for row in rows]
 
 

@@ -23,7 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The positions of a text file with one line per record: record i is on line first + i."""
+
+    rows: int
+    first: int = 2  # the header is line 1
+
+    def __len__(self) -> int:
+        return self.rows
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,7 @@ class ReadResult:
     """What a reader found in one snapshot."""
 
     table: pa.Table  # every column is a string column
-    positions: Sequence[str] | pa.Array  # per row: "line 7", "sheet Projecten row 12", "data.activities[3]"
+    positions: Sequence[str] | pa.Array | Lines  # per row: "line 7", "sheet Projecten row 12", "data.activities[3]"
     decimal: str = "."  # decimal mark of the numbers in the text cells
     thousands: str | None = None  # thousands separator of those numbers, if any
     detected: Mapping[str, Any] = field(default_factory=dict)  # what the reader had to find out itself
@@ -42,12 +55,26 @@ class ReadResult:
 
 
 def position_array(read: ReadResult) -> pa.Array:
-    """The positions as an Arrow string array (a large file's reader builds them as one)."""
-    return read.positions if isinstance(read.positions, pa.Array) else pa.array(read.positions, pa.string())
+    """The positions as an Arrow string array."""
+    positions = read.positions
+    if isinstance(positions, Lines):
+        numbers = pa.array(np.arange(positions.first, positions.first + positions.rows, dtype=np.int64))
+        return pc.binary_join_element_wise("line ", pc.cast(numbers, pa.string()), "")
+    return positions if isinstance(positions, pa.Array) else pa.array(positions, pa.string())
 
 
 def position_list(read: ReadResult) -> list[str]:
-    return read.positions.to_pylist() if isinstance(read.positions, pa.Array) else list(read.positions)
+    return position_array(read).to_pylist()
+
+
+def positions_of(read: ReadResult, rows: Sequence[int]) -> list[str]:
+    """The positions of some rows (those with a problem, say), without building all of them."""
+    positions = read.positions
+    if isinstance(positions, Lines):
+        return [f"line {positions.first + row}" for row in rows]
+    if isinstance(positions, pa.Array):
+        return pc.take(positions, pa.array(rows, pa.int64())).to_pylist()
+    return [positions[row] for row in rows]
 
 
 def text_table(rows: list[dict[str, str]]) -> pa.Table:

@@ -4,20 +4,28 @@ Windows-1252, decimal commas), or UTF-8 with a byte-order mark."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
-from collections.abc import Mapping, Sequence
+import mmap
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from partnerdata.errors import ConfigError
-from partnerdata.readers import ReadResult
+from partnerdata.readers import Lines, ReadResult
 from partnerdata.readers.options import check_options
 
+SAMPLE_BYTES = 1 << 20  # the rows in the file's first MiB decide which columns hold codes
+FEW_DISTINCT = 0.2  # a column holds codes when at most this share of the sampled cells differ
+TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 AUTO = "auto"  # for delimiter and encoding: find out from the file, and record what was found
 DELIMITERS = ",;\t|"
 RESOURCES = None  # a generic format: the source entry maps the columns
@@ -54,49 +62,53 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
 
     Positions are file lines (the header is line 1), which is what a partner sees
     in a text editor or in Excel's row numbers, as long as no cell spans lines.
+    UTF-8 input goes to Arrow's parser as it is, mapped from the file rather than
+    copied (Arrow checks the encoding); other encodings are decoded first.
     """
     (path,) = bodies
-    data = Path(path).read_bytes()
-    has_bom = data.startswith(codecs.BOM_UTF8)
+    data = _map(Path(path))
+    has_bom = _head(data, len(codecs.BOM_UTF8)).to_pybytes() == codecs.BOM_UTF8
     detected: dict[str, Any] = {"byte_order_mark": has_bom}
     if options["encoding"] == AUTO:
         encoding = detected["encoding"] = _detect_encoding(data)
     else:
         encoding = codecs.lookup(options["encoding"]).name
     if has_bom and encoding == "utf-8":
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"the file is not valid {options['encoding']} (byte {error.start}: {data[error.start : error.start + 1]!r}); "
-            "set csv.encoding in sources.yaml to the file's real encoding"
-        ) from None
+        data = data.slice(len(codecs.BOM_UTF8))
+    if encoding != "utf-8":
+        data = pa.py_buffer(_decode(data, encoding, options).encode("utf-8"))
+    utf8 = data
+    head = _decode(_head(utf8, 1 << 20), "utf-8", options, partial=True)  # the header row is at the top
     if options["delimiter"] == AUTO:
-        options = {**options, "delimiter": _detect_delimiter(text)}
+        options = {**options, "delimiter": _detect_delimiter(head)}
         detected["delimiter"] = options["delimiter"]
-    header = _header(text, options)
+    header = _header(head, options)
     skipped: list[str] = []
 
     def skip_row(row: Any) -> str:  # a row with too few or too many cells: rejected, not fatal
         skipped.append(row.text)
         return "skip"
 
-    utf8 = data if encoding == "utf-8" else text.encode("utf-8")  # UTF-8 input is handed over as it is
-    table = pacsv.read_csv(
-        pa.py_buffer(utf8),
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(
-            delimiter=options["delimiter"],
-            quote_char=options["quote_char"],
-            newlines_in_values=True,
-            invalid_row_handler=skip_row,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header}, strings_can_be_null=False
-        ),
+    quoted = bool(np.any(np.frombuffer(utf8, np.uint8) == ord(options["quote_char"].encode("utf-8"))))
+    parse_options = pacsv.ParseOptions(
+        delimiter=options["delimiter"],
+        quote_char=options["quote_char"],
+        newlines_in_values=quoted,  # no quote, no cell that spans lines: the faster parser
+        invalid_row_handler=skip_row,
     )
-    positions, malformed = _line_positions(text, options, table.num_rows, len(header), bool(skipped))
+    with ThreadPoolExecutor(max_workers=1) as counter, _utf8_errors(utf8, options):
+        lines = counter.submit(_count_lines, utf8)  # while Arrow's threads parse
+        table = pacsv.read_csv(
+            utf8,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+            parse_options=parse_options,
+            convert_options=pacsv.ConvertOptions(
+                column_types=_column_types(utf8, header, parse_options), strings_can_be_null=False
+            ),
+        )
+    table = pa.table([column.combine_chunks() for column in table.unify_dictionaries().columns], names=header)
+    one_line_each = not skipped and lines.result() == table.num_rows + 1  # no blank line, no cell over lines
+    positions, malformed = _line_positions(utf8, options, table.num_rows, len(header), one_line_each)
     problems = [
         (
             position,
@@ -117,20 +129,87 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     ]
 
 
+def _map(path: Path) -> pa.Buffer:
+    """The file's bytes, mapped into memory (read as they are needed, never copied)."""
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return pa.py_buffer(b"")
+        return pa.py_buffer(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _head(data: pa.Buffer, size: int) -> pa.Buffer:
+    return data.slice(0, min(size, data.size))
+
+
+def _count_lines(data: pa.Buffer) -> int:
+    """Lines of text (a last line without a newline counts); numpy, which releases the GIL."""
+    octets = np.frombuffer(data, np.uint8)
+    newlines = sum(int(np.count_nonzero(octets[i : i + (1 << 24)] == 10)) for i in range(0, len(octets), 1 << 24))
+    return newlines + (1 if len(octets) and octets[-1] != 10 else 0)
+
+
+@contextlib.contextmanager
+def _utf8_errors(data: pa.Buffer, options: Mapping[str, Any]) -> Iterator[None]:
+    """Arrow's error for bytes that are not UTF-8, as one that names the byte and the fix."""
+    try:
+        yield
+    except pa.ArrowInvalid:
+        _decode(data, "utf-8", options)
+        raise
+
+
+def _column_types(data: pa.Buffer, header: list[str], parse_options: pacsv.ParseOptions) -> dict[str, pa.DataType]:
+    """Text for every column: dictionary-encoded where the first rows show few distinct values
+    (codes, dates, counts), which the parser does at almost no cost and which lets coercion and
+    checks work once per distinct value; plain strings elsewhere."""
+    if len(data) < SAMPLE_BYTES * 4:
+        return {name: pa.string() for name in header}
+    head = _head(data, SAMPLE_BYTES).to_pybytes()
+    sample = head[: head.rfind(b"\n") + 1]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(sample),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=parse_options.delimiter,
+                quote_char=parse_options.quote_char,
+                newlines_in_values=parse_options.newlines_in_values,
+                invalid_row_handler=lambda row: "skip",
+            ),
+            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}),
+        )
+    except pa.ArrowInvalid:  # a cell that spans the sample's end, say: decide nothing
+        return {name: pa.string() for name in header}
+    few = table.num_rows * FEW_DISTINCT
+    return {
+        name: TEXT_CODES if pc.count_distinct(table.column(name)).as_py() <= few else pa.string() for name in header
+    }
+
+
+def _decode(data: pa.Buffer, encoding: str, options: Mapping[str, Any], partial: bool = False) -> str:
+    """The text of data; a byte the encoding cannot read is an error that says what to set."""
+    octets = memoryview(data)
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(octets, final=not partial)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"the file is not valid {options['encoding']} (byte {error.start}: {bytes(octets[error.start : error.start + 1])!r}); "
+            "set csv.encoding in sources.yaml to the file's real encoding"
+        ) from None
+
+
 def _line_positions(
-    text: str, options: Mapping[str, Any], rows: int, columns: int, any_malformed: bool
-) -> tuple[pa.Array, list[tuple[str, int]]]:
+    data: pa.Buffer, options: Mapping[str, Any], rows: int, columns: int, one_line_each: bool
+) -> tuple[pa.Array | Lines, list[tuple[str, int]]]:
     """The line where each record starts, as a text editor numbers them (the header is line 1),
     and the positions and cell counts of the records with the wrong number of cells.
 
-    When every record is one line, no line is blank and none was malformed, record i is on line
-    i + 2; else (blank lines, which the parser skips, or cells spanning lines) the lines are
-    counted by Python's csv module."""
-    newlines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    blank = "\n\n" in text or "\n\r\n" in text or "\n\n" in text.replace("\r", "")
-    if not any_malformed and newlines == rows + 1 and not blank:
-        numbers = pc.cast(pa.array(range(2, rows + 2), pa.int64()), pa.string())
-        return pc.binary_join_element_wise("line ", numbers, ""), []
+    When every record is one line (no malformed row, and the lines outnumber the records by
+    exactly the header), record i is on line i + 2; else (blank lines, which the parser skips,
+    or cells spanning lines) the lines are counted by Python's csv module."""
+    if one_line_each:
+        return Lines(rows), []
+    text = _decode(data, "utf-8", options)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
     positions, malformed, previous_end = [], [], 0
     for number, record in enumerate(reader):
@@ -145,11 +224,11 @@ def _line_positions(
     return pa.array(positions[:rows], pa.string()), malformed
 
 
-def _detect_encoding(data: bytes) -> str:
+def _detect_encoding(data: pa.Buffer) -> str:
     """UTF-8 when the bytes are valid UTF-8 (or carry its byte-order mark), else Windows-1252,
     what Excel writes in Western European locales."""
     try:
-        data.decode("utf-8")
+        codecs.decode(memoryview(data), "utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1252"
@@ -167,8 +246,7 @@ def _detect_delimiter(text: str) -> str:
 
 def _header(text: str, options: Mapping[str, Any]) -> list[str]:
     """The column names of the first row; blank ones (a trailing delimiter) get a placeholder."""
-    head = text[: 1 << 20]  # the header row is at the top; never copy the whole file for it
-    first = next(csv.reader(io.StringIO(head), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
+    first = next(csv.reader(io.StringIO(text), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
     if not first:
         raise ValueError("the file is empty: no header row")
     names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
