@@ -126,6 +126,8 @@ def coerce_column(
         text, indices = text.dictionary, text.indices
     is_missing = pc.fill_null(pc.is_in(text, value_set=pa.array(missing_values, pa.string())), True)
     values = _COERCE[spec["type"]](null_where(text, is_missing), spec, dialect)
+    if spec["type"] == "list":  # a cell of separators only has no items: it is empty, not wrong
+        is_missing = pc.is_null(values)
     failed = pc.and_(pc.invert(is_missing), pc.is_null(values))
     column = functools.partial(Column, values=values, value_missing=is_missing, value_failed=failed, indices=indices)
     if indices is None:
@@ -276,7 +278,7 @@ def _parse_datetime(text: str) -> dt.datetime | None:
         value = isoparse(text)
     except (ValueError, OverflowError):
         return None
-    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _per_distinct(column: pa.Array, parse: Callable[[str], Any], arrow_type: pa.DataType) -> pa.Array:

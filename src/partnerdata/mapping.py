@@ -6,6 +6,7 @@ gets code of its own. The result is still text; coercion.py decides types.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,7 +66,7 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
         labels = source.values.get(name)
         if labels:
             translate = _translate_list if spec["type"] == "list" else _translate
-            column = on_text(lambda text: translate(text, labels, source.list_separator), column)
+            column = on_text(functools.partial(translate, labels=labels, separator=source.list_separator), column)
         mapped[name] = column
     return MappedTable(original=pa.table(original), mapped=pa.table(mapped))
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata.coercion import Dialect, coerce_table
+from partnerdata.coercion import Dialect
 from partnerdata.config import Source
 from partnerdata.findings import Finding
 from partnerdata.mapping import map_columns
@@ -139,5 +139,3 @@ def _with_hint(finding: Finding, source: Source) -> Finding:
         return finding
     hint = f"; if '{finding.value}' is this partner's label for an allowed code, add it under values.{finding.field} in sources.yaml"
     return Finding(**{**finding.as_dict(), "message": finding.message + hint})
-
-

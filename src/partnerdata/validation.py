@@ -42,11 +42,15 @@ class Validated:
 
 
 def validate_table(
-    text: pa.Table, descriptor: dict[str, Any], dialect: Dialect = Dialect(), rules: Iterable[dict[str, Any]] = ()
+    text: pa.Table,
+    descriptor: dict[str, Any],
+    dialect: Dialect | None = None,
+    rules: Iterable[dict[str, Any]] = (),
 ) -> Validated:
     """A table of text cells checked against one Table Schema (its fields, missingValues and
     primary key) and the resource's row rules of kind not_greater."""
     fields = descriptor["fields"]
+    dialect = dialect or Dialect()
     coerced = coerce_table(text, fields, descriptor.get("missingValues", [""]), dialect)
     key = descriptor.get("primaryKey") or []
     extra = [functools.partial(check_row_rules, coerced.table, rules)]
