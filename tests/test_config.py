@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from partnerdata import cli
 from partnerdata.config import load_config
 from partnerdata.errors import ConfigError
+from partnerdata.paths import SCHEMAS_DIR
 
 
 def _entry(**overrides):
@@ -150,3 +152,37 @@ def test_check_passes_on_the_bundled_configuration(capsys):
 def test_the_organisation_block_must_pass_the_organisations_schema(tmp_path, schemas, organisation, expected):
     block = {"id": "ORG-A", "name": "College A", "country": "BE", "type": "teacher_education_college", **organisation}
     assert expected in _error(tmp_path, schemas, _entry(organisation=block))
+
+
+@pytest.mark.parametrize(
+    "rule,expected",
+    [
+        ({"kind": "sum"}, "unknown kind 'sum'"),
+        ({"fields": ["start_date", "nope"]}, "needs two fields of activities"),
+        ({"reference": {"resource": "project_partners", "key": ["project_id"], "fields": ["a", "b"]}},
+         "must be a resource published before activities"),
+        ({"reference": {"resource": "projects", "key": ["project_id"], "fields": ["start_date", "ends"]}},
+         "projects has no field(s) ends"),
+        ({"message": None, "extra": 1}, "needs exactly"),
+    ],
+)  # fmt: skip
+def test_a_wrong_row_rule_is_named_with_its_mistake(tmp_path, rule, expected):
+    import shutil
+
+    from partnerdata.schemas import load_schemas
+
+    folder = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, folder)
+    within = {
+        "name": "inside",
+        "kind": "within",
+        "fields": ["start_date", "end_date"],
+        "key": ["project_id"],
+        "reference": {"resource": "projects", "key": ["project_id"], "fields": ["start_date", "end_date"]},
+        "message": "outside",
+    }
+    within.update(rule)
+    within = {k: v for k, v in within.items() if v is not None}
+    (folder / "rules.yaml").write_text(yaml.safe_dump({"activities": [within]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_schemas(folder)

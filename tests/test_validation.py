@@ -126,6 +126,24 @@ def test_a_reference_to_a_rejected_project_is_a_foreign_key_problem(schemas, tmp
     assert assembly.tables["activities"].column("activity_id").to_pylist() == ["D-1"]
 
 
+def test_an_activity_outside_its_projects_dates_is_rejected_by_the_cross_resource_rule(schemas, tmp_path):
+    projects = "id,title,start,end\n2019-1-BE02-KA101-000001,Project,2019-09-01,2021-08-31\n2019-1-BE02-KA101-000002,Open,2019-09-01,\n"
+    activities = HEADER + (
+        "E-1,workshop,Inside,,2020-01-01,2020-01-02,BE,10,2,2019-1-BE02-KA101-000001,\n"
+        "E-2,workshop,Starts before,,2019-08-31,2019-09-02,BE,10,2,2019-1-BE02-KA101-000001,\n"
+        "E-3,workshop,Ends after,,2021-08-30,2021-09-01,BE,10,2,2019-1-BE02-KA101-000001,\n"
+        "E-4,workshop,Open-ended project,,2030-01-01,2030-01-01,BE,10,2,2019-1-BE02-KA101-000002,\n"
+        "E-5,workshop,No project,,2030-01-01,,BE,10,2,,\n"
+    )
+    _, _, assembly = _check(schemas, tmp_path, {"projects": projects, "college": activities})
+    assert _flat(assembly.findings) == {
+        ("line 3", "start_date", "2019-08-31", "inside-project-dates"),
+        ("line 4", "start_date", "2021-08-30", "inside-project-dates"),
+    }
+    assert "projects '2019-1-BE02-KA101-000001' runs 2019-09-01 to 2021-08-31" in assembly.findings[0].message
+    assert assembly.tables["activities"].column("activity_id").to_pylist() == ["E-1", "E-4", "E-5"]
+
+
 def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reported(schemas, tmp_path):
     sources = _sources(tmp_path, {"first": HEADER, "second": HEADER})
     document = yaml.safe_load(sources.read_text())

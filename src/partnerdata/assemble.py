@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 from partnerdata.config import Config, Source
 from partnerdata.findings import Finding
-from partnerdata.prepare import POSITION, ROW, PreparedSource
+from partnerdata.prepare import POSITION, ROW, PreparedSource, staged_schema
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.validation import Problem, check_foreign_key, check_unique
+from partnerdata.validation import Problem, check_foreign_key, check_unique, check_within
 
 ORGANISATION_BLOCK = "sources.yaml organisation block"
 
@@ -59,6 +59,13 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
                 problems, table, name, f"the {target} row it refers to is missing or was rejected; fix that row first"
             )
             table = _drop(table, problems)
+        for rule in schemas.rules.get(name, []):
+            if rule["kind"] == "within":
+                problems = check_within(table, rule, tables[rule["reference"]["resource"]])
+                findings += _findings(
+                    problems, table, name, "correct the dates, or tell us which project it belongs to"
+                )
+                table = _drop(table, problems)
         tables[name] = table
     final = {name: _publishable(tables[name], schemas, name) for name in RESOURCE_NAMES}
     return Assembly(tables=final, findings=findings, conflicts=conflicts)
@@ -79,7 +86,7 @@ def _organisation_block(source: Source, schemas: Schemas) -> pa.Table:
     )
     row[ROW] = -1
     row[POSITION] = ORGANISATION_BLOCK
-    return pa.Table.from_pylist([row], schema=_staged_schema(schemas, "organisations"))
+    return pa.Table.from_pylist([row], schema=staged_schema(schemas, "organisations"))
 
 
 def _merge_organisations(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
@@ -114,13 +121,8 @@ def _merge_organisations(table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]
 
 
 def _concat(tables: list[pa.Table], schemas: Schemas, name: str) -> pa.Table:
-    schema = _staged_schema(schemas, name)
+    schema = staged_schema(schemas, name)
     return pa.concat_tables([t.select(schema.names).cast(schema) for t in tables]) if tables else schema.empty_table()
-
-
-def _staged_schema(schemas: Schemas, name: str) -> pa.Schema:
-    plain = pa.schema([pa.field(f.name, f.type) for f in schemas.arrow_schema(name)])
-    return plain.append(pa.field(ROW, pa.int64())).append(pa.field(POSITION, pa.string()))
 
 
 def _drop(table: pa.Table, problems: list[Problem]) -> pa.Table:

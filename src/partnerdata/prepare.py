@@ -98,14 +98,14 @@ def _check_resource(
     rows = pa.array(np.arange(validated.table.num_rows, dtype=np.int64))
     keep = pc.invert(pc.is_in(rows, value_set=pa.array(sorted({p.row for p in problems}), pa.int64())))
     accepted = validated.table.append_column(ROW, rows).append_column(POSITION, position_array(read)).filter(keep)
-    return accepted.cast(_staged_schema(schemas, resource)), findings
+    return accepted.cast(staged_schema(schemas, resource)), findings
 
 
-def _staged_schema(schemas: Schemas, resource: str) -> pa.Schema:
-    """The resource's Arrow schema (text stored once per distinct value is plain text again)
+def staged_schema(schemas: Schemas, resource: str) -> pa.Schema:
+    """The resource's Arrow types (text stored once per distinct value is plain text again)
     plus the row index and position."""
-    schema = schemas.arrow_schema(resource)
-    return schema.append(pa.field(ROW, pa.int64())).append(pa.field(POSITION, pa.string()))
+    plain = pa.schema([pa.field(f.name, f.type) for f in schemas.arrow_schema(resource)])
+    return plain.append(pa.field(ROW, pa.int64())).append(pa.field(POSITION, pa.string()))
 
 
 def write_findings(findings: list[Finding], path: Path) -> None:

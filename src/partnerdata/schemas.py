@@ -30,6 +30,10 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "year": pa.int32(),
     "list": pa.list_(pa.string()),
 }
+RULE_KINDS = {  # kind -> the keys a rule of that kind has
+    "not_greater": {"name", "kind", "fields", "message"},
+    "within": {"name", "kind", "fields", "key", "reference", "message"},
+}
 SUPPORTED_CONSTRAINTS = {"required", "unique", "enum", "pattern", "minimum", "maximum", "minLength", "maxLength"}
 
 
@@ -151,22 +155,39 @@ def _check_references(schemas: Schemas) -> None:
 
 
 def _check_rules(schemas: Schemas) -> None:
+    """Each rule names its fields, kind and message; a ``within`` rule also the key that finds
+    the row of the other resource and that row's [start, end] fields."""
     where = schemas.folder / "rules.yaml"
     for resource, rules in schemas.rules.items():
         if resource not in schemas.resources:
             raise ConfigError(f"{where}: rules for unknown resource '{resource}'")
         for rule in rules:
-            if set(rule) != {"name", "kind", "fields", "message"}:
-                raise ConfigError(
-                    f"{where}: {resource} rule {rule.get('name')!r} needs exactly name, kind, fields and message"
-                )
-            if rule["kind"] != "not_greater":
-                raise ConfigError(
-                    f"{where}: {resource} rule {rule['name']!r}: unknown kind {rule['kind']!r} (known: not_greater)"
-                )
-            missing = set(rule["fields"]) - set(schemas.field_names(resource))
-            if len(rule["fields"]) != 2 or missing:
-                raise ConfigError(f"{where}: {resource} rule {rule['name']!r}: needs two fields of {resource}")
+            name = f"{resource} rule {rule.get('name')!r}"
+            kind = rule.get("kind")
+            if kind not in RULE_KINDS:
+                raise ConfigError(f"{where}: {name}: unknown kind {kind!r} (known: {', '.join(RULE_KINDS)})")
+            if set(rule) != RULE_KINDS[kind]:
+                raise ConfigError(f"{where}: {name} needs exactly {', '.join(sorted(RULE_KINDS[kind]))}")
+            if len(rule["fields"]) != 2 or set(rule["fields"]) - set(schemas.field_names(resource)):
+                raise ConfigError(f"{where}: {name}: needs two fields of {resource}")
+            if kind == "within":
+                _check_within(schemas, resource, rule, f"{where}: {name}")
+
+
+def _check_within(schemas: Schemas, resource: str, rule: dict[str, Any], where: str) -> None:
+    reference = rule["reference"]
+    if not isinstance(reference, dict) or set(reference) != {"resource", "key", "fields"}:
+        raise ConfigError(f"{where}: reference needs exactly resource, key and fields")
+    target = reference["resource"]
+    if target not in schemas.resources or RESOURCE_NAMES.index(target) >= RESOURCE_NAMES.index(resource):
+        raise ConfigError(f"{where}: reference.resource must be a resource published before {resource}")
+    if set(rule["key"]) - set(schemas.field_names(resource)) or len(rule["key"]) != len(reference["key"]):
+        raise ConfigError(f"{where}: key must name fields of {resource}, as many as reference.key")
+    missing = (set(reference["key"]) | set(reference["fields"])) - set(schemas.field_names(target))
+    if missing:
+        raise ConfigError(f"{where}: {target} has no field(s) {', '.join(sorted(missing))}")
+    if len(reference["fields"]) != 2:
+        raise ConfigError(f"{where}: reference.fields needs the two fields [start, end] of {target}")
 
 
 def digest_files(paths: list[Path]) -> str:

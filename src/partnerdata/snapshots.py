@@ -170,16 +170,23 @@ def read_events(raw_dir: Path, source_id: str) -> list[dict[str, Any]]:
 
 
 def _snapshot_from(folder: Path) -> Snapshot:
-    meta = json.loads((folder / paths.SNAPSHOT_META).read_text(encoding="utf-8"))
-    return Snapshot(
-        source_id=meta["source_id"],
-        folder=folder,
-        bodies=tuple(folder / name for name in meta["bodies"]),
-        sha256=meta["sha256"],
-        bytes=meta["bytes"],
-        fetched_at=dt.datetime.fromisoformat(meta["fetched_at"]),
-        meta=meta,
-    )
+    meta_file = folder / paths.SNAPSHOT_META
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        return Snapshot(
+            source_id=meta["source_id"],
+            folder=folder,
+            bodies=tuple(folder / name for name in meta["bodies"]),
+            sha256=meta["sha256"],
+            bytes=meta["bytes"],
+            fetched_at=dt.datetime.fromisoformat(meta["fetched_at"]),
+            meta=meta,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{meta_file}: not a snapshot record this version of partnerdata can read ({error!r}); "
+            "move the folder out of raw/ (snapshots are never rewritten in place)"
+        ) from None
 
 
 def _copy_local(source: Source, folder: Path) -> Download:

@@ -146,13 +146,24 @@ def check_within(table: pa.Table, rule: dict[str, Any], parent: pa.Table) -> lis
     joined = child.join(parents, keys=parent_key, join_type="inner", use_threads=False)
     early = pc.fill_null(pc.less(joined.column("__start"), joined.column("__parent_start")), False)
     late = pc.fill_null(pc.greater(joined.column("__end"), joined.column("__parent_end")), False)
-    outside = pc.or_(early, late)
-    rows = sorted(pc.filter(joined.column("__index"), outside).to_pylist())
-    target = f"{reference['resource']} ({', '.join(parent_key)})"
-    return [
-        Problem(row, start, rule["name"], f"{rule['message']} (the {target} row {_key_text(table, key, row)})")
-        for row in rows
-    ]
+    outside = joined.filter(pc.or_(early, late)).sort_by("__index")
+    problems = []
+    for row in outside.select(["__index", "__parent_start", "__parent_end"]).to_pylist():
+        span = f"{_day(row['__parent_start'])} to {_day(row['__parent_end'])}"
+        key_text = _key_text(table, key, row["__index"])
+        problems.append(
+            Problem(
+                row["__index"],
+                start,
+                rule["name"],
+                f"{rule['message']} ({reference['resource']} {key_text} runs {span})",
+            )
+        )
+    return problems
+
+
+def _day(value: Any) -> str:
+    return "an open date" if value is None else str(value)
 
 
 def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") -> list[Problem]:
