@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
@@ -21,6 +22,7 @@ from partnerdata.errors import ConfigError, LockTimeout, NoTrustworthyRelease
 from partnerdata.lock import folder_lock
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
+SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that validated
 
 
 @task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}")
@@ -111,4 +113,9 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
         summary = publish(run, validated, started)
     finally:
         pipeline.remove_work_dir(work_dir)
+    create_table_artifact(
+        key=SOURCES_ARTIFACT,
+        table=pipeline.sources_table(summary),
+        description=f"Rows read, accepted and rejected per source; the reasons are in {summary['reports']}.",
+    )
     return Completed(message=summary["message"], data={**summary, "exit_status": pipeline.exit_status(validated)})

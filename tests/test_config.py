@@ -146,7 +146,7 @@ def test_check_passes_on_the_bundled_configuration(capsys):
     [
         ({"country": "Belgium"}, "key 'country': 'Belgium': not one of the 250 allowed country codes"),
         ({"type": "college"}, "key 'type': 'college': not an allowed organisation_type code"),
-        ({"id": "ORG A"}, "key 'id': 'ORG A': does not have the form of a organisation_id"),
+        ({"id": "ORG A"}, "key 'id': 'ORG A': not the expected form of organisation_id"),
     ],
 )
 def test_the_organisation_block_must_pass_the_organisations_schema(tmp_path, schemas, organisation, expected):

@@ -63,6 +63,16 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     report = frictionless.validate(str(latest / "datapackage.json"))
     assert report.valid, report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])[:10]
 
+    # The run's table artifact: rows read, accepted and rejected per source, read back through the API.
+    from prefect.artifacts import Artifact
+
+    artifact = Artifact.get("partnerdata-sources", _sync=True)
+    table = {row["source"]: row for row in json.loads(artifact.data)}
+    assert artifact.type == "table" and len(table) == 8
+    assert table["hzk-leerweken"] == {
+        "source": "hzk-leerweken", "status": "fetched", "rows read": 120, "accepted": 117, "rejected": 3, "error": "",
+    }  # fmt: skip
+
     package = json.loads((release / "datapackage.json").read_text())
     assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"
     assert package["contributors"][0] == {

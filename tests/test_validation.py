@@ -79,9 +79,7 @@ def test_each_kind_of_bad_record_is_rejected_with_its_reason(schemas, tmp_path):
         ("line 9", "participants_total", "ten", "type"),
     }
     messages = {f.rule: f.message for f in local["college"]}
-    assert "add it under values.theme in sources.yaml" in next(
-        f.message for f in local["college"] if f.field == "theme"
-    )
+    assert "add it under values.theme in sources.yaml" in next(f.hint for f in local["college"] if f.field == "theme")
     assert messages["end-not-before-start"] == "the end date is before the start date"
     assert "appears in an earlier row" in messages["primary-key"]
     assert "2018-1-BE02-KA101-046789" in messages["pattern"]  # the description shows the expected shape

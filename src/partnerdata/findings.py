@@ -16,7 +16,8 @@ class Finding:
     field: str  # canonical field name, or "" for a problem with the whole row
     value: str | None
     rule: str  # required, enum, pattern, type, primary-key, foreign-key, a row rule's name, ...
-    message: str
+    message: str  # for the partner
+    hint: str = ""  # for the maintainer only (what to change in sources.yaml, say); never in a partner's letter
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -367,6 +367,21 @@ def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
     return entry
 
 
+def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per source for a run's table artifact: status, rows read, accepted and rejected."""
+    return [
+        {
+            "source": line["source_id"],
+            "status": line["status"],
+            "rows read": line["rows_read"],
+            "accepted": line["rows_accepted"],
+            "rejected": line["rows_rejected"],
+            "error": line["error"] or "",
+        }
+        for line in summary["sources"]
+    ]
+
+
 def _source_line(outcome: SourceOutcome) -> dict[str, Any]:
     return {
         "source_id": outcome.source.source_id,

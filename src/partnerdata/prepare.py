@@ -137,5 +137,5 @@ def _with_hint(finding: Finding, source: Source) -> Finding:
     """An unknown label: tell the maintainer where a translation for it goes."""
     if finding.rule != "enum":
         return finding
-    hint = f"; if '{finding.value}' is this partner's label for an allowed code, add it under values.{finding.field} in sources.yaml"
-    return Finding(**{**finding.as_dict(), "message": finding.message + hint})
+    hint = f"if '{finding.value}' is this partner's label for an allowed code, add it under values.{finding.field} in sources.yaml"
+    return Finding(**{**finding.as_dict(), "hint": hint})

@@ -17,7 +17,39 @@ from partnerdata.findings import Finding
 from partnerdata.privacy import Removal
 
 MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
-REJECTED_COLUMNS = ["source_id", "file", "position", "resource", "field", "value", "rule", "message"]
+EXAMPLES = 20  # rows shown per kind of problem in a partner's report; rejected.csv has them all
+RULE_TITLES = {
+    "type": "Value of the wrong kind",
+    "required": "Missing value",
+    "enum": "Unknown code",
+    "pattern": "Identifier of the wrong form",
+    "format": "Wrong format",
+    "minimum": "Value too small",
+    "maximum": "Value too large",
+    "minLength": "Text too short",
+    "maxLength": "Text too long",
+    "unique": "Repeated value",
+    "primary-key": "Repeated identifier",
+    "foreign-key": "Reference to an unknown record",
+    "row-shape": "Row with the wrong number of cells",
+}
+RULE_ADVICE = {
+    "type": "write {field} in the form the problem column names (dates as YYYY-MM-DD, numbers with the agreed decimal mark).",
+    "required": "fill in {field}; every row needs it.",
+    "enum": "use one of the codes listed in the problem column for {field}; if your label means one of them, tell us and we will translate it for you.",
+    "pattern": "{field} must look like the examples in the problem column; check for spaces, extra characters or a truncated value.",
+    "format": "{field} must be a complete address, such as https://example.org/page or name@example.org.",
+    "minimum": "{field} is below the lowest allowed value; check for a typing error or a minus sign.",
+    "maximum": "{field} is above the highest allowed value; check for a typing error or a misplaced separator.",
+    "minLength": "{field} is too short to be meaningful; write it out in full.",
+    "maxLength": "shorten {field} to the length the problem column gives.",
+    "unique": "each row needs its own {field}; the value already appears in an earlier row.",
+    "primary-key": "give every record its own identifier ({field}); this one is already used by an earlier row or another delivery.",
+    "foreign-key": "{field} must name a record that exists: check the identifier, or send us the record it refers to.",
+    "row-shape": "the row has more or fewer cells than the header: look for a missing or extra separator, or a separator inside text that is not in quotes.",
+}
+DEFAULT_ADVICE = "correct the value so that the rule in the problem column holds."
+REJECTED_COLUMNS = ["source_id", "file", "position", "resource", "field", "value", "rule", "message", "hint"]
 
 
 @dataclass(frozen=True)
@@ -155,24 +187,33 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
     if not outcome.findings:
         lines += ["Every row passed every check. Thank you!", ""]
     else:
+        groups: dict[tuple[str, str], list[Finding]] = {}
+        for finding in outcome.findings:
+            groups.setdefault((finding.rule, finding.field), []).append(finding)
         lines += [
             "The rows below were left out of the published data. Please correct them in your next delivery;",
             "each problem names the row as you find it in your file, the field, the value we received and what we expected.",
             "",
-        ]
-        by_rule: dict[str, list[Finding]] = {}
-        for finding in outcome.findings:
-            by_rule.setdefault(finding.rule, []).append(finding)
-        for rule, findings in sorted(by_rule.items()):
-            lines += [f"## {rule}: {len(findings)} problem(s)", ""]
-            lines += ["| where | field | value | problem |", "|---|---|---|---|"]
-            for finding in findings[:20]:
-                value = "" if finding.value is None else str(finding.value).replace("|", "\\|")[:80]
-                lines.append(
-                    f"| {finding.position} | {finding.field} | {value} | {finding.message.replace('|', '/')} |"
-                )
-            if len(findings) > 20:
-                lines.append(f"| ... | | | {len(findings) - 20} more in rejected.csv |")
+            "| problem | field | rows |",
+            "|---|---|---|",
+            *[f"| {RULE_TITLES.get(rule, rule)} | {field or '(whole row)'} | {len({(f.resource, f.row) for f in found})} |"
+              for (rule, field), found in sorted(groups.items())],
+            "",
+        ]  # fmt: skip
+        for (rule, field), findings in sorted(groups.items()):
+            lines += [
+                f"## {RULE_TITLES.get(rule, rule)}: {field or 'whole row'} ({len(findings)} problem(s), rule `{rule}`)",
+                "",
+                f"How to fix: {RULE_ADVICE.get(rule, DEFAULT_ADVICE).format(field=field)}",
+                "",
+                "| where | value | problem |",
+                "|---|---|---|",
+            ]
+            for finding in findings[:EXAMPLES]:
+                value = "" if finding.value is None else _cell(str(finding.value))[:80]
+                lines.append(f"| {finding.position} | {value} | {_cell(finding.message)} |")
+            if len(findings) > EXAMPLES:
+                lines.append(f"| ... | | {len(findings) - EXAMPLES} more in rejected.csv |")
             lines.append("")
     if outcome.removals:
         lines += [
@@ -195,6 +236,11 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text that fits in a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _position_order(position: str) -> tuple[str, int]:

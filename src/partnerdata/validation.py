@@ -287,7 +287,7 @@ def _check_items(column: Column, spec: dict[str, Any]) -> list[Problem]:
 
 def _pattern_message(spec: dict[str, Any]) -> str:
     """The field's description says what the identifier looks like, with examples."""
-    return f"does not have the form of a {spec['name']} ({spec.get('description') or 'pattern ' + spec['constraints']['pattern']})"
+    return f"not the expected form of {spec['name']} ({spec.get('description') or 'pattern ' + spec['constraints']['pattern']})"
 
 
 def _enum_message(name: str, allowed: list[Any]) -> str:
