@@ -149,7 +149,8 @@ def test_bad_demo_records_land_in_the_private_reports_not_in_the_release(demo_pr
     assert set(cascaded["value"]) == {"BE-BCE_KBO-0999999999-RW-GEN-2020", "BE-BCE_KBO-0999999999-EC-INC-2022"}
     assert "Burgerschap" in rejected["value"].tolist()
     letter = (reports / "hzk-leerweken" / "report.md").read_text()
-    assert "line 81" in letter and "Burgerschap" in letter and "values.theme" in letter
+    assert "line 81" in letter and "Burgerschap" in letter and "How to fix: use one of the codes" in letter
+    assert "values.theme in sources.yaml" in rejected[rejected["value"] == "Burgerschap"]["hint"].item()
 
     validation = json.loads((demo_project.published / "latest" / "validation.json").read_text())
     by_source = {s["source_id"]: s for s in validation["sources"]}
