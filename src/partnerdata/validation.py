@@ -14,7 +14,9 @@ tests/test_differential.py says how.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.coercion import CoercedTable, Column, Dialect, coerce_table, describe_expected, in_parallel
+from partnerdata.coercion import (
+    PARALLEL_ROWS,
+    CoercedTable,
+    Column,
+    Dialect,
+    coerce_column,
+    describe_expected,
+    in_parallel,
+)
 
 LISTED_CODES = 12  # list the allowed codes in a message when there are at most this many
 
@@ -48,33 +58,47 @@ def validate_table(
     rules: Iterable[dict[str, Any]] = (),
 ) -> Validated:
     """A table of text cells checked against one Table Schema (its fields, missingValues and
-    primary key) and the resource's row rules of kind not_greater."""
-    fields = descriptor["fields"]
-    dialect = dialect or Dialect()
-    coerced = coerce_table(text, fields, descriptor.get("missingValues", [""]), dialect)
+    primary key) and the resource's row rules of kind not_greater.
+
+    Each field is coerced and checked in one job; for a long table the jobs run in parallel, the
+    key fields first, so the primary-key check (the longest job) starts while the others run."""
+    fields, dialect = descriptor["fields"], dialect or Dialect()
+    missing_values = descriptor.get("missingValues", [""])
     key = descriptor.get("primaryKey") or []
-    extra = [functools.partial(check_row_rules, coerced.table, rules)]
-    if key:
-        extra.insert(0, functools.partial(check_unique, coerced.table, [key] if isinstance(key, str) else list(key)))
-    problems = check_fields(coerced, fields, dialect, extra)
-    return Validated(table=coerced.table, problems=sorted(problems, key=lambda p: p.row))
+    key = [key] if isinstance(key, str) else list(key)
+
+    def field_job(spec: dict[str, Any]) -> tuple[Column, list[Problem]]:
+        column = coerce_column(text.column(spec["name"]), spec, spec.get("missingValues", missing_values), dialect)
+        return column, _check_field(column, spec, dialect)
+
+    def key_job(columns: dict[str, Callable[[], tuple[Column, list[Problem]]]]) -> list[Problem]:
+        return check_unique(pa.table({name: columns[name]()[0].typed for name in key}), key) if key else []
+
+    ordered = sorted(fields, key=lambda spec: spec["name"] not in key)
+    if text.num_rows < PARALLEL_ROWS:
+        results = {spec["name"]: field_job(spec) for spec in ordered}
+        key_problems = key_job({name: functools.partial(results.__getitem__, name) for name in key})
+    else:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            futures = {spec["name"]: pool.submit(field_job, spec) for spec in ordered if spec["name"] in key}
+            key_future = pool.submit(key_job, {name: future.result for name, future in futures.items()})
+            futures.update({spec["name"]: pool.submit(field_job, spec) for spec in ordered if spec["name"] not in key})
+            results = {name: future.result() for name, future in futures.items()}
+            key_problems = key_future.result()
+    table = pa.table({spec["name"]: results[spec["name"]][0].typed for spec in fields})
+    problems = [problem for spec in fields for problem in results[spec["name"]][1]]
+    problems += key_problems + check_row_rules(table, rules)
+    return Validated(table=table, problems=sorted(problems, key=lambda p: p.row))
 
 
-def check_fields(
-    coerced: CoercedTable,
-    fields: list[dict[str, Any]],
-    dialect: Dialect,
-    extra: Iterable[Callable[[], list[Problem]]] = (),
-) -> list[Problem]:
-    """Type and constraint problems, field by field; a cell that failed its type is not checked
-    further. Checks of whole rows (extra, the longest jobs: started first) run alongside."""
-    jobs = list(extra) + [functools.partial(_check_field, coerced, spec, dialect) for spec in fields]
+def check_fields(coerced: CoercedTable, fields: list[dict[str, Any]], dialect: Dialect) -> list[Problem]:
+    """Type and constraint problems, field by field; a cell that failed its type is not checked further."""
+    jobs = [functools.partial(_check_field, coerced.columns[spec["name"]], spec, dialect) for spec in fields]
     return [problem for problems in in_parallel(jobs, coerced.table.num_rows) for problem in problems]
 
 
-def _check_field(coerced: CoercedTable, spec: dict[str, Any], dialect: Dialect) -> list[Problem]:
+def _check_field(column: Column, spec: dict[str, Any], dialect: Dialect) -> list[Problem]:
     name = spec["name"]
-    column = coerced.columns[name]
     problems: list[Problem] = []
 
     def failing(mask: pa.Array, rule: str, message: str) -> None:
@@ -93,7 +117,7 @@ def _check_field(coerced: CoercedTable, spec: dict[str, Any], dialect: Dialect) 
             for row in column.rows_where(column.value_missing)
         ]
     if constraints.get("unique"):
-        problems += check_unique(coerced.table, [name], "unique")
+        problems += check_unique(pa.table({name: column.typed}), [name], "unique")
     if spec["type"] == "list":
         return problems + _check_items(column, spec)
     values = column.values
