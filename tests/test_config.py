@@ -186,3 +186,31 @@ def test_a_wrong_row_rule_is_named_with_its_mistake(tmp_path, rule, expected):
     (folder / "rules.yaml").write_text(yaml.safe_dump({"activities": [within]}), encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_schemas(folder)
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"uniqueKeys": [["title"]]}, "uniqueKeys is silently ignored by frictionless-py"),
+        ({"field": {"categories": ["a"]}}, "categories are ignored by frictionless-py"),
+        ({"field": {"format": "any", "type": "date"}}, "format 'any' is not supported for a date field"),
+        ({"field": {"format": "uuid"}}, "format 'uuid' is not supported for a string field"),
+        ({"field": {"type": "number", "bareNumber": False}}, "bareNumber false is not supported"),
+        ({"field": {"type": "geopoint"}}, "type 'geopoint' is not supported"),
+    ],
+)
+def test_a_schema_feature_partnerdata_cannot_check_exactly_is_refused(tmp_path, change, expected):
+    import json
+    import shutil
+
+    from partnerdata.schemas import load_schemas
+
+    folder = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, folder)
+    path = folder / "activities.schema.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["fields"].append({"name": "extra", "type": "string", **change.pop("field", {})})
+    descriptor.update(change)
+    path.write_text(json.dumps(descriptor))
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_schemas(folder)

@@ -118,14 +118,14 @@ def _check_schema(descriptor: dict[str, Any], path: Path) -> None:
         Schema.from_descriptor(descriptor)
     except FrictionlessException as error:
         raise ConfigError(f"{path}: not a valid Table Schema: {error}") from None
+    if "uniqueKeys" in descriptor:
+        raise ConfigError(
+            f"{path}: uniqueKeys is silently ignored by frictionless-py, so a release could not be checked "
+            "against it; use primaryKey, a field's unique constraint, or a row rule in rules.yaml"
+        )
     names = set()
     for spec in descriptor["fields"]:
-        where = f"{path}: field '{spec['name']}'"
-        if spec["type"] not in ARROW_TYPES:
-            raise ConfigError(f"{where}: type '{spec['type']}' is not supported (use one of {', '.join(ARROW_TYPES)})")
-        unsupported = set(spec.get("constraints", {})) - SUPPORTED_CONSTRAINTS
-        if unsupported:
-            raise ConfigError(f"{where}: constraint(s) {', '.join(sorted(unsupported))} are not checked by partnerdata")
+        _check_field(spec, f"{path}: field '{spec['name']}'")
         names.add(spec["name"])
     if "source_id" not in names:
         raise ConfigError(f"{path}: every resource needs the field source_id")
@@ -138,6 +138,24 @@ def _check_schema(descriptor: dict[str, Any], path: Path) -> None:
             raise ConfigError(f"{path}: a key names '{key_field}', which is not a field")
         if key_field in personal:
             raise ConfigError(f"{path}: field '{key_field}' is in a key, so it cannot be personal (never published)")
+
+
+def _check_field(spec: dict[str, Any], where: str) -> None:
+    """Only what partnerdata checks exactly as frictionless-py does (tests/test_differential.py)."""
+    kind = spec["type"]
+    if kind not in ARROW_TYPES:
+        raise ConfigError(f"{where}: type '{kind}' is not supported (use one of {', '.join(ARROW_TYPES)})")
+    unsupported = set(spec.get("constraints", {})) - SUPPORTED_CONSTRAINTS
+    if unsupported:
+        raise ConfigError(f"{where}: constraint(s) {', '.join(sorted(unsupported))} are not checked by partnerdata")
+    if "categories" in spec:
+        raise ConfigError(f"{where}: categories are ignored by frictionless-py; use an enum constraint")
+    form = spec.get("format", "default")
+    allowed = {"string": {"default", "email", "uri"}, "date": None, "datetime": {"default"}}.get(kind, {"default"})
+    if allowed is None and form == "any" or allowed is not None and form not in allowed:
+        raise ConfigError(f"{where}: format '{form}' is not supported for a {kind} field")
+    if spec.get("bareNumber") is False:
+        raise ConfigError(f"{where}: bareNumber false is not supported; map the partner's text to plain numbers")
 
 
 def _check_references(schemas: Schemas) -> None:

@@ -21,6 +21,8 @@ def write_csv(table: pa.Table, path: Path, list_delimiters: dict[str, str]) -> N
             column = pc.binary_join(column, list_delimiters[name])
         elif pa.types.is_boolean(column.type):
             column = pc.if_else(column, "true", "false")
+        elif pa.types.is_timestamp(column.type):  # ISO 8601 in UTC, as frictionless reads a datetime
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
         elif not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
         columns.append(column.to_pylist())
