@@ -86,6 +86,23 @@ CELLS = {
 }  # fmt: skip
 
 
+@pytest.fixture(params=["plain", "dictionary-parallel"])
+def engine_path(request, monkeypatch):
+    """Small tables take the plain path. The other path is what large files take: text dictionary-encoded
+    by the CSV parser (and by coercion), fields checked in parallel. The thresholds are lowered so that
+    these small tables take it too."""
+    if request.param == "dictionary-parallel":
+        from partnerdata import coercion, validation
+
+        monkeypatch.setattr(csv_reader, "SAMPLE_BYTES", 200)
+        monkeypatch.setattr(csv_reader, "FEW_DISTINCT", 1.0)
+        monkeypatch.setattr(coercion, "SAMPLE_ROWS", 2)
+        monkeypatch.setattr(coercion, "FEW_DISTINCT", 1.0)
+        monkeypatch.setattr(coercion, "PARALLEL_ROWS", 2)
+        monkeypatch.setattr(validation, "PARALLEL_ROWS", 2)
+    return request.param
+
+
 def _bench():
     spec = importlib.util.spec_from_file_location("bench_validate", PROJECT_ROOT / "bench" / "validate.py")
     module = importlib.util.module_from_spec(spec)
@@ -149,12 +166,12 @@ def wide_tables(draw):
 
 @SETTINGS
 @given(table=wide_tables())
-def test_every_type_and_constraint_agrees_with_frictionless(tmp_path, table):
+def test_every_type_and_constraint_agrees_with_frictionless(tmp_path, engine_path, table):
     path = _write(tmp_path / "wide.csv", [f["name"] for f in WIDE["fields"]], table)
     assert _ours(path, WIDE) == _theirs(path, WIDE)
 
 
-def test_every_cell_of_the_strategies_at_once(tmp_path):
+def test_every_cell_of_the_strategies_at_once(tmp_path, engine_path):
     """Every listed cell in one table (row i takes each field's cell i): the findings agree and
     cover every kind of error of the wide schema, so the property test above is not vacuous."""
     longest = max(len(cells) for cells in CELLS.values())
@@ -198,7 +215,7 @@ COMPOSITE = {
         max_size=30,
     )
 )
-def test_composite_primary_keys_agree_with_frictionless(tmp_path, table):
+def test_composite_primary_keys_agree_with_frictionless(tmp_path, engine_path, table):
     """An empty part of a composite key counts as a value; a key with every part empty is a problem of its own."""
     rows = [list(row) for row in table if any(row)]  # an all-empty row is a blank row to frictionless
     if not rows:
@@ -234,7 +251,7 @@ CHILD = {
         max_size=20,
     ),
 )
-def test_foreign_keys_across_the_package_agree_with_frictionless(tmp_path, parents, children):
+def test_foreign_keys_across_the_package_agree_with_frictionless(tmp_path, engine_path, parents, children):
     """The reference is looked up among every row of the parent resource, as frictionless does
     (the pipeline then also drops references to parent rows it rejected: see assemble.py)."""
     from frictionless import Package
