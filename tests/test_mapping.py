@@ -233,3 +233,39 @@ def test_a_row_with_the_wrong_number_of_cells_is_rejected_not_fatal(schemas, tmp
     assert [(f.position, f.rule, f.value) for f in findings] == [("line 3", "row-shape", "A-2;workshop;Short row")]
     assert "3 cells where the header has 7" in findings[0].message
     assert prepared.rows_read == 3 and prepared.rows_accepted == 2
+
+
+@pytest.mark.parametrize(
+    "data,rows,positions",
+    [
+        (b"a,b", [], []),  # a header and nothing else, without a newline
+        (b"a,b\r\n", [], []),
+        (
+            b"a,b\n1,2\r3,4\n\n5,6\n",
+            [("1", "2"), ("3", "4"), ("5", "6")],
+            ["line 2", "line 3", "line 5"],
+        ),  # mixed endings
+        (b'"a\nx",b\n1,2\n3,4\n', [("1", "2"), ("3", "4")], ["line 3", "line 4"]),  # a header over two lines
+        (b"a,b\r\n1,2\r\n3,4", [("1", "2"), ("3", "4")], ["line 2", "line 3"]),
+    ],
+)
+def test_csv_line_numbers_follow_the_lines_a_text_editor_shows(tmp_path, data, rows, positions):
+    from partnerdata.readers import READERS, position_list
+
+    (tmp_path / "own.csv").write_bytes(data)
+    (read,) = READERS["csv"].read([tmp_path / "own.csv"], READERS["csv"].parse_options({}, "test"), ";")
+    assert [tuple(r.values()) for r in read.table.to_pylist()] == rows
+    assert position_list(read) == positions
+
+
+def test_malformed_rows_of_a_large_csv_keep_their_own_line_and_text(tmp_path):
+    """Arrow parses blocks in parallel and reports bad rows out of order; each problem still names its own line."""
+    from partnerdata.readers import READERS
+
+    lines = ["id,value"] + [f"BAD{i},x,extra" if i % 50_000 == 7 else f"{i},v{i % 7}" for i in range(300_000)]
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (read,) = READERS["csv"].read([tmp_path / "big.csv"], READERS["csv"].parse_options({}, "test"), ";")
+    assert [(position, text) for position, _, text in read.problems] == [
+        (f"line {i + 2}", f"BAD{i},x,extra") for i in range(7, 300_000, 50_000)
+    ]
+    assert read.table.num_rows == 300_000 - 6

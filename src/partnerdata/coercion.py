@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import re
 from collections.abc import Callable
@@ -48,7 +49,7 @@ class Dialect:
     decimal: str = "."
     thousands: str | None = None
     date_format: str | None = None
-    list_separator: str = ";"
+    list_separator: str | None = None  # None: each list field's own delimiter (Table Schema's default ",")
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,11 @@ def coerce_column(
         text = pc.dictionary_encode(text)
     if isinstance(text, pa.DictionaryArray):
         text, indices = text.dictionary, text.indices
-    is_missing = pc.fill_null(pc.is_in(text, value_set=pa.array(missing_values, pa.string())), True)
+        if indices.null_count:  # an empty row points at a null value of its own
+            text = pa.concat_arrays([text, pa.array([None], text.type)])
+            indices = pc.fill_null(indices, len(text) - 1)
+    # A null cell (a reader that has no text for it) is a missing value.
+    is_missing = pc.or_kleene(pc.is_in(text, value_set=pa.array(missing_values, pa.string())), pc.is_null(text))
     values = _COERCE[spec["type"]](null_where(text, is_missing), spec, dialect)
     if spec["type"] == "list":  # a cell of separators only has no items: it is empty, not wrong
         is_missing = pc.is_null(values)
@@ -148,6 +153,21 @@ def null_where(array: pa.Array, mask: pa.Array) -> pa.Array:
         _, offsets, data = array.buffers()
         return pa.Array.from_buffers(array.type, len(array), [valid.buffers()[1], offsets, data])
     return pc.if_else(valid, array, pa.scalar(None, array.type))
+
+
+def constraint_values(spec: dict[str, Any], values: list[Any]) -> pa.Array:
+    """Values of a constraint (enum, minimum, maximum) read as the field reads its cells, as
+    frictionless does: a date minimum in the field's format, a number with its decimalChar.
+    A value the field cannot read is an error that names it."""
+    text = pa.array([v if isinstance(v, str) else json.dumps(v) for v in values], pa.string())
+    typed = _COERCE[spec["type"]](text, spec, Dialect())
+    unreadable = [v for v, ok in zip(values, pc.is_valid(typed).to_pylist(), strict=True) if not ok]
+    if unreadable:
+        raise ValueError(
+            f"field '{spec['name']}': constraint value(s) {', '.join(map(repr, unreadable))} "
+            f"are not {describe_expected(spec, Dialect())}"
+        )
+    return typed
 
 
 def few_distinct(column: pa.Array) -> bool:
@@ -248,7 +268,7 @@ def _boolean(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Arr
 
 def _list(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
     """Split on the source's separator, trim items, drop empty items."""
-    items = pc.split_pattern(column, dialect.list_separator)
+    items = pc.split_pattern(column, dialect.list_separator or spec.get("delimiter", ","))
     flat = pc.utf8_trim_whitespace(pc.list_flatten(items))
     keep = pc.not_equal(flat, "")
     # New offsets: how many kept items come before each old offset.

@@ -30,6 +30,7 @@ from partnerdata.coercion import (
     Column,
     Dialect,
     coerce_column,
+    constraint_values,
     describe_expected,
     in_parallel,
 )
@@ -118,18 +119,22 @@ def _check_field(column: Column, spec: dict[str, Any], dialect: Dialect) -> list
         ]
     if constraints.get("unique"):
         problems += check_unique(pa.table({name: column.typed}), [name], "unique")
-    if spec["type"] == "list":
-        return problems + _check_items(column, spec)
     values = column.values
+    if spec["type"] == "list":  # the lengths bound the number of items, as frictionless reads them
+        lengths = pc.list_value_length(values)
+        for bound, compare, word in (("minLength", pc.less, "fewer"), ("maxLength", pc.greater, "more")):
+            if bound in constraints:
+                failing(compare(lengths, constraints[bound]), bound, f"{word} than {constraints[bound]} items")
+        return problems + _check_items(column, spec)
     if "enum" in constraints:
-        allowed = pa.array(constraints["enum"]).cast(values.type)
+        allowed = constraint_values(spec, constraints["enum"])
         failing(pc.invert(pc.is_in(values, value_set=allowed)), "enum", _enum_message(name, constraints["enum"]))
     if "pattern" in constraints:
         matches = pc.match_substring_regex(values, f"^(?:{constraints['pattern']})$")
         failing(pc.invert(matches), "pattern", _pattern_message(spec))
     for bound, compare, word in (("minimum", pc.less, "less than"), ("maximum", pc.greater, "greater than")):
         if bound in constraints:
-            limit = _bound(constraints[bound], values.type)
+            limit = constraint_values(spec, [constraints[bound]])[0]
             failing(compare(values, limit), bound, f"{word} the {bound} {constraints[bound]}")
     lengths = pc.utf8_length(values) if {"minLength", "maxLength"} & set(constraints) else None
     for bound, compare, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
@@ -145,9 +150,9 @@ def check_row_rules(table: pa.Table, rules: Iterable[dict[str, Any]]) -> list[Pr
     for rule in rules:
         if rule["kind"] != "not_greater":
             continue
-        first, second = rule["fields"]
-        greater = pc.greater(table.column(first), table.column(second))
-        problems += _problems(greater, second, rule["name"], rule["message"])
+        first, second = (_decoded(table.column(name)) for name in rule["fields"])
+        greater = pc.greater(first, second)
+        problems += _problems(greater, rule["fields"][1], rule["name"], rule["message"])
     return problems
 
 
@@ -239,6 +244,13 @@ def _repeated_rows(keys: pa.Table, counted: pa.Array) -> list[int]:
     return np.delete(holding, first).tolist()
 
 
+def _decoded(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as plain values (text stored once per distinct value is expanded)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return column.dictionary_decode() if isinstance(column, pa.DictionaryArray) else column
+
+
 def _codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """One integer per row, equal for equal values; every empty cell gets the same code."""
     if isinstance(column, pa.ChunkedArray):
@@ -248,6 +260,8 @@ def _codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         codes = pc.take(values, column.indices)
         distinct = len(column.dictionary)
     else:
+        if pa.types.is_floating(column.type):
+            column = pc.add(column, 0.0)  # -0.0 becomes 0.0: equal numbers, one code
         encoded = pc.dictionary_encode(column)
         codes, distinct = encoded.indices, len(encoded.dictionary)
     return pc.fill_null(codes, distinct).to_numpy().astype(np.int64)
@@ -278,11 +292,6 @@ def check_foreign_key(
 def _all_valid(table: pa.Table, fields: list[str]) -> pa.Array:
     """True where every one of the fields has a value."""
     return functools.reduce(pc.and_, [pc.is_valid(table.column(f)) for f in fields])
-
-
-def _bound(limit: Any, arrow_type: pa.DataType) -> pa.Scalar:
-    """A minimum or maximum as a scalar of the field's type (dates are written as text)."""
-    return pa.scalar(limit).cast(arrow_type)
 
 
 def _check_items(column: Column, spec: dict[str, Any]) -> list[Problem]:

@@ -23,8 +23,10 @@ from partnerdata.errors import ConfigError
 from partnerdata.readers import Lines, ReadResult
 from partnerdata.readers.options import check_options
 
+HEAD_BYTES = 1 << 20  # the header row is looked for in the file's first MiB
 SAMPLE_BYTES = 1 << 20  # the rows in the file's first MiB decide which columns hold codes
 FEW_DISTINCT = 0.2  # a column holds codes when at most this share of the sampled cells differ
+MIN_SAMPLE_ROWS = 100  # fewer rows in the sample decide nothing
 TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 AUTO = "auto"  # for delimiter and encoding: find out from the file, and record what was found
 DELIMITERS = ",;\t|"
@@ -77,15 +79,20 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         octets = _decode(pa.py_buffer(octets), encoding, options).encode("utf-8")
     start = len(codecs.BOM_UTF8) if has_bom and encoding == "utf-8" else 0
     utf8 = pa.py_buffer(octets).slice(start)
-    head = _decode(_head(utf8, 1 << 20), "utf-8", options, partial=True)  # the header row is at the top
+    head = _decode(_head(utf8, HEAD_BYTES), "utf-8", options, partial=True)  # the header row is at the top
     if options["delimiter"] == AUTO:
         options = {**options, "delimiter": _detect_delimiter(head)}
         detected["delimiter"] = options["delimiter"]
-    header = _header(head, options)
-    skipped: list[str] = []
+    header, header_lines, rest = _header(head, options)
+    if rest is not None and not rest.strip():  # the whole file is its header: no rows
+        table = pa.table({name: pa.array([], pa.string()) for name in header})
+        return [ReadResult(table=table, positions=[], decimal=options["decimal"], thousands=options["thousands"],
+                           detected=detected)]  # fmt: skip
+    malformed_rows = 0
 
     def skip_row(row: Any) -> str:  # a row with too few or too many cells: rejected, not fatal
-        skipped.append(row.text)
+        nonlocal malformed_rows
+        malformed_rows += 1  # Arrow's threads call this out of order: the rows are found again below
         return "skip"
 
     quoted = octets.find(options["quote_char"].encode("utf-8"), start) >= 0
@@ -99,23 +106,16 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         lines = counter.submit(_count_lines, utf8)  # while Arrow's threads parse
         table = pacsv.read_csv(
             utf8,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_lines, block_size=1 << 22),
             parse_options=parse_options,
             convert_options=pacsv.ConvertOptions(
-                column_types=_column_types(utf8, header, parse_options), strings_can_be_null=False
+                column_types=_column_types(utf8, header, header_lines, parse_options), strings_can_be_null=False
             ),
         )
     table = pa.table([column.combine_chunks() for column in table.unify_dictionaries().columns], names=header)
-    one_line_each = not skipped and lines.result() == table.num_rows + 1  # no blank line, no cell over lines
-    positions, malformed = _line_positions(utf8, options, table.num_rows, len(header), one_line_each)
-    problems = [
-        (
-            position,
-            f"the row has {cells} cells where the header has {len(header)}; check for a missing or extra delimiter",
-            line,
-        )
-        for (position, cells), line in zip(malformed, skipped, strict=False)
-    ]
+    # One line per record: nothing malformed, and the lines outnumber the records by exactly the header.
+    one_line_each = not malformed_rows and header_lines == 1 and lines.result() == table.num_rows + 1
+    positions, problems = _line_positions(utf8, options, table.num_rows, len(header), one_line_each)
     return [
         ReadResult(
             table=table,
@@ -133,19 +133,30 @@ def _map(path: Path) -> mmap.mmap | bytes:
     with open(path, "rb") as file:
         if os.fstat(file.fileno()).st_size == 0:
             return b""
-        # MAP_POPULATE (Linux) maps every page at once instead of one fault per page.
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-        return mmap.mmap(file.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+        if hasattr(mmap, "MAP_POPULATE"):  # Linux: map every page at once instead of one fault per page
+            return mmap.mmap(file.fileno(), 0, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ)
+        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _head(data: pa.Buffer, size: int) -> pa.Buffer:
     return data.slice(0, min(size, data.size))
 
 
-def _count_lines(data: pa.Buffer) -> int:
-    """Lines of text (a last line without a newline counts); numpy, which releases the GIL."""
+def _count_lines(data: pa.Buffer) -> int | None:
+    """Lines of text (a last line without a newline counts), or None when a carriage return
+    alone ends a line somewhere (old Mac files, mixed endings): then only Python's csv module
+    can number the lines. numpy, which releases the GIL."""
     octets = np.frombuffer(data, np.uint8)
-    newlines = sum(int(np.count_nonzero(octets[i : i + (1 << 24)] == 10)) for i in range(0, len(octets), 1 << 24))
+    newlines = returns = pairs = 0
+    for i in range(0, len(octets), 1 << 24):
+        block = octets[i : i + (1 << 24) + 1]  # one octet more: a CR LF across the boundary
+        newlines += int(np.count_nonzero(block[: 1 << 24] == 10))
+        carriage = block[: 1 << 24] == 13
+        if carriage.any():
+            returns += int(np.count_nonzero(carriage))
+            pairs += int(np.count_nonzero(carriage[: len(block) - 1] & (block[1 : 1 + len(carriage)] == 10)))
+    if returns != pairs:
+        return None
     return newlines + (1 if len(octets) and octets[-1] != 10 else 0)
 
 
@@ -159,28 +170,33 @@ def _utf8_errors(data: pa.Buffer, options: Mapping[str, Any]) -> Iterator[None]:
         raise
 
 
-def _column_types(data: pa.Buffer, header: list[str], parse_options: pacsv.ParseOptions) -> dict[str, pa.DataType]:
+def _column_types(
+    data: pa.Buffer, header: list[str], header_lines: int, parse_options: pacsv.ParseOptions
+) -> dict[str, pa.DataType]:
     """Text for every column: dictionary-encoded where the first rows show few distinct values
     (codes, dates, counts), which the parser does at almost no cost and which lets coercion and
     checks work once per distinct value; plain strings elsewhere."""
-    if len(data) < SAMPLE_BYTES * 4:
-        return {name: pa.string() for name in header}
+    plain = {name: pa.string() for name in header}
+    if data.size < SAMPLE_BYTES * 4:
+        return plain
     head = _head(data, SAMPLE_BYTES).to_pybytes()
     sample = head[: head.rfind(b"\n") + 1]
     try:
         table = pacsv.read_csv(
             pa.py_buffer(sample),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_lines, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=parse_options.delimiter,
                 quote_char=parse_options.quote_char,
                 newlines_in_values=parse_options.newlines_in_values,
                 invalid_row_handler=lambda row: "skip",
             ),
-            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}),
+            convert_options=pacsv.ConvertOptions(column_types=plain),
         )
     except pa.ArrowInvalid:  # a cell that spans the sample's end, say: decide nothing
-        return {name: pa.string() for name in header}
+        return plain
+    if table.num_rows < MIN_SAMPLE_ROWS:
+        return plain
     few = table.num_rows * FEW_DISTINCT
     return {
         name: TEXT_CODES if pc.count_distinct(table.column(name)).as_py() <= few else pa.string() for name in header
@@ -201,28 +217,32 @@ def _decode(data: pa.Buffer, encoding: str, options: Mapping[str, Any], partial:
 
 def _line_positions(
     data: pa.Buffer, options: Mapping[str, Any], rows: int, columns: int, one_line_each: bool
-) -> tuple[pa.Array | Lines, list[tuple[str, int]]]:
+) -> tuple[pa.Array | Lines, list[tuple[str, str, str]]]:
     """The line where each record starts, as a text editor numbers them (the header is line 1),
-    and the positions and cell counts of the records with the wrong number of cells.
+    and a problem (position, message, text) for each record with the wrong number of cells.
 
-    When every record is one line (no malformed row, and the lines outnumber the records by
-    exactly the header), record i is on line i + 2; else (blank lines, which the parser skips,
-    or cells spanning lines) the lines are counted by Python's csv module."""
+    When every record is one line, record i is on line i + 2; else (blank lines, which the
+    parser skips, cells spanning lines, malformed rows) Python's csv module walks the text."""
     if one_line_each:
         return Lines(rows), []
-    text = _decode(data, "utf-8", options)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"], quotechar=options["quote_char"])
-    positions, malformed, previous_end = [], [], 0
+    lines = io.StringIO(_decode(data, "utf-8", options), newline="").readlines()
+    reader = csv.reader(lines, delimiter=options["delimiter"], quotechar=options["quote_char"])
+    positions, problems, previous_end = [], [], 0
     for number, record in enumerate(reader):
         start = previous_end + 1
         previous_end = reader.line_num
         if number == 0 or not any(cell.strip() for cell in record) and len(record) <= 1:
             continue  # the header, or a blank line
         if len(record) != columns:
-            malformed.append((f"line {start}", len(record)))
+            text = "".join(lines[start - 1 : previous_end]).rstrip("\r\n")
+            message = (
+                f"the row has {len(record)} cells where the header has {columns}; "
+                "check for a missing or extra delimiter"
+            )
+            problems.append((f"line {start}", message, text))
         else:
             positions.append(f"line {start}")
-    return pa.array(positions[:rows], pa.string()), malformed
+    return pa.array(positions[:rows], pa.string()), problems
 
 
 def _detect_encoding(data: pa.Buffer) -> str:
@@ -245,9 +265,13 @@ def _detect_delimiter(text: str) -> str:
     return best
 
 
-def _header(text: str, options: Mapping[str, Any]) -> list[str]:
-    """The column names of the first row; blank ones (a trailing delimiter) get a placeholder."""
-    first = next(csv.reader(io.StringIO(text), delimiter=options["delimiter"], quotechar=options["quote_char"]), None)
+def _header(text: str, options: Mapping[str, Any]) -> tuple[list[str], int, str | None]:
+    """The column names of the first row (blank ones, from a trailing delimiter, get a
+    placeholder), the number of lines the header takes (a quoted name may span lines), and
+    the text after it when text is the whole file (else None)."""
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=options["delimiter"], quotechar=options["quote_char"])
+    first = next(reader, None)
     if not first:
         raise ValueError("the file is empty: no header row")
     names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
@@ -258,4 +282,5 @@ def _header(text: str, options: Mapping[str, Any]) -> list[str]:
         raise ValueError(
             f"the header row has a single column {first[0][:60]!r}: is csv.delimiter ({options['delimiter']!r}) right?"
         )
-    return names
+    rest = stream.read() if len(text.encode("utf-8")) < HEAD_BYTES else None
+    return names, reader.line_num, rest
