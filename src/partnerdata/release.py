@@ -20,13 +20,25 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from partnerdata import paths
+from partnerdata.changes import LEVELS, Change, bump, data_changes, highest, schema_changes
 from partnerdata.durable import fsync_folder, fsync_path
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.writers import write_csv, write_parquet
 
 FIRST_VERSION = "1.0.0"
+CHANGES_JSON = "changes.json"
+CHANGES_MD = "CHANGES.md"
+MARKDOWN_KEYS = 20  # keys and changed records shown per resource in CHANGES.md
+DESCRIPTIVE_PACKAGE_KEYS = ("title", "description", "licenses", "contributors", "contact_point", "keywords", "homepage")
+BUMP_MEANING = {
+    "major": "Incompatible: check your code before you switch; `v<MAJOR>` keeps pointing at the previous major version.",
+    "minor": "Compatible: records or allowed values were added (or records nothing refers to were removed).",
+    "patch": "Compatible: values were corrected or descriptions changed.",
+    "initial": "",
+}
 SHA256SUMS = "SHA256SUMS"
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
@@ -47,13 +59,12 @@ def current_release(published_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def next_version(published_dir: Path) -> str:
-    """Until the release rules refine it, any change is a MINOR bump of the newest release."""
+def next_version(published_dir: Path, level: str) -> str:
+    """The newest release number (withdrawn ones included: a number is never reused), bumped."""
     versions = existing_versions(published_dir)
     if not versions:
         return FIRST_VERSION
-    major, minor, _ = versions[-1]
-    return f"{major}.{minor + 1}.0"
+    return bump(".".join(map(str, versions[-1])), level)
 
 
 def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
@@ -122,8 +133,7 @@ def publish_release(
     remove_staging_leftovers(published_dir)
     finish_interrupted_switch(published_dir)
     previous = current_release(published_dir)
-    version = next_version(published_dir)
-    staging = paths.staging_dir(published_dir, version, uuid.uuid4().hex[:12])
+    staging = paths.staging_dir(published_dir, "next", uuid.uuid4().hex[:12])
     staging.mkdir(parents=True)
     try:
         resources = _write_resources(tables, schemas, staging)
@@ -137,6 +147,9 @@ def publish_release(
                 current_version=previous["version"],
                 message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
             )
+        changes = _changes(published_dir, previous, tables, schemas, metadata)
+        version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
+        changes["version"] = version
         created = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         package = _datapackage(
             schemas,
@@ -147,8 +160,16 @@ def publish_release(
             {**provenance, "fingerprint": fingerprint, "content_digest": content_digest},
             metadata,
         )
+        package["changes"] = {
+            "previous_version": changes["previous_version"],
+            "bump": changes["bump"],
+            "rule": changes["rule"],
+            "details": "changes.json",
+        }
         _write_json(staging / "datapackage.json", package)
         _write_json(staging / "validation.json", validation)
+        _write_json(staging / CHANGES_JSON, changes)
+        (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
         write_checksums(staging)
         verify_checksums(staging)
         final = paths.release_dir(published_dir, version)
@@ -159,7 +180,121 @@ def publish_release(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _switch_pointers(published_dir, version, created, fingerprint, content_digest)
-    return ReleaseOutcome(version=version, path=final, current_version=version, message=f"published release {version}")
+    return ReleaseOutcome(
+        version=version,
+        path=final,
+        current_version=version,
+        message=f"published release {version} ({changes['bump']}: {changes['reasons'][0]})",
+    )
+
+
+def _changes(
+    published_dir: Path,
+    previous: dict[str, Any] | None,
+    tables: dict[str, pa.Table],
+    schemas: Schemas,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """changes.json: the bump, the rule that decided it, every reason, and the keyed diff."""
+    if previous is None:
+        return {
+            "previous_version": None,
+            "bump": "initial",
+            "rule": "first-release",
+            "reasons": ["the first release"],
+            "changes": [],
+            "resources": {
+                name: {"counts": {"added": tables[name].num_rows, "removed": 0, "changed": 0}} for name in tables
+            },
+        }
+    folder = paths.release_dir(published_dir, previous["version"])
+    old_package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    old_schemas = {r["name"]: r["schema"] for r in old_package["resources"]}
+    new_schemas = {name: schemas.published_descriptor(name) for name in RESOURCE_NAMES}
+    found = schema_changes(old_schemas, new_schemas)
+    old_tables = {
+        r["name"]: pq.read_table(folder / r["parquet"]["path"]) for r in old_package["resources"] if r["name"] in tables
+    }
+    references: dict[str, list[tuple[str, list[str], list[str]]]] = {}
+    for name, descriptor in old_schemas.items():
+        for fk in descriptor.get("foreignKeys", []):
+            target = fk["reference"]["resource"]
+            references.setdefault(target, []).append((name, list(fk["fields"]), list(fk["reference"]["fields"])))
+    keys = {name: schemas.primary_key(name) for name in RESOURCE_NAMES}
+    same_keys = {name for name in tables if _as_list(old_schemas.get(name, {}).get("primaryKey")) == keys[name]}
+    data_found, diffs = data_changes(
+        {n: t for n, t in old_tables.items() if n in same_keys},
+        {n: t for n, t in tables.items() if n in same_keys},
+        keys,
+        references,
+    )
+    found += data_found
+    described = {k: old_package.get(k) for k in DESCRIPTIVE_PACKAGE_KEYS} != {
+        k: {**schemas.package, **metadata}.get(k) for k in DESCRIPTIVE_PACKAGE_KEYS
+    }
+    if described or not found:  # not found: only files in schemas/ that publish nothing changed (rules, say)
+        found.append(Change("patch", "metadata-changed", None, "descriptive metadata changed (no data, no schema)"))
+    level = highest(found)
+    deciding = next(c for c in found if c.level == level)
+    return {
+        "previous_version": previous["version"],
+        "bump": level,
+        "rule": deciding.rule,
+        "reasons": [c.reason for c in sorted(found, key=lambda c: -LEVELS.index(c.level))],
+        "changes": [c.as_dict() for c in found],
+        "resources": diffs,
+    }
+
+
+def changes_markdown(changes: dict[str, Any]) -> str:
+    """CHANGES.md: do I need to download again, and what is new?"""
+    lines = [f"# Release {changes['version']}", ""]
+    if changes["previous_version"] is None:
+        lines += ["The first release.", ""]
+    else:
+        lines += [
+            f"Compared with release {changes['previous_version']}: a **{changes['bump']}** change "
+            f"(rule `{changes['rule']}`). {BUMP_MEANING[changes['bump']]}",
+            "",
+            "Why:",
+            "",
+            *[f"- {reason}" for reason in changes["reasons"]],
+            "",
+        ]
+    for name, diff in changes["resources"].items():
+        counts = diff["counts"]
+        lines += [
+            f"## {name}",
+            "",
+            f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed.",
+            "",
+        ]
+        if diff.get("added"):
+            lines += [f"- added: {', '.join(map(_key_text, diff['added'][:MARKDOWN_KEYS]))}{_more(diff, 'added')}"]
+        if diff.get("removed"):
+            lines += [
+                f"- removed: {', '.join(map(_key_text, diff['removed'][:MARKDOWN_KEYS]))}{_more(diff, 'removed')}"
+            ]
+        for record in diff.get("changed", [])[:MARKDOWN_KEYS]:
+            fields = "; ".join(f"{f}: {v['from']!r} → {v['to']!r}" for f, v in record["fields"].items())
+            lines.append(f"- changed {_key_text(record['key'])}: {fields}")
+        if len(diff.get("changed", [])) > MARKDOWN_KEYS or diff.get("truncated"):
+            lines.append("- ... the full lists (up to the cap) are in changes.json; the counts above are complete")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _more(diff: dict[str, Any], kind: str) -> str:
+    shown = min(len(diff[kind]), MARKDOWN_KEYS)
+    return f" and {diff['counts'][kind] - shown} more" if diff["counts"][kind] > shown else ""
+
+
+def _key_text(key: Any) -> str:
+    return "(" + ", ".join(map(str, key)) + ")" if isinstance(key, list) else str(key)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 def write_checksums(folder: Path) -> None:

@@ -1,0 +1,330 @@
+"""What changed between two releases, and which version number that calls for.
+
+The rules follow the Data Package version recipe (frictionlessdata/datapackage,
+recipes/data-package-version):
+
+- MAJOR: an incompatible change. A resource removed; a field added, removed, renamed
+  or reordered; a type or format changed; a constraint made more restrictive; a
+  primary key or foreign key changed or added; records that another resource
+  references deleted (a split or a new key deletes the old key too).
+- MINOR: records or resources added, records nothing references removed, a
+  constraint loosened.
+- PATCH: values of existing records corrected, or only descriptive metadata changed.
+- No release: nothing changed. Moving the files to another URL is no change.
+
+Records are compared by primary key, over the published fields; the differences
+are counted, and listed (keys, and fields from what to what) up to a cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+LEVELS = ("patch", "minor", "major")
+MAX_KEYS = 1000  # keys listed per resource and kind of change; the counts are always complete
+MAX_CHANGED_RECORDS = 200  # changed records listed with their field changes, per resource
+CONSTRAINT_DIRECTIONS = {  # for a number-valued constraint: which way makes it more restrictive
+    "minimum": "up",
+    "minLength": "up",
+    "maximum": "down",
+    "maxLength": "down",
+}
+DESCRIPTIVE = {"title", "description"}  # field and resource properties that only describe
+
+
+@dataclass(frozen=True)
+class Change:
+    level: str  # patch | minor | major
+    rule: str  # which rule of the version recipe applies
+    resource: str | None
+    reason: str  # one sentence for a data user
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def bump(version: str, level: str) -> str:
+    major, minor, patch = map(int, version.split("."))
+    if level == "major":
+        return f"{major + 1}.0.0"
+    if level == "minor":
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def highest(changes: list[Change]) -> str | None:
+    """The bump these changes call for: the most incompatible one, or None for no change."""
+    if not changes:
+        return None
+    return max((c.level for c in changes), key=LEVELS.index)
+
+
+def schema_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
+    """Changes between two sets of published Table Schemas, by resource name."""
+    changes = []
+    for name in old.keys() - new.keys():
+        changes.append(Change("major", "resource-removed", name, f"the resource {name} was removed"))
+    for name in new.keys() - old.keys():
+        changes.append(Change("minor", "resource-added", name, f"the resource {name} was added"))
+    for name in sorted(old.keys() & new.keys()):
+        changes += _resource_schema_changes(name, old[name], new[name])
+    return changes
+
+
+def _resource_schema_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    changes = []
+    old_fields = {f["name"]: f for f in old["fields"]}
+    new_fields = {f["name"]: f for f in new["fields"]}
+    removed = [f for f in old_fields if f not in new_fields]
+    added = [f for f in new_fields if f not in old_fields]
+    for field in removed:
+        changes.append(Change("major", "field-removed", name, f"{name}.{field} was removed (or renamed)"))
+    for field in added:
+        changes.append(Change("major", "field-added", name, f"{name}.{field} was added"))
+    common_old = [f for f in old_fields if f in new_fields]
+    common_new = [f for f in new_fields if f in old_fields]
+    if common_old != common_new:
+        changes.append(Change("major", "fields-reordered", name, f"the fields of {name} are in another order"))
+    for field in common_new:
+        changes += _field_changes(name, old_fields[field], new_fields[field])
+    if _as_list(old.get("primaryKey")) != _as_list(new.get("primaryKey")):
+        changes.append(
+            Change("major", "primary-key-changed", name, f"the primary key of {name} is now {new.get('primaryKey')}")
+        )
+    old_fks = [_fk(fk) for fk in old.get("foreignKeys", [])]
+    new_fks = [_fk(fk) for fk in new.get("foreignKeys", [])]
+    for fk in new_fks:
+        if fk not in old_fks:
+            changes.append(Change("major", "foreign-key-added", name, f"{name} has a new foreign key {fk}"))
+    for fk in old_fks:
+        if fk not in new_fks:
+            changes.append(Change("minor", "foreign-key-removed", name, f"{name} no longer has the foreign key {fk}"))
+    if _descriptive(old) != _descriptive(new) and not changes:
+        changes.append(Change("patch", "metadata-changed", name, f"the description of {name} changed"))
+    return changes
+
+
+def _field_changes(resource: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    where = f"{resource}.{new['name']}"
+    changes = []
+    for key, rule in (("type", "type-changed"), ("format", "format-changed")):
+        if old.get(key, "default") != new.get(key, "default"):
+            changes.append(Change("major", rule, resource, f"{where}: {key} {old.get(key)} became {new.get(key)}"))
+    changes += _constraint_changes(resource, where, old.get("constraints", {}), new.get("constraints", {}))
+    for key in ("itemEnum", "delimiter", "trueValues", "falseValues", "missingValues"):
+        if old.get(key) != new.get(key):
+            if key == "itemEnum" and old.get(key) and new.get(key) and set(old[key]) < set(new[key]):
+                changes.append(Change("minor", "constraint-loosened", resource, f"{where}: more list items allowed"))
+            else:
+                changes.append(Change("major", "constraint-tightened", resource, f"{where}: {key} changed"))
+    if not changes and _descriptive(old) != _descriptive(new):
+        changes.append(Change("patch", "metadata-changed", resource, f"{where}: its title or description changed"))
+    return changes
+
+
+def _constraint_changes(resource: str, where: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    changes = []
+
+    def tightened(what: str) -> None:
+        changes.append(Change("major", "constraint-tightened", resource, f"{where}: {what}"))
+
+    def loosened(what: str) -> None:
+        changes.append(Change("minor", "constraint-loosened", resource, f"{where}: {what}"))
+
+    for key in sorted(old.keys() | new.keys()):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key in ("required", "unique"):
+            (tightened if after else loosened)(f"{key} is now {bool(after)}")
+        elif key == "enum":
+            if before is None or after is not None and not set(after) >= set(before):
+                tightened("fewer allowed values" if before is not None else "a list of allowed values was added")
+            else:
+                loosened("more allowed values" if after is not None else "any value is allowed now")
+        elif key in CONSTRAINT_DIRECTIONS:
+            if before is None or after is None:
+                (tightened if before is None else loosened)(f"{key} {'added' if before is None else 'removed'}")
+            else:
+                up = _compare(after, before) > 0
+                (tightened if up == (CONSTRAINT_DIRECTIONS[key] == "up") else loosened)(
+                    f"{key} {before} became {after}"
+                )
+        else:  # a pattern, or anything we cannot order: assume the worst
+            tightened(f"{key} {before!r} became {after!r}")
+    return changes
+
+
+def data_changes(
+    old: dict[str, pa.Table],
+    new: dict[str, pa.Table],
+    keys: dict[str, list[str]],
+    references: dict[str, list[tuple[str, list[str], list[str]]]],
+) -> tuple[list[Change], dict[str, Any]]:
+    """Records added, removed and changed per resource, keyed by primary key.
+
+    references maps a resource to the (child resource, child fields, own key fields) that
+    point at it, so that a removed record someone refers to is found (in the old release)."""
+    changes, diffs = [], {}
+    for name in new:
+        if name not in old:
+            continue
+        diff = _diff_table(old[name], new[name], keys[name])
+        diffs[name] = diff
+        counts = diff["counts"]
+        if counts["removed"]:
+            referenced = _referenced(old, name, diff["removed_table"], references.get(name, []))
+            if referenced:
+                changes.append(
+                    Change(
+                        "major",
+                        "referenced-records-removed",
+                        name,
+                        f"{referenced} removed {name} record(s) were referred to by other resources",
+                    )
+                )
+            if counts["removed"] > referenced:
+                changes.append(
+                    Change(
+                        "minor",
+                        "records-removed",
+                        name,
+                        f"{counts['removed'] - referenced} {name} record(s) nothing refers to were removed",
+                    )
+                )
+        if counts["added"]:
+            changes.append(Change("minor", "records-added", name, f"{counts['added']} {name} record(s) added"))
+        if counts["changed"]:
+            changes.append(
+                Change("patch", "records-corrected", name, f"values of {counts['changed']} {name} record(s) changed")
+            )
+        del diff["removed_table"]
+    return changes, diffs
+
+
+def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
+    """Added, removed and changed keys; for changed records, each field from what to what
+    (fields whose type changed are left out: that change is a schema change already)."""
+    fields = [
+        f
+        for f in new.column_names
+        if f in old.column_names and f not in key and old.schema.field(f).type == new.schema.field(f).type
+    ]
+    old_side = _comparable(old, key, fields).append_column("__old", pa.array(np.ones(old.num_rows, dtype=bool)))
+    new_side = _comparable(new, key, fields).append_column("__new", pa.array(np.ones(new.num_rows, dtype=bool)))
+    joined = old_side.join(
+        new_side, keys=key, join_type="full outer", left_suffix="__a", right_suffix="__b", use_threads=False
+    ).sort_by([(k, "ascending") for k in key])
+    in_old = pc.is_valid(joined.column("__old"))
+    in_new = pc.is_valid(joined.column("__new"))
+    added = joined.filter(pc.and_(in_new, pc.invert(in_old)))
+    removed = joined.filter(pc.and_(in_old, pc.invert(in_new)))
+    both = joined.filter(pc.and_(in_old, in_new))
+    differs = {f: _differs(both.column(f"{f}__a"), both.column(f"{f}__b")) for f in fields}
+    any_change = functools.reduce(pc.or_, differs.values()) if differs else None
+    changed = both.filter(any_change) if any_change is not None else both.slice(0, 0)
+    changed_records = []
+    originals_old = _rows_by_key(old, key, changed.select(key), fields)
+    originals_new = _rows_by_key(new, key, changed.select(key), fields)
+    for position, record_key in enumerate(_keys(changed, key)[:MAX_CHANGED_RECORDS]):
+        before, after = originals_old[position], originals_new[position]
+        changed_records.append(
+            {
+                "key": record_key,
+                "fields": {
+                    f: {"from": _json(before[f]), "to": _json(after[f])} for f in fields if before[f] != after[f]
+                },
+            }
+        )
+    return {
+        "counts": {"added": added.num_rows, "removed": removed.num_rows, "changed": changed.num_rows},
+        "added": _keys(added, key)[:MAX_KEYS],
+        "removed": _keys(removed, key)[:MAX_KEYS],
+        "changed": changed_records,
+        "truncated": added.num_rows > MAX_KEYS or removed.num_rows > MAX_KEYS or changed.num_rows > MAX_CHANGED_RECORDS,
+        "removed_table": removed.select(key),
+    }
+
+
+def _comparable(table: pa.Table, key: list[str], fields: list[str]) -> pa.Table:
+    """Key and fields, with list values joined into text so that they can be compared."""
+    columns = {}
+    for name in key + fields:
+        column = table.column(name)
+        if pa.types.is_list(column.type):
+            column = pc.binary_join(column, "\x1f")
+        columns[name] = column
+    return pa.table(columns)
+
+
+def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.Array:
+    """True where the values differ; two empty cells are equal."""
+    equal = pc.fill_null(pc.equal(a, b), False)
+    both_empty = pc.and_(pc.is_null(a), pc.is_null(b))
+    return pc.invert(pc.or_(equal, both_empty))
+
+
+def _rows_by_key(table: pa.Table, key: list[str], wanted: pa.Table, fields: list[str]) -> list[dict[str, Any]]:
+    """The rows of table with the wanted keys (at most MAX_CHANGED_RECORDS), in wanted's order."""
+    wanted = wanted.slice(0, MAX_CHANGED_RECORDS)
+    if wanted.num_rows == 0:
+        return []
+    order = pa.array(np.arange(wanted.num_rows, dtype=np.int64))
+    rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    found = wanted.append_column("__order", order).join(
+        table.select(key).append_column("__row", rows), keys=key, use_threads=False
+    )
+    return table.select(fields).take(found.sort_by("__order").column("__row")).to_pylist()
+
+
+def _referenced(
+    old: dict[str, pa.Table], name: str, removed: pa.Table, pointers: list[tuple[str, list[str], list[str]]]
+) -> int:
+    """How many of the removed keys some row of another resource referred to (in the old release)."""
+    if removed.num_rows == 0 or not pointers:
+        return 0
+    hit = pa.array(np.zeros(removed.num_rows, dtype=bool))
+    indexed = removed.append_column("__index", pa.array(np.arange(removed.num_rows, dtype=np.int64)))
+    for child, child_fields, own_fields in pointers:
+        if child not in old:
+            continue
+        references = old[child].select(child_fields).rename_columns(own_fields).group_by(own_fields).aggregate([])
+        found = indexed.select([*own_fields, "__index"]).join(references, keys=own_fields, join_type="inner")
+        rows = pa.array(np.arange(removed.num_rows, dtype=np.int64))
+        hit = pc.or_(hit, pc.is_in(rows, value_set=found.column("__index").combine_chunks()))
+    return pc.sum(pc.cast(hit, pa.int64())).as_py() or 0
+
+
+def _keys(table: pa.Table, key: list[str]) -> list[Any]:
+    rows = table.select(key).to_pylist()
+    return [_json(row[key[0]]) if len(key) == 1 else [_json(row[k]) for k in key] for row in rows]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _fk(foreign_key: dict[str, Any]) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    reference = foreign_key["reference"]
+    return (tuple(_as_list(foreign_key["fields"])), reference["resource"], tuple(_as_list(reference["fields"])))
+
+
+def _descriptive(descriptor: dict[str, Any]) -> dict[str, Any]:
+    return {k: descriptor.get(k) for k in DESCRIPTIVE}
+
+
+def _compare(a: Any, b: Any) -> int:
+    return (a > b) - (a < b)
