@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     if args.command == "accept":
         return _accept(args)
+    if args.command == "release" and args.action == "withdraw":
+        return _withdraw(args)
     _parser().print_help()
     return pipeline.EXIT_CONFIG
 
@@ -78,6 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     accept.add_argument("--snapshot", metavar="NAME", help="the snapshot folder name (default: the newest)")
     accept.add_argument("--raw", default="raw", metavar="DIR", help="raw snapshots folder (default: raw)")
     accept.add_argument("--by", default=None, metavar="NAME", help="who accepts it (default: the login name)")
+
+    release = commands.add_parser("release", help="manage published releases")
+    actions = release.add_subparsers(dest="action", required=True)
+    withdraw = actions.add_parser(
+        "withdraw",
+        help="mark a bad release as withdrawn; latest and its v<MAJOR> move back to the newest good release",
+    )
+    _common(withdraw)
+    withdraw.add_argument("version", metavar="VERSION")
+    withdraw.add_argument("--reason", required=True, help="why, for data users (catalogue and feed show it)")
+    withdraw.add_argument(
+        "--purge", action="store_true", help="legal takedown: delete its data files too, leaving a tombstone"
+    )
+    withdraw.add_argument(
+        "--published", default="published", metavar="DIR", help="published folder (default: published)"
+    )
+    withdraw.add_argument("--by", default=None, metavar="NAME", help="who withdraws it (default: the login name)")
     return parser
 
 
@@ -109,6 +128,23 @@ def _accept(args: argparse.Namespace) -> int:
     except LockTimeout as error:
         return _fail(pipeline.EXIT_LOCKED, str(error))
     print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
+    return pipeline.EXIT_OK
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    run = pipeline.RunPaths(args.sources, "raw", args.published, "reports", args.schemas)
+    by = args.by or os.environ.get("USER") or getpass.getuser()
+    try:
+        result = pipeline.withdraw(run, args.version, args.reason, args.purge, by)
+    except ConfigError as error:
+        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
+    except ValueError as error:
+        return _fail(pipeline.EXIT_CONFIG, str(error))
+    except LockTimeout as error:
+        return _fail(pipeline.EXIT_LOCKED, str(error))
+    what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
+    latest = f"latest is now {result['latest']}" if result["latest"] else "no good release is left: latest was removed"
+    print(f"release {args.version} {what} by {by}: {args.reason}; {latest}")
     return pipeline.EXIT_OK
 
 

@@ -31,6 +31,7 @@ from partnerdata.release import (
     publish_release,
     release_snapshot_hashes,
     remove_staging_leftovers,
+    withdraw_release,
 )
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
@@ -365,6 +366,16 @@ def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
     if outcome.source.url_template.startswith(("http://", "https://")):
         entry["path"] = outcome.source.url_template
     return entry
+
+
+def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> dict[str, Any]:
+    """``partnerdata release withdraw``: under the publish lock, so never during a run's publish."""
+    config, _ = load(run)
+    published_dir = Path(run.published_dir)
+    with folder_lock(published_dir, config.settings.lock_timeout_seconds):
+        entry = withdraw_release(published_dir, version, reason, purge, by, utc_now())
+        current = current_release(published_dir)
+    return {**entry, "version": version, "latest": current["version"] if current else None}
 
 
 def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:

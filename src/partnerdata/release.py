@@ -40,6 +40,9 @@ BUMP_MEANING = {
     "initial": "",
 }
 SHA256SUMS = "SHA256SUMS"
+WITHDRAWN_JSON = "withdrawn.json"  # in published/: the registry of withdrawn releases
+TOMBSTONE_JSON = "TOMBSTONE.json"  # in a purged release's folder
+LOG_JSONL = "log.jsonl"  # in published/: releases published, withdrawn, purged
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -87,12 +90,12 @@ def release_snapshot_hashes(published_dir: Path) -> set[str]:
 def finish_interrupted_switch(published_dir: Path) -> str | None:
     """A crash between a release's rename and the pointer switch leaves a complete, verified
     release that latest does not name yet: switch to it now rather than publish it twice."""
-    versions = existing_versions(published_dir)
-    if not versions:
+    good = good_versions(published_dir)  # a withdrawn release never becomes latest again
+    if not good:
         return None
-    newest = ".".join(map(str, versions[-1]))
+    newest = good[-1]
     current = current_release(published_dir)
-    if current is not None and tuple(map(int, current["version"].split("."))) >= versions[-1]:
+    if current is not None and _number(current["version"]) >= _number(newest):
         return None
     folder = paths.release_dir(published_dir, newest)
     verify_checksums(folder)  # it was verified before the rename; a damaged one raises here
@@ -106,6 +109,10 @@ def finish_interrupted_switch(published_dir: Path) -> str | None:
         provenance.get("content_digest", ""),
     )
     return newest
+
+
+def _number(version: str) -> tuple[int, ...]:
+    return tuple(map(int, version.split(".")))
 
 
 def remove_staging_leftovers(published_dir: Path) -> list[Path]:
@@ -147,6 +154,17 @@ def publish_release(
                 current_version=previous["version"],
                 message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
             )
+        refused = _withdrawn_with_digest(published_dir, content_digest)
+        if refused is not None:
+            shutil.rmtree(staging)
+            version, reason = refused
+            return ReleaseOutcome(
+                version=None,
+                path=None,
+                current_version=previous["version"] if previous else None,
+                message=f"the data, schemas and metadata are those of withdrawn release {version} ({reason}): "
+                "not published again; fix the input first",
+            )
         changes = _changes(published_dir, previous, tables, schemas, metadata)
         version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
         changes["version"] = version
@@ -180,12 +198,24 @@ def publish_release(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _switch_pointers(published_dir, version, created, fingerprint, content_digest)
+    append_log(published_dir, {"event": "published", "version": version, "at": created, "bump": changes["bump"]})
     return ReleaseOutcome(
         version=version,
         path=final,
         current_version=version,
         message=f"published release {version} ({changes['bump']}: {changes['reasons'][0]})",
     )
+
+
+def _withdrawn_with_digest(published_dir: Path, content_digest: str) -> tuple[str, str] | None:
+    """The withdrawn release (version, reason) whose content this is, if any."""
+    for version, entry in withdrawn_releases(published_dir).items():
+        package = paths.release_dir(published_dir, version) / "datapackage.json"
+        if package.exists():
+            provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
+            if provenance.get("content_digest") == content_digest:
+                return version, entry["reason"]
+    return None
 
 
 def _changes(
@@ -295,6 +325,107 @@ def _key_text(key: Any) -> str:
 
 def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
+
+
+def withdrawn_releases(published_dir: Path) -> dict[str, dict[str, Any]]:
+    """published/withdrawn.json: version -> reason, when, by whom, purged or not."""
+    try:
+        return json.loads((published_dir / WITHDRAWN_JSON).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def good_versions(published_dir: Path) -> list[str]:
+    """The releases on disk that were not withdrawn, oldest first."""
+    withdrawn = withdrawn_releases(published_dir)
+    return [v for v in (".".join(map(str, t)) for t in existing_versions(published_dir)) if v not in withdrawn]
+
+
+def withdraw_release(
+    published_dir: Path, version: str, reason: str, purge: bool, by: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Mark a release as withdrawn; move latest and its v<MAJOR> back to the newest good release.
+
+    With purge (a legal takedown), the data files are deleted as well: TOMBSTONE.json keeps the
+    reason and the sha256 of every file that was there. Either way the event is appended to
+    published/log.jsonl. The caller holds the publish lock."""
+    folder = paths.release_dir(published_dir, version)
+    if not reason.strip():
+        raise ValueError("give a --reason: data users read it in the catalogue and the feed")
+    if not (folder / SHA256SUMS).exists() and not (folder / TOMBSTONE_JSON).exists():
+        known = ", ".join(".".join(map(str, v)) for v in existing_versions(published_dir)) or "none"
+        raise ValueError(f"there is no release {version} in {paths.releases_dir(published_dir)} (releases: {known})")
+    withdrawn = withdrawn_releases(published_dir)
+    if version in withdrawn and (withdrawn[version]["purged"] or not purge):
+        raise ValueError(f"release {version} was withdrawn already, on {withdrawn[version]['withdrawn_at']}")
+    at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    entry = {"reason": reason, "withdrawn_at": at, "by": by, "purged": purge}
+    if purge:
+        entry["files"] = _purge(folder, reason, at, by)
+    withdrawn[version] = entry
+    _write_json_atomically(published_dir / WITHDRAWN_JSON, withdrawn)
+    _repoint(published_dir)
+    append_log(published_dir, {"event": "purged" if purge else "withdrawn", "version": version, **entry})
+    return entry
+
+
+def _purge(folder: Path, reason: str, at: str, by: str) -> dict[str, str]:
+    """Delete the data files; leave SHA256SUMS' hashes and the reason in TOMBSTONE.json."""
+    hashes = {}
+    for line in (folder / SHA256SUMS).read_text(encoding="utf-8").splitlines():
+        expected, name = line.split("  ", 1)
+        hashes[name] = expected
+    tombstone = {"purged_at": at, "by": by, "reason": reason, "files": hashes}
+    _write_json_atomically(folder / TOMBSTONE_JSON, tombstone)
+    for name in hashes:
+        if name.endswith((".csv", ".parquet")):
+            (folder / name).unlink(missing_ok=True)
+    (folder / SHA256SUMS).unlink(missing_ok=True)  # it lists files that are gone; the tombstone keeps it
+    fsync_path(folder)
+    return hashes
+
+
+def _repoint(published_dir: Path) -> None:
+    """latest and each v<MAJOR> to the newest good release (of that major); gone when there is none."""
+    good = good_versions(published_dir)
+    majors = {int(v.split(".")[0]) for v in (".".join(map(str, t)) for t in existing_versions(published_dir))}
+    for major in majors:
+        of_major = [v for v in good if int(v.split(".")[0]) == major]
+        link = paths.major_link(published_dir, major)
+        if of_major:
+            _replace_symlink(link, Path(paths.RELEASES) / of_major[-1])
+        else:
+            link.unlink(missing_ok=True)
+    if not good:
+        paths.latest_link(published_dir).unlink(missing_ok=True)
+        paths.latest_json(published_dir).unlink(missing_ok=True)
+        return
+    newest = good[-1]
+    package = json.loads((paths.release_dir(published_dir, newest) / "datapackage.json").read_text(encoding="utf-8"))
+    provenance = package.get("provenance", {})
+    _switch_pointers(
+        published_dir,
+        newest,
+        package["created"],
+        provenance.get("fingerprint", ""),
+        provenance.get("content_digest", ""),
+    )
+
+
+def append_log(published_dir: Path, event: dict[str, Any]) -> None:
+    """published/log.jsonl, append-only: every release published, withdrawn or purged."""
+    with open(published_dir / LOG_JSONL, "a", encoding="utf-8") as log:
+        log.write(json.dumps(event, ensure_ascii=False) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def _write_json_atomically(path: Path, document: Any) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    _write_json(temporary, document)
+    fsync_path(temporary)
+    os.replace(temporary, path)
+    fsync_path(path.parent)
 
 
 def write_checksums(folder: Path) -> None:
