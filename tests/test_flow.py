@@ -118,6 +118,16 @@ def test_parquet_files_carry_the_declared_types(demo_project, capsys):
     )
     per_theme = duckdb.sql(f"SELECT theme, count(*) FROM '{latest}/activities.parquet' GROUP BY theme").fetchall()
     assert sum(n for _, n in per_theme) == 245
+    # One query over every file of latest, and a join across two of them.
+    everything = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{latest}/*.parquet', union_by_name = true, filename = true)"
+    ).fetchall()[0][0]
+    assert everything == sum(pq.read_metadata(p).num_rows for p in latest.glob("*.parquet"))
+    joined = duckdb.sql(
+        f"SELECT count(*) FROM '{latest}/project_partners.parquet' pp "
+        f"JOIN '{latest}/organisations.parquet' o USING (organisation_id)"
+    ).fetchall()[0][0]
+    assert joined == pq.read_metadata(latest / "project_partners.parquet").num_rows  # every reference resolves
 
     frame = pd.read_parquet(latest / "activities.parquet", dtype_backend="numpy_nullable")
     assert str(frame["participants_total"].dtype) == "Int64"

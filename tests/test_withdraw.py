@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 
+import frictionless
 import pyarrow as pa
 
 from partnerdata import cli
@@ -31,6 +32,10 @@ def _three_releases(schemas, tmp_path):
     tables = demo_tables(schemas, tmp_path / "work")
     versions = [_publish(schemas, _retitled(tables, suffix), published).version for suffix in ("", " (a)", " (b)")]
     assert versions == ["1.0.0", "1.0.1", "1.0.2"]
+    for version in versions:  # every release is a valid Data Package, CHANGES.md and changes.json included
+        report = frictionless.validate(str(published / "releases" / version / "datapackage.json"))
+        assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+        assert {"CHANGES.md", "changes.json"} <= {p.name for p in (published / "releases" / version).iterdir()}
     return published, tables
 
 
@@ -85,3 +90,15 @@ def test_withdrawing_every_release_removes_latest_and_mistakes_are_named(schemas
     assert "was withdrawn already" in capsys.readouterr().err
     assert _withdraw(published, "7.0.0", "--reason", "x") == 2
     assert "there is no release 7.0.0" in capsys.readouterr().err
+
+
+def test_retention_removes_the_oldest_releases_but_never_the_one_latest_names(schemas, tmp_path, capsys):
+    from partnerdata.release import prune_releases
+
+    published, _ = _three_releases(schemas, tmp_path)
+    assert _withdraw(published, "1.0.2", "--reason", "bad") == 0  # latest and v1 now name 1.0.1
+    now = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    assert prune_releases(published, None, now) == []  # the default keeps every release
+    assert prune_releases(published, 1, now) == ["1.0.0"]  # 1.0.1 is kept: latest names it
+    assert sorted(p.name for p in (published / "releases").iterdir()) == ["1.0.1", "1.0.2"]
+    assert json.loads((published / "log.jsonl").read_text().splitlines()[-1])["event"] == "removed"

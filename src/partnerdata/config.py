@@ -55,6 +55,7 @@ SETTINGS_KEYS = {
     "licence": str,
     **THRESHOLD_KEYS,
     "lock_timeout_seconds": (int, float),
+    "retention_releases": int,
 }
 SOURCE_KEYS = {
     "source_id",
@@ -98,6 +99,7 @@ class Settings:
     max_row_drop_share: float = 0.5
     retention_snapshots: int = 10
     lock_timeout_seconds: float = 60
+    retention_releases: int | None = None  # None: keep every release
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,10 @@ def _load_settings(raw: Any, where: str) -> Settings:
         if key in raw and (not isinstance(raw[key], expected) or isinstance(raw[key], bool)):
             raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)}, got {raw[key]!r}")
     _check_thresholds(raw, where)
+    if raw.get("retention_releases", 1) < 1:
+        raise ConfigError(
+            f"{where}: key 'retention_releases': expected at least 1 (or leave it out to keep every release)"
+        )
     return Settings(**raw)
 
 

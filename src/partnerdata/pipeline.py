@@ -28,6 +28,7 @@ from partnerdata.privacy import Removal, scrub_free_text
 from partnerdata.release import (
     current_release,
     finish_interrupted_switch,
+    prune_releases,
     publish_release,
     release_snapshot_hashes,
     remove_staging_leftovers,
@@ -267,6 +268,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         validation_summary(outcomes, assembly.conflicts, started),
         package_metadata(config, schemas),
     )
+    releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
         "version": outcome.version,
@@ -277,6 +279,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         "sources": [_source_line(o) for o in outcomes],
         "reports": str(Path(run.reports_dir) / "latest"),
         "snapshots_removed": removed,
+        "releases_removed": releases_removed,
     }
 
 
