@@ -98,7 +98,9 @@ def test_sigkill_at_every_step_of_publishing_leaves_latest_on_a_complete_release
         assert _check_invariant(published, {"1.0.1"}) == "1.0.1"
         assert sorted(p.name for p in (published / "releases").iterdir()) == ["1.0.0", "1.0.1"], at
         shutil.rmtree(published)
-    print(f"{steps} crash points: latest stayed on 1.0.0 after {outcomes['1.0.0']}, moved to 1.0.1 after {outcomes['1.0.1']}")
+    print(
+        f"{steps} crash points: latest stayed on 1.0.0 after {outcomes['1.0.0']}, moved to 1.0.1 after {outcomes['1.0.1']}"
+    )
     assert outcomes["1.0.0"] > 0 and outcomes["1.0.1"] > 0  # crashes before and after the switch
 
 

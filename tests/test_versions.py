@@ -174,3 +174,22 @@ def test_releases_carry_the_rule_and_the_reasons_and_moving_the_files_is_no_chan
     shutil.copytree(tmp_path / "published", tmp_path / "moved", symlinks=True)
     moved = _publish(schemas, corrected, tmp_path / "moved")
     assert moved.version is None and moved.current_version == "1.0.1"
+
+
+def test_a_very_large_diff_is_capped_with_a_note_and_complete_counts(monkeypatch):
+    from partnerdata import changes
+    from partnerdata.release import changes_markdown
+
+    monkeypatch.setattr(changes, "MAX_KEYS", 1)
+    monkeypatch.setattr(changes, "MAX_CHANGED_RECORDS", 1)
+    new = _tables([("P-1", "One!"), ("P-2", "Two!"), ("P-4", "Four"), ("P-5", "Five")], [("A-1", "P-1"), ("A-2", None)])
+    found, diffs = data_changes(OLD, new, KEYS, REFERENCES)
+    projects = diffs["projects"]
+    assert projects["counts"] == {"added": 2, "removed": 1, "changed": 2}
+    assert len(projects["added"]) == 1 and len(projects["changed"]) == 1 and projects["truncated"] is True
+    text = changes_markdown(
+        {"version": "1.1.0", "previous_version": "1.0.0", "bump": highest(found), "rule": "records-added",
+         "reasons": [c.reason for c in found], "resources": diffs}
+    )  # fmt: skip
+    assert "2 added, 1 removed, 2 changed." in text and "- added: P-4 and 1 more" in text
+    assert "the counts above are complete" in text
