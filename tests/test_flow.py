@@ -88,6 +88,9 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
         assert snapshots[recorded["source_id"]] == recorded["sha256"]
     assert {"schema_sha256", "sources_yaml_sha256", "code_version", "fingerprint"} <= set(package["provenance"])
     assert {s["source_id"] for s in package["sources"]} == set(snapshots)
+    hzk = next(s for s in package["sources"] if s["source_id"] == "hzk-leerweken")
+    assert hzk["title"].startswith("Hogeschool Zuiderkempen") and hzk["status"] == "fetched"
+    assert hzk["path"].endswith(".csv") and hzk["snapshot_fetched_at"].endswith("Z")
 
     # Rows are ordered by primary key in both files, and the counts match the demo.
     csv_ids = pd.read_csv(release / "activities.csv", dtype=str)["activity_id"].tolist()

@@ -366,8 +366,7 @@ def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
         "snapshot_age_days": outcome.age_days(now),
         "error": outcome.public_error,
     }
-    if outcome.source.url_template.startswith(("http://", "https://")):
-        entry["path"] = outcome.source.url_template
+    entry["path"] = outcome.source.url_template  # the URL or path as written in sources.yaml, never expanded
     return entry
 
 
