@@ -1,4 +1,6 @@
-"""The nightly flow: collect every enabled source, validate, publish a release.
+"""The flows: nightly (every enabled source, on a schedule) and the manual entry points
+refresh-sources (collect chosen sources again), republish (from the raw snapshots, fetching
+nothing) and dry-run (collect, validate and report; publish nothing).
 
 Thin on purpose: each task wraps one call of partnerdata.pipeline and passes
 paths and small dictionaries, never tables. Input caching is off for every task:
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -23,12 +26,19 @@ from partnerdata.lock import folder_lock
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
 SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that validated
+RELEASE_ARTIFACT = "partnerdata-release"  # the Markdown release summary of each run that validated
 
 
-@task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}")
-def collect(run: pipeline.RunPaths, source_id: str, refetch: bool, now_iso: str) -> dict[str, Any]:
+@task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}", retries=1, retry_delay_seconds=30)
+def collect(
+    run: pipeline.RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True
+) -> dict[str, Any]:
+    """Fetch one source (its HTTP retries are in the library; this retry covers anything else)."""
     # Secrets are loaded inside the task, so they are never a task parameter Prefect could record.
-    return pipeline.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file))
+    collected = pipeline.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file), may_fetch)
+    error = f" ({collected['error']})" if collected["error"] else ""
+    get_run_logger().info("%s: collected, %s%s", source_id, collected["status"], error)
+    return collected
 
 
 def _secrets(sources_file: str) -> dict[str, str]:
@@ -44,12 +54,22 @@ def _secrets(sources_file: str) -> dict[str, str]:
 
 @task(cache_policy=NO_CACHE, task_run_name="validate-{collected[source_id]}")
 def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
-    return pipeline.validate_source(run, collected, work_dir)
+    validated = pipeline.validate_source(run, collected, work_dir)
+    prepared = validated.get("prepared")
+    counts = f"{prepared['rows_accepted']} of {prepared['rows_read']} rows accepted" if prepared else "no rows"
+    get_run_logger().info("%s: validated, %s (%s)", collected["source_id"], counts, validated["status"])
+    return validated
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish")
-def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], started_iso: str) -> dict[str, Any]:
-    return pipeline.publish(run, validated, started_iso)
+def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], started_iso: str, dry_run: bool) -> dict[str, Any]:
+    summary = pipeline.publish(run, validated, started_iso, dry_run)
+    get_run_logger().info("publish: %s", summary["message"])
+    return summary
+
+
+def _paths(sources_file: str, raw_dir: str, published_dir: str, reports_dir: str, schemas_dir: str | None):
+    return pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or pipeline.DEFAULT_SCHEMAS)
 
 
 @flow(
@@ -65,11 +85,68 @@ def nightly(
     only: list[str] | None = None,
     schemas_dir: str | None = None,
 ) -> Any:
-    """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published."""
-    run = pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or pipeline.DEFAULT_SCHEMAS)
+    """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published,
+    or when a partner failed (its last good data, or none, was published with the others' new data)."""
+    return _run(_paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), only, fetch=True, dry_run=False)
+
+
+@flow(
+    name="refresh-sources",
+    description="Collect the chosen partner sources again and publish; the others keep their last good snapshot.",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+)
+def refresh_sources(
+    sources: list[str],
+    sources_file: str = "sources.yaml",
+    raw_dir: str = "raw",
+    published_dir: str = "published",
+    reports_dir: str = "reports",
+    schemas_dir: str | None = None,
+) -> Any:
+    return _run(
+        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), sources, fetch=True, dry_run=False
+    )
+
+
+@flow(
+    name="republish",
+    description="Publish again from the raw snapshots already collected, fetching nothing (after a schema or mapping fix).",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+)
+def republish(
+    sources_file: str = "sources.yaml",
+    raw_dir: str = "raw",
+    published_dir: str = "published",
+    reports_dir: str = "reports",
+    schemas_dir: str | None = None,
+) -> Any:
+    return _run(
+        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), None, fetch=False, dry_run=False
+    )
+
+
+@flow(
+    name="dry-run",
+    description="Collect, validate and report (private reports, artifacts) without publishing anything.",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+)
+def dry_run(
+    sources: list[str] | None = None,
+    sources_file: str = "sources.yaml",
+    raw_dir: str = "raw",
+    published_dir: str = "published",
+    reports_dir: str = "reports",
+    schemas_dir: str | None = None,
+) -> Any:
+    return _run(
+        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), sources, fetch=True, dry_run=True
+    )
+
+
+def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> Any:
     try:  # with the Secret blocks resolved: a missing block is a configuration error too
-        config, _ = pipeline.load(run, _secrets(sources_file))
-        plan = pipeline.plan_sources(config, only)
+        config, _ = pipeline.load(run, _secrets(run.sources_file))
+        plan = pipeline.plan_sources(config, only, fetch)
     except ConfigError as error:
         return Failed(
             message=str(error), data={"exit_status": pipeline.EXIT_CONFIG, "message": f"configuration error: {error}"}
@@ -77,45 +154,76 @@ def nightly(
     try:
         timeout = config.settings.lock_timeout_seconds
         # published/ first: a second run waiting for it has not even created raw/ yet.
-        with folder_lock(pipeline.Path(published_dir), timeout), folder_lock(pipeline.Path(raw_dir), timeout):
-            return _run_locked(run, plan)
+        with folder_lock(pipeline.Path(run.published_dir), timeout), folder_lock(pipeline.Path(run.raw_dir), timeout):
+            summary = _run_locked(run, plan, dry_run)
     except LockTimeout as error:
-        return Failed(message=str(error), data={"exit_status": pipeline.EXIT_LOCKED, "message": str(error)})
+        return _failed(config, pipeline.EXIT_LOCKED, str(error))
     except NoTrustworthyRelease as error:
-        return Failed(message=str(error), data={"exit_status": pipeline.EXIT_NO_RELEASE, "message": str(error)})
+        return _failed(config, pipeline.EXIT_NO_RELEASE, str(error))
+    if summary["exit_status"] == pipeline.EXIT_DEGRADED:
+        failed = pipeline.failed_partners(summary)
+        message = (
+            f"{summary['message']}; but these partners failed and their last good data (or none) was used: {failed}"
+        )
+        summary["notified"] = pipeline.notify(config, _notification("degraded", message, summary))
+        get_run_logger().warning("%s", summary["notified"])
+        return Failed(name="Degraded", message=message, data={**summary, "message": message})
+    return Completed(message=summary["message"], data=summary)
 
 
-def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]]) -> Any:
+def _failed(config: Any, status: int, message: str) -> Any:
+    notified = pipeline.notify(config, _notification("failed", message, {}))
+    get_run_logger().warning("%s", notified)
+    return Failed(message=message, data={"exit_status": status, "message": message, "notified": notified})
+
+
+def _notification(status: str, message: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """What the maintainers' webhook receives."""
+    run = flow_run.get_id()
+    return {
+        "status": status,
+        "message": message,
+        "flow": flow_run.get_flow_name(),
+        "flow_run_id": str(run) if run else None,
+        "version": summary.get("version"),
+        "current_version": summary.get("current_version"),
+        "failed_sources": [
+            {"source_id": s["source_id"], "status": s["status"], "error": s["error"]}
+            for s in summary.get("sources", [])
+            if s["status"] in ("fallback", "failed")
+        ],
+    }
+
+
+def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
     started = pipeline.utc_now().isoformat()
-    pipeline.tidy_published(run)
-    futures = [collect.submit(run, p["source_id"], p["refetch"], started) for p in plan]
+    if not dry_run:
+        pipeline.tidy_published(run)
+    futures = [collect.submit(run, p["source_id"], p["refetch"], started, p["may_fetch"]) for p in plan]
     collected = [f.result() for f in futures]
     fingerprint = pipeline.input_fingerprint(run, collected)
     status = pipeline.exit_status(collected)
     same_as = pipeline.unchanged_since_latest(run, fingerprint)
-    if same_as is not None and status == pipeline.EXIT_OK:
+    if same_as is not None and status == pipeline.EXIT_OK and not dry_run:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
-        return Completed(
-            message=message,
-            data={
-                "exit_status": status,
-                "message": message,
-                "version": None,
-                "current_version": same_as,
-                "sources": [
-                    {"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected
-                ],
-            },
-        )
+        return {
+            "exit_status": status,
+            "message": message,
+            "version": None,
+            "current_version": same_as,
+            "sources": [{"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected],
+        }
     work_dir = pipeline.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]
-        summary = publish(run, validated, started)
+        summary = publish(run, validated, started, dry_run)
     finally:
         pipeline.remove_work_dir(work_dir)
     create_table_artifact(
         key=SOURCES_ARTIFACT,
         table=pipeline.sources_table(summary),
-        description=f"Rows read, accepted and rejected per source; the reasons are in {summary['reports']}.",
+        description=f"Per source: status, fallback or current data, rows read, accepted and rejected, snapshot age. "
+        f"The reasons are in {summary['reports']}.",
     )
-    return Completed(message=summary["message"], data={**summary, "exit_status": pipeline.exit_status(validated)})
+    create_markdown_artifact(key=RELEASE_ARTIFACT, markdown=pipeline.release_markdown(summary))
+    return {**summary, "exit_status": pipeline.exit_status(validated)}

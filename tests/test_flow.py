@@ -70,8 +70,12 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     table = {row["source"]: row for row in json.loads(artifact.data)}
     assert artifact.type == "table" and len(table) == 8
     assert table["hzk-leerweken"] == {
-        "source": "hzk-leerweken", "status": "fetched", "rows read": 120, "accepted": 117, "rejected": 3, "error": "",
+        "source": "hzk-leerweken", "status": "fetched", "data": "current", "rows read": 120, "accepted": 117,
+        "rejected": 3, "snapshot age (days)": 0.0, "error": "",
     }  # fmt: skip
+    summary = Artifact.get("partnerdata-release", _sync=True)
+    assert summary.type == "markdown" and "# Release 1.0.0" in summary.data
+    assert "| activities | 245 |" in summary.data and "activities.parquet" in summary.data
 
     package = json.loads((release / "datapackage.json").read_text())
     assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"

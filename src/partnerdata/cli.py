@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SOURCE_ID",
         help="re-fetch only this source (repeatable); the others contribute their last good snapshot",
     )
+    run.add_argument(
+        "--dry-run", action="store_true", help="collect, validate and write the private reports; publish nothing"
+    )
+    run.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="fetch nothing: publish again from the raw snapshots (after a schema or mapping fix)",
+    )
 
     check = commands.add_parser("check", help="check sources.yaml and the schemas; fetch nothing")
     _common(check)
@@ -157,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
         args.schemas,
     )
     try:  # configuration errors are reported before Prefect starts and before anything is fetched
+        if args.no_fetch and (args.only or args.dry_run):
+            raise ConfigError("--no-fetch republishes every source from its snapshots: leave out --only and --dry-run")
         config, _ = pipeline.load(run)
         pipeline.plan_sources(config, args.only)
     except ConfigError as error:
@@ -164,17 +174,21 @@ def _run(args: argparse.Namespace) -> int:
 
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    from flows.nightly import nightly  # the one import of Prefect, here on purpose
+    from flows import nightly as flows  # the one import of Prefect, here on purpose
 
-    state = nightly(
-        sources_file=run.sources_file,
-        raw_dir=run.raw_dir,
-        published_dir=run.published_dir,
-        reports_dir=run.reports_dir,
-        only=args.only,
-        schemas_dir=run.schemas_dir,
-        return_state=True,
-    )
+    paths = {
+        "sources_file": run.sources_file,
+        "raw_dir": run.raw_dir,
+        "published_dir": run.published_dir,
+        "reports_dir": run.reports_dir,
+        "schemas_dir": run.schemas_dir,
+    }
+    if args.dry_run:
+        state = flows.dry_run(sources=args.only, **paths, return_state=True)
+    elif args.no_fetch:
+        state = flows.republish(**paths, return_state=True)
+    else:
+        state = flows.nightly(only=args.only, **paths, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         return _fail(pipeline.EXIT_NO_RELEASE, f"the run failed: {type(result).__name__}: {result}")

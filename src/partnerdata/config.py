@@ -9,6 +9,7 @@ header that may be written to a log, a snapshot's metadata or a release.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -56,6 +57,7 @@ SETTINGS_KEYS = {
     **THRESHOLD_KEYS,
     "lock_timeout_seconds": (int, float),
     "retention_releases": int,
+    "notify_url": str,
 }
 SOURCE_KEYS = {
     "source_id",
@@ -100,6 +102,8 @@ class Settings:
     retention_snapshots: int = 10
     lock_timeout_seconds: float = 60
     retention_releases: int | None = None  # None: keep every release
+    notify_url: str = ""  # expanded (${VAR}, ${secret:NAME}): never log it
+    notify_url_template: str = ""  # as written: safe to show
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,13 @@ def load_config(
         raise ConfigError(f"{path}: expected a mapping with 'settings:' and 'sources:' at the top")
     _reject_unknown(document, {"settings", "sources"}, f"{path}")
     settings = _load_settings(document.get("settings") or {}, f"{path}: settings")
+    if settings.notify_url:
+        url = _expand(settings.notify_url, environ, secrets, {}, f"{path}: settings: key 'notify_url'")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{path}: settings: key 'notify_url': expected an http(s) URL, got {settings.notify_url!r}"
+            )
+        settings = dataclasses.replace(settings, notify_url=url, notify_url_template=settings.notify_url)
     entries = document.get("sources")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: 'sources:' must be a non-empty list of source entries")

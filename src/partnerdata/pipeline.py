@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import requests
 
 from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
@@ -39,6 +40,7 @@ from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
 from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
 
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
+NOTIFY_TIMEOUT_SECONDS = 10
 READ_ERRORS = (ValueError, OSError, pa.ArrowInvalid, KeyError)
 
 
@@ -64,8 +66,9 @@ def load(run: RunPaths, secrets: dict[str, str] | None = None) -> tuple[Config, 
     return load_config(run.sources_file, schemas, secrets=secrets), schemas
 
 
-def plan_sources(config: Config, only: list[str] | None) -> list[dict[str, Any]]:
-    """Which enabled sources this run fetches; with --only, the others reuse their last snapshot."""
+def plan_sources(config: Config, only: list[str] | None, fetch: bool = True) -> list[dict[str, Any]]:
+    """Which enabled sources this run fetches; with --only, the others reuse their last snapshot;
+    without fetch (a republish after a schema or mapping fix), every source reuses its last good one."""
     enabled = [s.source_id for s in config.enabled_sources]
     for source_id in only or []:
         source = config.source(source_id)
@@ -73,11 +76,16 @@ def plan_sources(config: Config, only: list[str] | None) -> list[dict[str, Any]]
             raise ConfigError(
                 f"{config.path}: source '{source_id}' is disabled (enabled: false); enable it to fetch it"
             )
-    return [{"source_id": s, "refetch": not only or s in only} for s in enabled]
+    return [{"source_id": s, "refetch": fetch and (not only or s in only), "may_fetch": fetch} for s in enabled]
 
 
 def collect_source(
-    run: RunPaths, source_id: str, refetch: bool, now_iso: str, secrets: dict[str, str] | None = None
+    run: RunPaths,
+    source_id: str,
+    refetch: bool,
+    now_iso: str,
+    secrets: dict[str, str] | None = None,
+    may_fetch: bool = True,
 ) -> dict[str, Any]:
     """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback."""
     config, _ = load(run, secrets)
@@ -88,6 +96,8 @@ def collect_source(
     if not refetch and previous is not None:
         good = last_good(raw_dir, source_id) or previous
         return {**line, "status": "reused", "snapshot": str(good.folder)}
+    if not may_fetch:
+        return {**line, "status": "failed", "snapshot": None, "error": "no snapshot yet, and this run does not fetch"}
     try:
         snapshot, outcome = take_snapshot(source, raw_dir, utc_now())
     except SourceError as error:
@@ -231,8 +241,9 @@ def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
     return current["version"] if current and current.get("fingerprint") == fingerprint else None
 
 
-def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) -> dict[str, Any]:
-    """Check across sources, write the private reports, publish a release if anything changed."""
+def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dry_run: bool = False) -> dict[str, Any]:
+    """Check across sources, write the private reports, publish a release if anything changed
+    (with dry_run, everything but the release)."""
     config, schemas = load(run)
     fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
@@ -247,6 +258,20 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
     outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
     sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
+    if dry_run:
+        current = current_release(Path(run.published_dir))
+        return {
+            "version": None,
+            "current_version": current["version"] if current else None,
+            "release_path": None,
+            "message": "dry run: collected, validated and reported; nothing published",
+            "rows": {name: tables[name].num_rows for name in RESOURCE_NAMES},
+            "sources": [_source_line(o, started) for o in outcomes],
+            "reports": str(Path(run.reports_dir) / "latest"),
+            "snapshots_removed": 0,
+            "releases_removed": [],
+            "changes": None,
+        }
     provenance = {
         "snapshots": [
             {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": iso_utc(o.snapshot_fetched_at)}
@@ -276,10 +301,12 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str) ->
         "release_path": str(outcome.path) if outcome.path else None,
         "message": outcome.message,
         "rows": {name: assembly.tables[name].num_rows for name in RESOURCE_NAMES},
-        "sources": [_source_line(o) for o in outcomes],
+        "sources": [_source_line(o, started) for o in outcomes],
         "reports": str(Path(run.reports_dir) / "latest"),
         "snapshots_removed": removed,
         "releases_removed": releases_removed,
+        "changes": _changes_summary(outcome.path),
+        "base_url": config.settings.base_url,
     }
 
 
@@ -381,21 +408,83 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
 
 
 def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per source for a run's table artifact: status, rows read, accepted and rejected."""
+    """One row per source for a run's table artifact."""
     return [
         {
             "source": line["source_id"],
             "status": line["status"],
+            "data": "fallback" if line["status"] in ("fallback", "failed") else "current",
             "rows read": line["rows_read"],
             "accepted": line["rows_accepted"],
             "rejected": line["rows_rejected"],
+            "snapshot age (days)": line.get("snapshot_age_days"),
             "error": line["error"] or "",
         }
         for line in summary["sources"]
     ]
 
 
-def _source_line(outcome: SourceOutcome) -> dict[str, Any]:
+def release_markdown(summary: dict[str, Any]) -> str:
+    """The run's release summary for a Markdown artifact: version, the reason for the bump, the
+    change counts, links to the files."""
+    if not summary.get("version"):
+        return f"# No new release\n\n{summary['message']}\n"
+    changes = summary.get("changes") or {}
+    base = (summary.get("base_url") or "").rstrip("/")
+    where = f"{base}/releases/{summary['version']}" if base else summary["release_path"]
+    lines = [
+        f"# Release {summary['version']}",
+        "",
+        f"- bump: **{changes.get('bump')}** (rule `{changes.get('rule')}`), from {changes.get('previous_version')}",
+        *[f"- {reason}" for reason in changes.get("reasons", [])[:10]],
+        "",
+        "| resource | rows | added | removed | changed | files |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rows in summary["rows"].items():
+        counts = changes.get("counts", {}).get(name, {})
+        files = f"[CSV]({where}/{name}.csv) [Parquet]({where}/{name}.parquet)"
+        lines.append(
+            f"| {name} | {rows} | {counts.get('added', '')} | {counts.get('removed', '')} | {counts.get('changed', '')} | {files} |"
+        )
+    lines += ["", f"[datapackage.json]({where}/datapackage.json) · [CHANGES.md]({where}/CHANGES.md)", ""]
+    return "\n".join(lines)
+
+
+def notify(config: Config, payload: dict[str, Any]) -> str:
+    """POST the run's outcome as JSON to settings.notify_url, for a run nobody watches. Never
+    raises: a notification that cannot be sent is reported back, without the URL (it may hold a token)."""
+    if not config.settings.notify_url:
+        return "no notify_url in settings: nobody notified"
+    try:
+        response = requests.post(config.settings.notify_url, json=payload, timeout=NOTIFY_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        return f"the notification to {config.settings.notify_url_template} failed: {type(error).__name__}"
+    return f"maintainers notified at {config.settings.notify_url_template}"
+
+
+def failed_partners(summary: dict[str, Any]) -> str:
+    """The partners that failed and why, for the run's state message and the notification."""
+    return ", ".join(
+        f"{s['source_id']} ({s['error']})" for s in summary["sources"] if s["status"] in ("fallback", "failed")
+    )
+
+
+def _changes_summary(release_path: Path | None) -> dict[str, Any] | None:
+    if release_path is None:
+        return None
+    changes = json.loads((release_path / "changes.json").read_text(encoding="utf-8"))
+    return {
+        "bump": changes["bump"],
+        "rule": changes["rule"],
+        "previous_version": changes["previous_version"],
+        "reasons": changes["reasons"],
+        "counts": {name: diff["counts"] for name, diff in changes["resources"].items()},
+    }
+
+
+def _source_line(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
     return {
         "source_id": outcome.source.source_id,
         "status": outcome.status,
@@ -403,4 +492,5 @@ def _source_line(outcome: SourceOutcome) -> dict[str, Any]:
         "rows_read": outcome.rows_read,
         "rows_accepted": outcome.rows_accepted,
         "rows_rejected": outcome.rows_rejected,
+        "snapshot_age_days": outcome.age_days(now),
     }
