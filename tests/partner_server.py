@@ -33,9 +33,14 @@ class PartnerServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Response]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
-        routes, requests = self.routes, self.requests
+        self.posts: list[tuple[str, bytes]] = []  # POSTed bodies (a webhook, say): path, body
+        routes, requests, posts = self.routes, self.requests, self.posts
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                posts.append((self.path, self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+                self._send(204, b"", {})
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 requests.append((self.path, dict(self.headers)))
                 queue = routes.get(urlsplit(self.path).path)

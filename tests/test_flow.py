@@ -252,6 +252,54 @@ def test_a_failing_partner_falls_back_to_its_last_snapshot_and_exits_3(tmp_path,
     assert ids == ["L-1", "R-1", "R-2"]
 
 
+def test_a_degraded_run_ends_in_a_visible_failed_state_and_notifies_the_maintainers(
+    tmp_path, partner_server, capsys, monkeypatch
+):
+    """Nobody watches the nightly run: a partner that failed makes the flow run end Failed (named
+    Degraded) with a message naming the partner, the others are published, and the webhook gets a POST."""
+    from prefect import get_client
+
+    monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-token")
+    settings = {"notify_url": partner_server.base_url + "/hook?token=${HOOK_TOKEN}"}
+    project = remote_and_local_project(tmp_path, partner_server, settings, retries=0)
+    partner_server.serve("/export.csv", Response(503, b"down for maintenance"))
+    status, out, err = _run(project, capsys)
+    assert status == 3
+    assert "maintainers notified at " + partner_server.base_url + "/hook?token=${HOOK_TOKEN}" in out + err
+    assert "s3cr3t-token" not in out + err  # the expanded URL is never logged
+    ((path, body),) = partner_server.posts
+    assert path == "/hook?token=s3cr3t-token"
+    payload = json.loads(body)
+    assert payload["status"] == "degraded" and payload["flow"] == "nightly" and payload["version"] == "1.0.0"
+    assert [s["source_id"] for s in payload["failed_sources"]] == ["remote"]
+    assert "HTTP 503" in payload["failed_sources"][0]["error"]
+
+    async def last_state():
+        async with get_client() as client:
+            run = await client.read_flow_run(payload["flow_run_id"])
+            return run.state
+
+    import asyncio
+
+    state = asyncio.run(last_state())
+    assert state.type.value == "FAILED" and state.name == "Degraded"
+    assert "these partners failed" in state.message and "remote (" in state.message
+
+
+def test_dry_run_publishes_nothing_and_republish_fetches_nothing(tmp_path, partner_server, capsys):
+    project = _http_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(200, REMOTE_CSV, {"Content-Type": "text/csv"}))
+    status, out, _ = _run(project, capsys, "--dry-run")
+    assert status == 0 and "dry run" in out and _releases(project) == []
+    assert (project.root / "reports" / "latest" / "remote" / "report.md").exists()
+    fetched = len(partner_server.requests)
+    status, out, _ = _run(project, capsys, "--no-fetch")
+    assert status == 0 and _releases(project) == ["1.0.0"]
+    assert len(partner_server.requests) == fetched  # from the raw snapshots only
+    status, _, err = _run(project, capsys, "--no-fetch", "--only", "remote")
+    assert status == 2 and "--no-fetch republishes every source" in err
+
+
 def test_a_partner_that_never_answered_is_left_out_and_the_others_are_published(tmp_path, partner_server, capsys):
     project = _http_project(tmp_path, partner_server)
     partner_server.serve("/export.csv", Response(503, b"down for maintenance"))
