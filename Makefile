@@ -47,6 +47,7 @@ server: setup  ## a Prefect server with its UI on http://127.0.0.1:$(PREFECT_POR
 deploy: setup  ## register the deployments of prefect.yaml with the server
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect work-pool inspect partnerdata >/dev/null 2>&1 || \
 	  PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect work-pool create partnerdata --type process
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect work-pool set-concurrency-limit partnerdata 1
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api PARTNERDATA_PROJECT_DIR=$(CURDIR) $(BIN)/prefect --no-prompt deploy --all
 
 worker: setup  ## a process worker that runs the scheduled and manual flow runs
