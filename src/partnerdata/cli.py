@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="collect, validate and write the private reports; publish nothing"
     )
+    scale = run.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--dask-address", metavar="tcp://HOST:PORT", help="run the per-source tasks on this Dask cluster"
+    )
+    scale.add_argument(
+        "--dask-workers", type=int, metavar="N", help="run the per-source tasks on a local Dask cluster of N processes"
+    )
     run.add_argument(
         "--no-fetch",
         action="store_true",
@@ -184,11 +191,14 @@ def _run(args: argparse.Namespace) -> int:
         "schemas_dir": run.schemas_dir,
     }
     if args.dry_run:
-        state = flows.dry_run(sources=args.only, **paths, return_state=True)
+        chosen, parameters = flows.dry_run, {"sources": args.only}
     elif args.no_fetch:
-        state = flows.republish(**paths, return_state=True)
+        chosen, parameters = flows.republish, {}
     else:
-        state = flows.nightly(only=args.only, **paths, return_state=True)
+        chosen, parameters = flows.nightly, {"only": args.only}
+    if args.dask_address or args.dask_workers:
+        chosen = chosen.with_options(task_runner=_dask_runner(args.dask_address, args.dask_workers))
+    state = chosen(**parameters, **paths, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         return _fail(pipeline.EXIT_NO_RELEASE, f"the run failed: {type(result).__name__}: {result}")
@@ -204,6 +214,15 @@ def _run(args: argparse.Namespace) -> int:
     if status != pipeline.EXIT_OK:
         return _fail(status, result["message"])
     return status
+
+
+def _dask_runner(address: str | None, workers: int | None) -> Any:
+    """Per-source collection and validation on Dask: an existing cluster, or a local one of processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "threads_per_worker": 1})
 
 
 def _print_summary(result: dict[str, Any]) -> None:

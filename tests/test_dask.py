@@ -1,0 +1,43 @@
+"""Scale-out: the nightly flow's per-source tasks on a Dask LocalCluster of worker processes
+(prefect-dask's DaskTaskRunner) give byte-identical CSV and Parquet files to a local run."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from partnerdata import cli
+from partnerdata.paths import PROJECT_ROOT
+from tests.conftest import Project
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_engine")]
+
+
+def _project(root) -> Project:
+    root.mkdir()
+    shutil.copy(PROJECT_ROOT / "sources.yaml", root / "sources.yaml")
+    shutil.copytree(PROJECT_ROOT / "demo", root / "demo")
+    return Project(root)
+
+
+def test_a_run_on_a_local_dask_cluster_gives_the_same_files_as_a_local_run(tmp_path, capsys):
+    from distributed import Client, LocalCluster
+
+    local, spread = _project(tmp_path / "local"), _project(tmp_path / "dask")
+    assert cli.main(local.cli_args()) == 0
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert cli.main(spread.cli_args("--dask-address", cluster.scheduler_address)) == 0
+        with Client(cluster) as client:  # the tasks ran in the worker processes
+            transitions = client.run(lambda dask_worker: dask_worker.state.transition_counter)
+        assert len(transitions) == 2 and sum(transitions.values()) > 0
+    out = capsys.readouterr().out
+    assert out.count("published release 1.0.0") >= 2
+    names = [
+        f"{r}.{e}" for r in ("activities", "projects", "organisations", "project_partners") for e in ("csv", "parquet")
+    ]
+    for name in names:
+        a = (local.published / "latest" / name).read_bytes()
+        b = (spread.published / "latest" / name).read_bytes()
+        assert a == b, name
