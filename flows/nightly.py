@@ -9,6 +9,7 @@ its inputs are paths to large files whose contents change under the same name.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -197,10 +198,13 @@ def _notification(status: str, message: str, summary: dict[str, Any]) -> dict[st
 
 def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
     started = pipeline.utc_now().isoformat()
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
     if not dry_run:
         pipeline.tidy_published(run)
     futures = [collect.submit(run, p["source_id"], p["refetch"], started, p["may_fetch"]) for p in plan]
     collected = [f.result() for f in futures]
+    timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
     fingerprint = pipeline.input_fingerprint(run, collected)
     status = pipeline.exit_status(collected)
     same_as = pipeline.unchanged_since_latest(run, fingerprint)
@@ -212,11 +216,14 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: boo
             "version": None,
             "current_version": same_as,
             "sources": [{"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected],
+            "timings": timings,
         }
     work_dir = pipeline.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]
+        timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(run, validated, started, dry_run)
+        timings["publish"] = round(time.perf_counter() - clock, 3)
     finally:
         pipeline.remove_work_dir(work_dir)
     create_table_artifact(
@@ -226,4 +233,4 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: boo
         f"The reasons are in {summary['reports']}.",
     )
     create_markdown_artifact(key=RELEASE_ARTIFACT, markdown=pipeline.release_markdown(summary))
-    return {**summary, "exit_status": pipeline.exit_status(validated)}
+    return {**summary, "exit_status": pipeline.exit_status(validated), "timings": timings}

@@ -242,6 +242,10 @@ def _print_summary(result: dict[str, Any]) -> None:
     if result.get("reports"):
         lines.append(f"  rejected rows and partner reports (private): {result['reports']}")
     lines.append(f"  {result['message']}")
+    if result.get("timings"):
+        lines.append(
+            "  seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result["timings"].items())
+        )
     if result.get("notified"):
         lines.append(f"  {result['notified']}")
     print("\n".join(lines), flush=True)
