@@ -161,6 +161,9 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
         return _failed(config, pipeline.EXIT_LOCKED, str(error))
     except NoTrustworthyRelease as error:
         return _failed(config, pipeline.EXIT_NO_RELEASE, str(error))
+    except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
+        pipeline.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", {}))
+        raise
     if summary["exit_status"] == pipeline.EXIT_DEGRADED:
         failed = pipeline.failed_partners(summary)
         message = (
