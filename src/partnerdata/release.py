@@ -97,18 +97,22 @@ def finish_interrupted_switch(published_dir: Path) -> str | None:
     current = current_release(published_dir)
     if current is not None and _number(current["version"]) >= _number(newest):
         return None
-    folder = paths.release_dir(published_dir, newest)
-    verify_checksums(folder)  # it was verified before the rename; a damaged one raises here
-    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    verify_checksums(paths.release_dir(published_dir, newest))  # verified before the rename; a damaged one raises
+    _point_at(published_dir, newest)
+    return newest
+
+
+def _point_at(published_dir: Path, version: str) -> None:
+    """latest, latest.json and v<MAJOR> to a release on disk, from what its datapackage.json records."""
+    package = json.loads((paths.release_dir(published_dir, version) / "datapackage.json").read_text(encoding="utf-8"))
     provenance = package.get("provenance", {})
     _switch_pointers(
         published_dir,
-        newest,
+        version,
         package["created"],
         provenance.get("fingerprint", ""),
         provenance.get("content_digest", ""),
     )
-    return newest
 
 
 def _number(version: str) -> tuple[int, ...]:
@@ -400,16 +404,7 @@ def _repoint(published_dir: Path) -> None:
         paths.latest_link(published_dir).unlink(missing_ok=True)
         paths.latest_json(published_dir).unlink(missing_ok=True)
         return
-    newest = good[-1]
-    package = json.loads((paths.release_dir(published_dir, newest) / "datapackage.json").read_text(encoding="utf-8"))
-    provenance = package.get("provenance", {})
-    _switch_pointers(
-        published_dir,
-        newest,
-        package["created"],
-        provenance.get("fingerprint", ""),
-        provenance.get("content_digest", ""),
-    )
+    _point_at(published_dir, good[-1])
 
 
 def append_log(published_dir: Path, event: dict[str, Any]) -> None:
