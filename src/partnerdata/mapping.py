@@ -65,8 +65,11 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
         original[name] = column
         labels = source.values.get(name)
         if labels:
-            translate = _translate_list if spec["type"] == "list" else _translate
-            column = on_text(functools.partial(translate, labels=labels, separator=source.list_separator), column)
+            if spec["type"] == "list":
+                translate = functools.partial(_translate_list, labels=labels, separator=source.list_separator)
+            else:
+                translate = functools.partial(_translate, labels=labels)
+            column = on_text(translate, column)
         mapped[name] = column
     return MappedTable(original=pa.table(original), mapped=pa.table(mapped))
 
@@ -83,7 +86,7 @@ def on_text(function: Callable[[pa.Array], pa.Array], column: pa.Array) -> pa.Ar
     return function(column)
 
 
-def _translate(column: pa.Array, labels: dict[str, str], separator: str = ";") -> pa.Array:
+def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
     """Replace each partner label by its code; values without a label stay as they are."""
     keys = pa.array(list(labels), pa.string())
     codes = pa.array(list(labels.values()), pa.string())
@@ -95,6 +98,6 @@ def _translate_list(column: pa.Array, labels: dict[str, str], separator: str) ->
     """Translate each item of a multi-valued cell, then join the items again with ';'."""
     items = pc.split_pattern(column, separator)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(items))
-    translated = _translate(flat, labels, separator)
+    translated = _translate(flat, labels)
     rebuilt = pa.ListArray.from_arrays(items.offsets, translated)
     return pc.binary_join(rebuilt, separator)
