@@ -211,77 +211,85 @@ def data_changes(
 
 def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
     """Added, removed and changed keys; for changed records, each field from what to what
-    (fields whose type changed are left out: that change is a schema change already)."""
+    (fields whose type changed are left out: that change is a schema change already).
+
+    Only the keys are joined, to pair each old row with its new row; the fields of the pairs
+    are then compared column by column. Every list in the result is in key order."""
     fields = [
         f
         for f in new.column_names
         if f in old.column_names and f not in key and old.schema.field(f).type == new.schema.field(f).type
     ]
-    old_side = _comparable(old, key, fields).append_column("__old", pa.array(np.ones(old.num_rows, dtype=bool)))
-    new_side = _comparable(new, key, fields).append_column("__new", pa.array(np.ones(new.num_rows, dtype=bool)))
-    joined = old_side.join(
-        new_side, keys=key, join_type="full outer", left_suffix="__a", right_suffix="__b", use_threads=False
-    ).sort_by([(k, "ascending") for k in key])
-    in_old = pc.is_valid(joined.column("__old"))
-    in_new = pc.is_valid(joined.column("__new"))
-    added = joined.filter(pc.and_(in_new, pc.invert(in_old)))
-    removed = joined.filter(pc.and_(in_old, pc.invert(in_new)))
-    both = joined.filter(pc.and_(in_old, in_new))
-    differs = {f: _differs(both.column(f"{f}__a"), both.column(f"{f}__b")) for f in fields}
-    any_change = functools.reduce(pc.or_, differs.values()) if differs else None
-    changed = both.filter(any_change) if any_change is not None else both.slice(0, 0)
-    changed_records = []
-    originals_old = _rows_by_key(old, key, changed.select(key), fields)
-    originals_new = _rows_by_key(new, key, changed.select(key), fields)
-    for position, record_key in enumerate(_keys(changed, key)[:MAX_CHANGED_RECORDS]):
-        before, after = originals_old[position], originals_new[position]
-        changed_records.append(
-            {
-                "key": record_key,
-                "fields": {
-                    f: {"from": _json(before[f]), "to": _json(after[f])} for f in fields if before[f] != after[f]
-                },
-            }
-        )
+    old_rows, new_rows, added, removed = _pair_rows(old, new, key)
+    differs = [
+        _differs(_comparable(old.column(f)).take(old_rows), _comparable(new.column(f)).take(new_rows)) for f in fields
+    ]
+    changed = functools.reduce(pc.or_, differs) if differs else pa.array(np.zeros(len(old_rows), dtype=bool))
+    changed_old, changed_new = old_rows.filter(changed), new_rows.filter(changed)
+    order = pc.sort_indices(new.select(key).take(changed_new), [(k, "ascending") for k in key])
+    shown = order[:MAX_CHANGED_RECORDS]
+    before = old.select(fields).take(changed_old.take(shown)).to_pylist()
+    after = new.select(fields).take(changed_new.take(shown)).to_pylist()
+    keys = _keys(new.select(key).take(changed_new.take(shown)), key)
+    changed_records = [
+        {
+            "key": record_key,
+            "fields": {f: {"from": _json(b[f]), "to": _json(a[f])} for f in fields if b[f] != a[f]},
+        }
+        for record_key, b, a in zip(keys, before, after, strict=True)
+    ]
     return {
-        "counts": {"added": added.num_rows, "removed": removed.num_rows, "changed": changed.num_rows},
-        "added": _keys(added, key)[:MAX_KEYS],
-        "removed": _keys(removed, key)[:MAX_KEYS],
+        "counts": {"added": added.num_rows, "removed": removed.num_rows, "changed": len(changed_old)},
+        "added": _first_keys(added, key, MAX_KEYS),
+        "removed": _first_keys(removed, key, MAX_KEYS),
         "changed": changed_records,
-        "truncated": added.num_rows > MAX_KEYS or removed.num_rows > MAX_KEYS or changed.num_rows > MAX_CHANGED_RECORDS,
-        "removed_table": removed.select(key),
+        "truncated": added.num_rows > MAX_KEYS
+        or removed.num_rows > MAX_KEYS
+        or len(changed_old) > MAX_CHANGED_RECORDS,
+        "removed_table": removed,
     }
 
 
-def _comparable(table: pa.Table, key: list[str], fields: list[str]) -> pa.Table:
-    """Key and fields, with list values joined into text so that they can be compared."""
-    columns = {}
-    for name in key + fields:
-        column = table.column(name)
-        if pa.types.is_list(column.type):
-            column = pc.binary_join(column, "\x1f")
-        columns[name] = column
-    return pa.table(columns)
+def _pair_rows(old: pa.Table, new: pa.Table, key: list[str]) -> tuple[pa.Array, pa.Array, pa.Table, pa.Table]:
+    """The row numbers of the records in both (old, new, aligned), and the keys only in new
+    (added) and only in old (removed)."""
+    old_keys, new_keys = old.select(key), new.select(key)
+    if old_keys.equals(new_keys):  # the same records in the same order: nothing to join
+        rows = pa.array(np.arange(old.num_rows, dtype=np.int64))
+        return rows, rows, new_keys.slice(0, 0), old_keys.slice(0, 0)
+    joined = old_keys.append_column("__old", pa.array(np.arange(old.num_rows, dtype=np.int64))).join(
+        new_keys.append_column("__new", pa.array(np.arange(new.num_rows, dtype=np.int64))),
+        keys=key,
+        join_type="full outer",
+    )
+    in_old, in_new = pc.is_valid(joined.column("__old")), pc.is_valid(joined.column("__new"))
+    both = joined.filter(pc.and_(in_old, in_new))
+    return (
+        both.column("__old").combine_chunks(),
+        both.column("__new").combine_chunks(),
+        joined.filter(pc.invert(in_old)).select(key),
+        joined.filter(pc.invert(in_new)).select(key),
+    )
 
 
-def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.Array:
+def _comparable(column: pa.ChunkedArray) -> pa.Array:
+    """A column whose values can be compared: list values joined into text."""
+    if pa.types.is_list(column.type):
+        return pc.binary_join(column, "\x1f").combine_chunks()
+    return column.combine_chunks()
+
+
+def _first_keys(table: pa.Table, key: list[str], limit: int) -> list[Any]:
+    """The first ``limit`` keys of the table in key order."""
+    order = pc.sort_indices(table, [(k, "ascending") for k in key])[:limit]
+    return _keys(table.take(order), key)
+
+
+def _differs(a: pa.Array, b: pa.Array) -> pa.Array:
     """True where the values differ; two empty cells are equal."""
     equal = pc.fill_null(pc.equal(a, b), False)
     both_empty = pc.and_(pc.is_null(a), pc.is_null(b))
     return pc.invert(pc.or_(equal, both_empty))
-
-
-def _rows_by_key(table: pa.Table, key: list[str], wanted: pa.Table, fields: list[str]) -> list[dict[str, Any]]:
-    """The rows of table with the wanted keys (at most MAX_CHANGED_RECORDS), in wanted's order."""
-    wanted = wanted.slice(0, MAX_CHANGED_RECORDS)
-    if wanted.num_rows == 0:
-        return []
-    order = pa.array(np.arange(wanted.num_rows, dtype=np.int64))
-    rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
-    found = wanted.append_column("__order", order).join(
-        table.select(key).append_column("__row", rows), keys=key, use_threads=False
-    )
-    return table.select(fields).take(found.sort_by("__order").column("__row")).to_pylist()
 
 
 def _referenced(

@@ -28,6 +28,8 @@ from partnerdata.readers import READERS
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.validation import check_fields
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 10 times faster
+
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # ${VAR} names an environment variable; ${secret:NAME} a Prefect Secret block, resolved by the flow.
 REFERENCE = re.compile(r"\$\{(?:(secret):)?([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -197,7 +199,7 @@ def load_config(
     path = Path(path)
     environ = os.environ if environ is None else environ
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (pass --sources FILE, or run from the project folder)") from None
     except yaml.YAMLError as error:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,9 @@ from partnerdata.release import (
     withdraw_release,
 )
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
-from partnerdata.schemas import RESOURCE_NAMES, Schemas, load_schemas
+from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
 from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
+from partnerdata.timing import Stopwatch
 
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 NOTIFY_TIMEOUT_SECONDS = 10
@@ -61,9 +64,42 @@ def utc_now() -> dt.datetime:
 
 
 def load(run: RunPaths, secrets: dict[str, str] | None = None) -> tuple[Config, Schemas]:
-    """The configuration and schemas; ``secrets`` holds the Prefect Secret blocks' values when fetching."""
+    """The configuration and schemas; ``secrets`` holds the Prefect Secret blocks' values when fetching.
+
+    Every task of a run loads them again (a task may run in another process); within a process,
+    the result is reused for as long as sources.yaml, the schemas and the environment are the same."""
+    key = _load_key(run, secrets)
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
     schemas = load_schemas(run.schemas_dir)
-    return load_config(run.sources_file, schemas, secrets=secrets), schemas
+    loaded = load_config(run.sources_file, schemas, secrets=secrets), schemas
+    with _LOADED_LOCK:
+        if len(_LOADED) >= 8:
+            _LOADED.clear()
+        _LOADED[key] = loaded
+    return loaded
+
+
+_LOADED: dict[tuple, tuple[Config, Schemas]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _load_key(run: RunPaths, secrets: dict[str, str] | None) -> tuple:
+    """What a loaded configuration depends on: the files' bytes, the environment (``${VAR}``), the secrets."""
+    try:
+        sources = hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest()
+        schemas = digest_files(sorted(p for p in Path(run.schemas_dir).iterdir() if p.is_file()))
+    except OSError:
+        return (object(),)  # unreadable: never cached; load_config and load_schemas report it
+    return (
+        str(Path(run.sources_file).resolve()),
+        sources,
+        str(run.schemas_dir),
+        schemas,
+        tuple(sorted(os.environ.items())),
+        tuple(sorted(secrets.items())) if secrets is not None else None,
+    )
 
 
 def plan_sources(config: Config, only: list[str] | None, fetch: bool = True) -> list[dict[str, Any]]:
@@ -245,6 +281,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     """Check across sources, write the private reports, publish a release if anything changed
     (with dry_run, everything but the release)."""
     config, schemas = load(run)
+    stopwatch = Stopwatch()
     fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
@@ -255,8 +292,10 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     assembly = assemble(config, schemas, prepared)
     regions = {s.source_id: s.organisation.country for s in config.sources}
     tables, removals = scrub_free_text(assembly.tables, schemas, regions)
+    stopwatch.lap("assemble")
     outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
+    stopwatch.lap("reports")
     sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
     if dry_run:
         current = current_release(Path(run.published_dir))
@@ -271,6 +310,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
             "snapshots_removed": 0,
             "releases_removed": [],
             "changes": None,
+            "publish_parts": stopwatch.parts,
         }
     provenance = {
         "snapshots": [
@@ -292,6 +332,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         sources,
         validation_summary(outcomes, assembly.conflicts, started),
         package_metadata(config, schemas),
+        stopwatch,
     )
     releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
@@ -307,6 +348,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "releases_removed": releases_removed,
         "changes": _changes_summary(outcome.path),
         "base_url": config.settings.base_url,
+        "publish_parts": stopwatch.parts,
     }
 
 

@@ -26,6 +26,7 @@ from partnerdata import paths
 from partnerdata.changes import LEVELS, Change, bump, data_changes, highest, schema_changes
 from partnerdata.durable import fsync_folder, fsync_path
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.timing import Stopwatch
 from partnerdata.writers import write_csv, write_parquet
 
 FIRST_VERSION = "1.0.0"
@@ -138,8 +139,12 @@ def publish_release(
     sources: list[dict[str, Any]],
     validation: dict[str, Any],
     metadata: dict[str, Any] | None = None,
+    stopwatch: Stopwatch | None = None,
 ) -> ReleaseOutcome:
-    """Write a new release if the data, the schemas or the metadata changed since latest."""
+    """Write a new release if the data, the schemas or the metadata changed since latest.
+
+    ``stopwatch`` (optional) gets the time of its parts: write, diff, catalogue, switch."""
+    stopwatch = stopwatch or Stopwatch()
     published_dir.mkdir(parents=True, exist_ok=True)
     remove_staging_leftovers(published_dir)
     finish_interrupted_switch(published_dir)
@@ -148,6 +153,7 @@ def publish_release(
     staging.mkdir(parents=True)
     try:
         resources = _write_resources(tables, schemas, staging)
+        stopwatch.lap("write")
         metadata = metadata or {}
         content_digest = _content_digest(resources, schemas, metadata)
         if previous is not None and previous.get("content_digest") == content_digest:
@@ -170,6 +176,7 @@ def publish_release(
                 "not published again; fix the input first",
             )
         changes = _changes(published_dir, previous, tables, schemas, metadata)
+        stopwatch.lap("diff")
         version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
         changes["version"] = version
         created = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -198,11 +205,13 @@ def publish_release(
         fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
         fsync_path(final.parent)
+        stopwatch.lap("catalogue")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _switch_pointers(published_dir, version, created, fingerprint, content_digest)
     append_log(published_dir, {"event": "published", "version": version, "at": created, "bump": changes["bump"]})
+    stopwatch.lap("switch")
     return ReleaseOutcome(
         version=version,
         path=final,

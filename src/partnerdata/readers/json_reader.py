@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
@@ -54,8 +56,8 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     An API's pages are read in order; a position names the page when there are several."""
     record_path = options["record_path"]
     label = record_path or "records"
-    flat: list[dict[str, str]] = []
-    positions: list[str] = []
+    records: list[Any] = []
+    positions = []
     for number, body in enumerate(bodies, start=1):
         where = f"page {number} " if len(bodies) > 1 else ""
         try:
@@ -66,14 +68,112 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             raise ValueError(
                 f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
             ) from None
-        for index, record in enumerate(_follow(document, record_path)):
-            positions.append(f"{where}{label}[{index}]")
-            flat.append(_flatten(record, list_separator, positions[-1]))
+        page = _follow(document, record_path)
+        records += page
+        indices = pc.cast(pa.array(np.arange(len(page), dtype=np.int64)), pa.string())
+        positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
+    position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
+    table = _arrow_flat(records, list_separator)
+    if table is None:
+        where = position_array.to_pylist()
+        table = _text_columns([_flatten(record, list_separator, where[i]) for i, record in enumerate(records)])
+    return [ReadResult(table=table, positions=position_array)]
+
+
+def _text_columns(flat: list[dict[str, str]]) -> pa.Table:
     names: dict[str, None] = {}
     for row in flat:
         names.update(dict.fromkeys(row))
-    table = pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
-    return [ReadResult(table=table, positions=positions)]
+    return pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
+
+
+def _arrow_flat(records: list[Any], list_separator: str) -> pa.Table | None:
+    """The same flat text table as ``_flatten`` gives, built by Arrow in bulk; or None when the
+    records hold something only the record-by-record path handles exactly (a value whose type
+    differs between records, an object that is null in some record, an array of objects or with
+    nulls, a record that is not an object)."""
+    if not records or not all(type(record) is dict for record in records):
+        return None
+    try:
+        array = pa.array(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None
+    columns: dict[str, pa.Array] = {}
+
+    def walk(column: pa.Array, name: str, keys: tuple[str, ...]) -> bool:
+        kind = column.type
+        if pa.types.is_struct(kind):
+            if column.null_count:
+                return False
+            return all(
+                walk(child, f"{name}.{kind.field(i).name}" if name else kind.field(i).name, (*keys, kind.field(i).name))
+                for i, child in enumerate(column.flatten())
+            )
+        if _holds_floats(kind) and _bool_among(records, keys):  # Arrow took true as 1.0 there
+            return False
+        if pa.types.is_list(kind):
+            items = column.values  # the items of every row; the offsets say whose
+            if pa.types.is_null(items.type):  # arrays of nulls only: every item is dropped
+                text = pa.array([""] * len(column), pa.string())
+            else:
+                offsets = column.offsets
+                if items.null_count:  # null items are left out, as _flatten does
+                    kept = pc.is_valid(items)
+                    before = np.concatenate([[0], np.cumsum(kept.to_numpy(zero_copy_only=False))])
+                    offsets = pa.array(before[offsets.to_numpy()].astype(np.int32))
+                    items = items.filter(kept)
+                item_text = _scalar_text(items)
+                if item_text is None:
+                    return False
+                lists = pa.ListArray.from_arrays(offsets, item_text)
+                text = pc.fill_null(pc.binary_join(lists, list_separator), "")
+        else:
+            text = _scalar_text(column)
+            if text is None:
+                return False
+        if name in columns:  # "a.b" given both as a key and as a nested object
+            return False
+        columns[name] = text
+        return True
+
+    if not walk(array, "", ()) or not columns:
+        return None
+    return pa.table(columns)
+
+
+def _holds_floats(kind: pa.DataType) -> bool:
+    return pa.types.is_floating(kind) or (pa.types.is_list(kind) and pa.types.is_floating(kind.value_type))
+
+
+def _bool_among(records: list[dict[str, Any]], keys: tuple[str, ...]) -> bool:
+    """Whether a true or false sits at this path (or in the array there) in some record."""
+    for record in records:
+        value: Any = record
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if type(value) is bool or (type(value) is list and any(type(item) is bool for item in value)):
+            return True
+    return False
+
+
+def _scalar_text(column: pa.Array) -> pa.Array | None:
+    """Text cells for an array of JSON scalars, as ``_text`` writes them; None for other types."""
+    kind = column.type
+    if pa.types.is_null(kind):
+        return pa.array([""] * len(column), pa.string())
+    if pa.types.is_string(kind):
+        return pc.fill_null(column, "")
+    if pa.types.is_integer(kind):
+        return pc.fill_null(pc.cast(column, pa.string()), "")
+    if pa.types.is_boolean(kind):
+        return pc.fill_null(pc.if_else(column, "true", "false"), "")
+    if pa.types.is_floating(kind):  # Python's own repr, once per distinct value
+        if pc.any(pc.is_nan(column)).as_py():
+            return None
+        distinct = pc.unique(column)
+        texts = pa.array([_text(value) for value in distinct.to_pylist()], pa.string())
+        return pc.fill_null(pc.take(texts, pc.index_in(column, distinct)), "")
+    return None
 
 
 def _follow(document: Any, record_path: str) -> list[Any]:

@@ -1,0 +1,88 @@
+"""The JSON reader's bulk path (Arrow) gives exactly the table of the record-by-record path."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from partnerdata.readers import json_reader
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abc."), inner, max_size=3)),
+    max_leaves=6,
+)
+# Records of one shape, as an API sends them, with the odd missing key or null.
+UNIFORM = st.fixed_dictionaries(
+    {
+        "id": st.integers(0, 10**6),
+        "name": st.one_of(st.none(), st.text(max_size=8)),
+        "hours": st.one_of(st.none(), st.integers(0, 50), st.floats(0, 50, allow_nan=False)),
+        "place": st.fixed_dictionaries({"city": st.text(max_size=5), "country": st.sampled_from(["BE", "KE"])}),
+        "tags": st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=3), st.lists(st.none(), max_size=2)),
+        "open": st.booleans(),
+    },
+    optional={"note": st.text(max_size=5), "counts": st.lists(st.integers(-5, 5), max_size=3)},
+)
+
+
+def record_by_record(records: list, separator: str) -> dict[str, list[str]]:
+    flat = [json_reader._flatten(record, separator, f"records[{i}]") for i, record in enumerate(records)]
+    return json_reader._text_columns(flat).to_pydict()
+
+
+def bulk(records: list, separator: str) -> dict[str, list[str]] | None:
+    table = json_reader._arrow_flat(records, separator)
+    return None if table is None else table.to_pydict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "c", "a.b"]), VALUES, max_size=4), min_size=1, max_size=6))
+def test_the_bulk_path_agrees_or_steps_aside_on_any_records(records):
+    records = json.loads(json.dumps(records))  # what json.loads gives: no tuples, str keys
+    fast = bulk(records, ";")
+    if fast is not None:
+        assert fast == record_by_record(records, ";")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(UNIFORM, min_size=1, max_size=8))
+def test_the_bulk_path_takes_records_of_one_shape(records):
+    fast = bulk(records, ", ")
+    assert fast is not None
+    assert fast == record_by_record(records, ", ")
+
+
+def test_pages_are_read_in_order_with_positions_naming_the_page(tmp_path):
+    pages = []
+    for number, ids in enumerate([[1, 2], [3]], start=1):
+        page = tmp_path / f"page-{number}.json"
+        page.write_text(json.dumps({"data": [{"id": i, "tags": ["x", "y"]} for i in ids]}))
+        pages.append(page)
+    options = json_reader.parse_options({"record_path": "data"}, "test")
+    (read,) = json_reader.read(pages, options, ";")
+    assert read.table.to_pydict() == {"id": ["1", "2", "3"], "tags": ["x;y", "x;y", "x;y"]}
+    assert pa.array(read.positions).to_pylist() == ["page 1 data[0]", "page 1 data[1]", "page 2 data[0]"]
+
+
+def test_a_record_that_is_not_an_object_is_named_by_page_and_index(tmp_path):
+    first, second = tmp_path / "page-1.json", tmp_path / "page-2.json"
+    first.write_text(json.dumps([{"id": 1}]))
+    second.write_text(json.dumps([{"id": 2}, 7]))
+    options = json_reader.parse_options({}, "test")
+    try:
+        json_reader.read([first, second], options, ";")
+    except ValueError as error:
+        assert str(error) == "page 2 records[1] is a int, not an object"
+    else:
+        raise AssertionError("a number among the records was taken")
