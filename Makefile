@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: setup run check test lint clean server deploy worker bench-validate
+.PHONY: setup run check test lint clean server deploy worker bench bench-validate
 
 setup: $(STAMP)
 
@@ -53,11 +53,15 @@ deploy: setup  ## register the deployments of prefect.yaml with the server
 worker: setup  ## a process worker that runs the scheduled and manual flow runs
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect worker start --pool partnerdata
 
+bench: setup  ## the nightly flow on 1,000,000 records from 20 loopback HTTP sources, against the plain-pyarrow floor (prints figures)
+	$(BIN)/python bench/scale.py
+
 bench-validate: setup  ## validation speed against frictionless-py on generated activity rows (prints figures)
 	$(BIN)/python bench/validate.py
 
 lint: setup
 	$(BIN)/ruff check src flows tests
 
-clean:  ## remove what runs wrote (raw/, published/, reports/ keep their .gitkeep)
+clean:  ## remove what runs wrote (raw/, published/, reports/ keep their .gitkeep) and the benchmarks' data
 	find raw published reports -mindepth 1 -not -name .gitkeep -exec rm -rf {} +
+	rm -rf .bench

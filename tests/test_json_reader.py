@@ -86,3 +86,19 @@ def test_a_record_that_is_not_an_object_is_named_by_page_and_index(tmp_path):
         assert str(error) == "page 2 records[1] is a int, not an object"
     else:
         raise AssertionError("a number among the records was taken")
+
+
+def test_pages_read_one_by_one_give_the_table_of_all_records_at_once(tmp_path):
+    """Page 1 takes the bulk path; page 2 (a number given as text once) the careful one; a key
+    only page 2 has is empty on page 1."""
+    pages = [
+        [{"id": 1, "hours": 2.5, "place": {"city": "Geel"}}, {"id": 2, "hours": 3, "place": {"city": "Lima"}}],
+        [{"id": 3, "hours": "4", "place": {"city": "Quito"}, "note": "late"}, {"id": 4, "hours": None}],
+    ]
+    paths = []
+    for number, records in enumerate(pages, start=1):
+        paths.append(tmp_path / f"page-{number}.json")
+        paths[-1].write_text(json.dumps(records))
+    (read,) = json_reader.read(paths, json_reader.parse_options({}, "test"), ";")
+    assert json_reader._arrow_flat(pages[0], ";") is not None and json_reader._arrow_flat(pages[1], ";") is None
+    assert read.table.to_pydict() == record_by_record(pages[0] + pages[1], ";")

@@ -243,9 +243,7 @@ def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
         "added": _first_keys(added, key, MAX_KEYS),
         "removed": _first_keys(removed, key, MAX_KEYS),
         "changed": changed_records,
-        "truncated": added.num_rows > MAX_KEYS
-        or removed.num_rows > MAX_KEYS
-        or len(changed_old) > MAX_CHANGED_RECORDS,
+        "truncated": added.num_rows > MAX_KEYS or removed.num_rows > MAX_KEYS or len(changed_old) > MAX_CHANGED_RECORDS,
         "removed_table": removed,
     }
 

@@ -153,6 +153,15 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> 
 
     Two texts say what went wrong: ``error`` for the maintainer (it may quote the partner's file)
     and ``public_error`` for validation.json and datapackage.json (it never does)."""
+    with VALIDATION_SLOTS:  # validating is CPU-bound: more at once than cores only costs memory
+        return _validate_source(run, collected, work_dir)
+
+
+# How many sources are read and checked at once in a process; each uses every core already.
+VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, len(os.sched_getaffinity(0))))
+
+
+def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
     errors = _Errors(collected["error"])
     if collected["snapshot"] is None:
         return {**collected, **errors.as_dict(), "prepared": None}

@@ -19,12 +19,14 @@ def write_csv(table: pa.Table, path: Path, list_delimiters: dict[str, str]) -> N
     The bytes are those of Python's ``csv.writer`` with QUOTE_MINIMAL and "\n" line ends (a cell
     is quoted when it holds a comma, a quote or a line break; a quote is doubled), built by Arrow
     a slice of rows at a time."""
-    columns = [_cells(table.column(name).combine_chunks(), list_delimiters.get(name)) for name in table.column_names]
     with open(path, "w", encoding="utf-8", newline="") as out:
         csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(table.column_names)
     with open(path, "ab") as out:
-        for start in range(0, table.num_rows, CSV_SLICE_ROWS):
-            cells = [column.slice(start, CSV_SLICE_ROWS) for column in columns]
+        for start in range(0, table.num_rows, CSV_SLICE_ROWS):  # a slice at a time: little memory
+            part = table.slice(start, CSV_SLICE_ROWS)
+            cells = [
+                _cells(part.column(name).combine_chunks(), list_delimiters.get(name)) for name in part.column_names
+            ]
             if len(cells) == 1:  # csv.writer quotes a row that is one empty cell, so it is not a blank line
                 cells = [pc.if_else(pc.equal(cells[0], ""), '""', cells[0])]
             lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]

@@ -56,9 +56,8 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     An API's pages are read in order; a position names the page when there are several."""
     record_path = options["record_path"]
     label = record_path or "records"
-    records: list[Any] = []
-    positions = []
-    for number, body in enumerate(bodies, start=1):
+    tables, positions = [], []
+    for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
         try:
             document = json.loads(Path(body).read_bytes().decode(options["encoding"]))
@@ -68,16 +67,35 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
             raise ValueError(
                 f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
             ) from None
-        page = _follow(document, record_path)
-        records += page
-        indices = pc.cast(pa.array(np.arange(len(page), dtype=np.int64)), pa.string())
+        records = _follow(document, record_path)
+        indices = pc.cast(pa.array(np.arange(len(records), dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
+        table = _arrow_flat(records, list_separator)
+        if table is None:
+            where_each = positions[-1].to_pylist()
+            table = _text_columns([_flatten(r, list_separator, where_each[i]) for i, r in enumerate(records)])
+        tables.append(table)
+        del document, records
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
-    table = _arrow_flat(records, list_separator)
-    if table is None:
-        where = position_array.to_pylist()
-        table = _text_columns([_flatten(record, list_separator, where[i]) for i, record in enumerate(records)])
-    return [ReadResult(table=table, positions=position_array)]
+    return [ReadResult(table=_stack(tables), positions=position_array)]
+
+
+def _stack(tables: list[pa.Table]) -> pa.Table:
+    """The pages' text tables one under the other: columns in first-seen order, a column a page
+    lacks is empty there (as a key missing from a record is)."""
+    names: dict[str, None] = {}
+    for table in tables:
+        names.update(dict.fromkeys(table.column_names))
+    filled = [
+        pa.table(
+            {
+                name: table.column(name) if name in table.column_names else pa.array([""] * table.num_rows, pa.string())
+                for name in names
+            }
+        )
+        for table in tables
+    ]
+    return pa.concat_tables(filled) if filled else pa.table({})
 
 
 def _text_columns(flat: list[dict[str, str]]) -> pa.Table:
