@@ -133,20 +133,31 @@ def test_deployments_run_on_a_real_server_and_worker(prefect_server, tmp_path):
             "--watch", "--watch-timeout", "240", timeout=300,
         )  # fmt: skip
         assert sorted(p.name for p in (project / "published" / "releases").iterdir()) == ["1.0.0", "1.1.0"]
+
+        # The other two manual flows, from the command line too: neither makes a release.
+        prefect(
+            "deployment", "run", "dry-run/dry-run", "--params", json.dumps({"sources": ["btc-guest-lectures"]}),
+            "--watch", "--watch-timeout", "240", timeout=300,
+        )  # fmt: skip
+        prefect("deployment", "run", "republish/republish", "--watch", "--watch-timeout", "240", timeout=300)
+        assert sorted(p.name for p in (project / "published" / "releases").iterdir()) == ["1.0.0", "1.1.0"]
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         worker_log.close()
 
+    names = {d["id"]: d["name"] for d in _post(api, "/deployments/filter", {})}
     runs = _post(
         api, "/flow_runs/filter", {"sort": "START_TIME_ASC", "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}
     )
-    by_flow = {
-        run["parameters"].get("sources", ["*"])[0] if "sources" in run["parameters"] else "*": run for run in runs
-    }
-    assert set(by_flow) == {"*", "btc-guest-lectures"}
-    manual = by_flow["btc-guest-lectures"]
+    by_deployment = {names[run["deployment_id"]]: run for run in runs}
+    assert set(by_deployment) == {"nightly", "refresh-sources", "dry-run", "republish"}
+    manual = by_deployment["refresh-sources"]
+    assert manual["parameters"]["sources"] == ["btc-guest-lectures"]
     assert manual["state"]["message"].startswith("published release 1.1.0")
+    assert by_deployment["dry-run"]["parameters"]["sources"] == ["btc-guest-lectures"]
+    assert by_deployment["dry-run"]["state"]["message"].startswith("dry run: ")
+    assert "nothing published" in by_deployment["republish"]["state"]["message"]
 
     # The artifacts of the manual run, through the API.
     artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [manual["id"]]}}})
