@@ -57,7 +57,16 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=release, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     listed = {line.split("  ", 1)[1] for line in (release / "SHA256SUMS").read_text().splitlines()}
-    assert listed == names - {"SHA256SUMS"}
+    assert listed == names - {"SHA256SUMS", "index.html"}  # the catalogue's page about the release is not in it
+
+    # The run built the catalogue, with absolute URLs under settings.base_url.
+    catalogue = {"index.html", "catalog.json", "feed.xml", "catalog.ttl"}
+    assert catalogue <= {p.name for p in demo_project.published.iterdir()}
+    assert (release / "index.html").exists() and "index.html" not in listed
+    model = json.loads((demo_project.published / "catalog.json").read_text())
+    assert model["latest"] == "1.0.0" and model["releases"][0]["resources"][0]["files"][0]["url"].startswith(
+        "https://partnerdata.example.org/published/releases/1.0.0/"
+    )
 
     # frictionless validates the package: types, constraints, keys, bytes and hashes.
     report = frictionless.validate(str(latest / "datapackage.json"))

@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _accept(args)
     if args.command == "release" and args.action == "withdraw":
         return _withdraw(args)
+    if args.command == "serve":
+        return _serve(args)
     _parser().print_help()
     return pipeline.EXIT_CONFIG
 
@@ -112,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
         "--published", default="published", metavar="DIR", help="published folder (default: published)"
     )
     withdraw.add_argument("--by", default=None, metavar="NAME", help="who withdraws it (default: the login name)")
+    serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
+    serve.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     return parser
 
 
@@ -160,6 +166,24 @@ def _withdraw(args: argparse.Namespace) -> int:
     what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
     latest = f"latest is now {result['latest']}" if result["latest"] else "no good release is left: latest was removed"
     print(f"release {args.version} {what} by {by}: {args.reason}; {latest}")
+    return pipeline.EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from partnerdata.catalogue.serve import make_server
+
+    try:
+        server = make_server(Path(args.published), args.host, args.port)
+    except (FileNotFoundError, OSError) as error:
+        return _fail(pipeline.EXIT_CONFIG, str(error))
+    host, port = server.server_address[:2]
+    print(f"serving {Path(args.published).resolve()} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return pipeline.EXIT_OK
 
 

@@ -22,6 +22,7 @@ import requests
 
 from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
+from partnerdata.catalogue import refresh_catalogue
 from partnerdata.config import Config, Source, load_config
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
@@ -273,11 +274,14 @@ def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
 
 
 def tidy_published(run: RunPaths) -> str | None:
-    """Before anything else: clean a crashed run's staging folder and finish a pointer switch
-    it left undone. Returns the version latest was moved to, if any."""
+    """Before anything else: clean a crashed run's staging folder, finish a pointer switch it
+    left undone and bring the catalogue up to date. Returns the version latest was moved to, if any."""
     published = Path(run.published_dir)
     remove_staging_leftovers(published)
-    return finish_interrupted_switch(published)
+    moved = finish_interrupted_switch(published)
+    config, _ = load(run)
+    refresh_catalogue(published, config.settings.base_url)  # only when a crash or a withdrawal left it behind
+    return moved
 
 
 def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
@@ -344,6 +348,8 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         stopwatch,
     )
     releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
+    refresh_catalogue(Path(run.published_dir), config.settings.base_url)
+    stopwatch.lap("catalogue")
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
         "version": outcome.version,
@@ -454,6 +460,7 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
     published_dir = Path(run.published_dir)
     with folder_lock(published_dir, config.settings.lock_timeout_seconds):
         entry = withdraw_release(published_dir, version, reason, purge, by, utc_now())
+        refresh_catalogue(published_dir, config.settings.base_url)
         current = current_release(published_dir)
     return {**entry, "version": version, "latest": current["version"] if current else None}
 

@@ -143,7 +143,8 @@ def publish_release(
 ) -> ReleaseOutcome:
     """Write a new release if the data, the schemas or the metadata changed since latest.
 
-    ``stopwatch`` (optional) gets the time of its parts: write, diff, catalogue, switch."""
+    ``stopwatch`` (optional) gets the time of its parts: write, diff, package (datapackage.json,
+    changes, checksums), switch."""
     stopwatch = stopwatch or Stopwatch()
     published_dir.mkdir(parents=True, exist_ok=True)
     remove_staging_leftovers(published_dir)
@@ -205,7 +206,7 @@ def publish_release(
         fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
         fsync_path(final.parent)
-        stopwatch.lap("catalogue")
+        stopwatch.lap("package")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,0 +1,84 @@
+"""The catalogue data users read: published/index.html, a page per release, catalog.json,
+feed.xml and catalog.ttl (DCAT-AP 3), all rebuilt from the releases on disk.
+
+``refresh_catalogue`` runs after every publish, withdrawal and pruning, and at the start of
+every run: it compares a digest of its inputs with the one catalog.json records, so a
+catalogue left behind by a crash is rebuilt, and a current one is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from partnerdata import paths
+from partnerdata.catalogue.charts import charts
+from partnerdata.catalogue.feed import atom_feed
+from partnerdata.catalogue.html import index_page, release_page
+from partnerdata.catalogue.model import build_model, input_digest
+from partnerdata.durable import fsync_path
+
+CATALOG_JSON = "catalog.json"
+CATALOG_TTL = "catalog.ttl"
+FEED_XML = "feed.xml"
+INDEX_HTML = "index.html"
+
+
+def refresh_catalogue(published_dir: Path, base_url: str | None, force: bool = False) -> bool:
+    """Rebuild the catalogue unless it is current; True when it was rebuilt."""
+    published_dir = Path(published_dir)
+    if not paths.releases_dir(published_dir).exists():
+        return False
+    digest = input_digest(published_dir, base_url)
+    if not force and _recorded_digest(published_dir) == digest:
+        return False
+    model = build_model(published_dir, base_url)
+    for release in model["releases"]:
+        folder = paths.release_dir(published_dir, release["version"])
+        schemas = _release_schemas(folder) or model["schemas"]
+        _write(folder / INDEX_HTML, release_page(model, release, schemas))
+    drawn = charts(paths.release_dir(published_dir, model["latest"])) if model["latest"] else []
+    _write(published_dir / INDEX_HTML, index_page(model, drawn))
+    _write(published_dir / FEED_XML, atom_feed(model))
+    if base_url:
+        from partnerdata.catalogue.dcat import catalog_turtle
+
+        _write(published_dir / CATALOG_TTL, catalog_turtle(model))
+    else:
+        (published_dir / CATALOG_TTL).unlink(missing_ok=True)  # no absolute URLs: no DCAT description
+    # Last: its digest says the files above are current.
+    _write(
+        published_dir / CATALOG_JSON,
+        json.dumps({**model, "generated_from": digest}, indent=2, ensure_ascii=False) + "\n",
+    )
+    return True
+
+
+def _recorded_digest(published_dir: Path) -> str | None:
+    try:
+        return json.loads((published_dir / CATALOG_JSON).read_text(encoding="utf-8")).get("generated_from")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _release_schemas(folder: Path) -> dict | None:
+    try:
+        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return {r["name"]: r["schema"] for r in package.get("resources", [])}
+
+
+def _write(path: Path, text: str) -> None:
+    """Write beside the target, then rename: a reader never sees half a page."""
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(out.name, 0o644)
+    os.replace(out.name, path)
+    fsync_path(path.parent)

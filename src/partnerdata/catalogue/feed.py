@@ -1,0 +1,62 @@
+"""published/feed.xml: an Atom feed (RFC 4287) with one entry per release and its change summary."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from partnerdata.catalogue.model import file_url
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def atom_feed(model: dict[str, Any]) -> str:
+    """Newest release first; a withdrawn release's entry says so and why."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    base = model["base_url"]
+    _text(feed, "id", file_url(base, "feed.xml") if base else "urn:partnerdata:feed")
+    _text(feed, "title", model["title"])
+    _text(feed, "subtitle", "Every release of the dataset, with what changed")
+    newest = (
+        max((r.get("withdrawn", {}) or {}).get("withdrawn_at") or r["created"] or "" for r in model["releases"])
+        if model["releases"]
+        else ""
+    )
+    _text(feed, "updated", newest or "1970-01-01T00:00:00Z")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=file_url(base, "feed.xml"))
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=file_url(base, "index.html"))
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", model["publisher"].get("name") or model["title"])
+    if model["publisher"].get("url"):
+        _text(author, "uri", model["publisher"]["url"])
+    if model["licence"].get("title") or model["licence"].get("name"):
+        _text(feed, "rights", model["licence"].get("title") or model["licence"]["name"])
+    for release in model["releases"]:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "id", release["page_url"] if base else f"urn:partnerdata:release:{release['version']}")
+        title = f"Release {release['version']}"
+        withdrawn = release.get("withdrawn")
+        if withdrawn:
+            title += " (withdrawn)"
+        _text(entry, "title", title)
+        _text(entry, "published", release["created"] or "1970-01-01T00:00:00Z")
+        _text(entry, "updated", (withdrawn or {}).get("withdrawn_at") or release["created"] or "1970-01-01T00:00:00Z")
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=file_url(base, release["page"]))
+        lines = []
+        if withdrawn:
+            lines.append(f"Withdrawn on {withdrawn.get('withdrawn_at')}: {withdrawn.get('reason')}")
+        bump = release["bump"]
+        lines.append(
+            "The first release." if bump == "initial" else f"A {bump} change since {release['previous_version']}."
+        )
+        lines += release["reasons"][:20]
+        _text(entry, "summary", "\n".join(lines))
+    ET.indent(feed)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element.text = text
+    return element

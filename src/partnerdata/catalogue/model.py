@@ -1,0 +1,171 @@
+"""The catalogue's model: what published/ holds, read from the releases on disk.
+
+Everything the pages, the feed and the DCAT description show comes from here, and the
+model itself is published as catalog.json. It is built from published/ alone (each
+release's datapackage.json and changes.json, withdrawn.json, latest.json) and the public
+base URL, so any tool can rebuild the catalogue, and a crash never leaves it behind for long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from partnerdata import paths
+from partnerdata.release import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
+
+MODEL_VERSION = 1
+MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
+    """catalog.json: the dataset, every release (newest first) with its files, and latest's stable files."""
+    published_dir = Path(published_dir)
+    withdrawn = _withdrawn(published_dir)
+    current = current_release(published_dir)
+    latest = current["version"] if current else None
+    releases = []
+    for number in reversed(existing_versions(published_dir)):
+        version = ".".join(map(str, number))
+        release = _release(published_dir, version, withdrawn.get(version), latest, base_url)
+        if release is not None:
+            releases.append(release)
+    described = next((r for r in releases if r["version"] == latest), releases[0] if releases else None)
+    package = _package(published_dir, described["version"]) if described else {}
+    model: dict[str, Any] = {
+        "catalogue_format": MODEL_VERSION,
+        "title": package.get("title", "partnerdata"),
+        "description": package.get("description", ""),
+        "keywords": package.get("keywords", []),
+        "licence": (package.get("licenses") or [{}])[0],
+        "publisher": _publisher(package),
+        "contact_point": package.get("contact_point", {}),
+        "contributors": package.get("contributors", []),
+        "base_url": base_url,
+        "latest": latest,
+        "updated": described["created"] if described else None,
+        "latest_resources": _latest_resources(described, base_url) if latest else [],
+        "sources": package.get("sources", []) if latest else [],
+        "schemas": {r["name"]: r["schema"] for r in package.get("resources", [])},
+        "descriptions": {
+            r["name"]: {"title": r.get("title", r["name"]), "description": r.get("description", "")}
+            for r in package.get("resources", [])
+        },  # fmt: skip
+        "releases": releases,
+    }
+    return model
+
+
+def input_digest(published_dir: Path, base_url: str | None) -> str:
+    """sha256 over everything the model is built from, to tell whether the catalogue is current."""
+    published_dir = Path(published_dir)
+    digest = hashlib.sha256(json.dumps([MODEL_VERSION, base_url]).encode())
+    for name in (WITHDRAWN_JSON, paths.LATEST_JSON):
+        path = published_dir / name
+        digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))
+    for number in existing_versions(published_dir):
+        folder = paths.release_dir(published_dir, ".".join(map(str, number)))
+        for name in ("datapackage.json", CHANGES_JSON, TOMBSTONE_JSON, "SHA256SUMS"):
+            path = folder / name
+            digest.update(f"{folder.name}/{name}".encode() + (path.read_bytes() if path.exists() else b"-"))
+    return digest.hexdigest()
+
+
+def file_url(base_url: str | None, relative: str) -> str:
+    """The absolute URL of a published file when the base URL is known; else its relative path."""
+    return urljoin(base_url if base_url.endswith("/") else base_url + "/", relative) if base_url else relative
+
+
+def _release(
+    published_dir: Path, version: str, withdrawn: dict[str, Any] | None, latest: str | None, base_url: str | None
+) -> dict[str, Any] | None:
+    folder = paths.release_dir(published_dir, version)
+    try:
+        package = _package(published_dir, version)
+    except FileNotFoundError:
+        return None  # a folder without its datapackage.json is not a release
+    changes = _read_json(folder / CHANGES_JSON) or {}
+    purged = bool(withdrawn and withdrawn.get("purged"))
+    prefix = f"{paths.RELEASES}/{version}/"
+    resources = []
+    for resource in package.get("resources", []):
+        files = []
+        for fmt, described in (("csv", resource), ("parquet", resource.get("parquet", {}))):
+            if not described.get("path"):
+                continue
+            relative = prefix + described["path"]
+            files.append(
+                {
+                    "format": fmt,
+                    "path": relative,
+                    "url": file_url(base_url, relative),
+                    "mediatype": MEDIA_TYPES[fmt],
+                    "bytes": described.get("bytes"),
+                    "sha256": str(described.get("hash", "")).removeprefix("sha256:"),
+                    "available": not purged,
+                }
+            )
+        resources.append(
+            {
+                "name": resource["name"],
+                "title": resource.get("title", resource["name"]),
+                "rows": resource.get("rows"),
+                "files": files,
+            }
+        )
+    status = "withdrawn" if withdrawn else ("current" if version == latest else "superseded")
+    return {
+        "version": version,
+        "created": package.get("created"),
+        "status": "purged" if purged else status,
+        "withdrawn": {k: withdrawn[k] for k in ("reason", "withdrawn_at", "by") if k in withdrawn}
+        if withdrawn
+        else None,
+        "previous_version": changes.get("previous_version"),
+        "bump": changes.get("bump"),
+        "rule": changes.get("rule"),
+        "reasons": changes.get("reasons", []),
+        "counts": {name: diff.get("counts", {}) for name, diff in changes.get("resources", {}).items()},
+        "page": prefix + "index.html",
+        "page_url": file_url(base_url, prefix),
+        "checksums": file_url(base_url, prefix + "SHA256SUMS") if not purged else None,
+        "resources": resources,
+    }
+
+
+def _latest_resources(release: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]:
+    """The files of latest under their stable URLs (published/latest/...)."""
+    prefix = f"{paths.RELEASES}/{release['version']}/"
+    stable = []
+    for resource in release["resources"]:
+        files = []
+        for file in resource["files"]:
+            relative = paths.LATEST + "/" + file["path"].removeprefix(prefix)
+            files.append({**file, "path": relative, "url": file_url(base_url, relative)})
+        stable.append({**resource, "files": files})
+    return stable
+
+
+def _publisher(package: dict[str, Any]) -> dict[str, Any]:
+    for contributor in package.get("contributors", []):
+        if contributor.get("role") == "publisher":
+            return {"name": contributor.get("title", ""), "url": contributor.get("path")}
+    return {"name": package.get("title", "partnerdata"), "url": package.get("homepage")}
+
+
+def _package(published_dir: Path, version: str) -> dict[str, Any]:
+    return json.loads((paths.release_dir(published_dir, version) / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def _withdrawn(published_dir: Path) -> dict[str, dict[str, Any]]:
+    return _read_json(published_dir / WITHDRAWN_JSON) or {}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,191 @@
+"""The catalogue: index.html, a page per release, catalog.json, feed.xml, and `partnerdata serve`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import urllib.request
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from partnerdata.catalogue import refresh_catalogue
+from partnerdata.catalogue.serve import make_server
+from tests.release_data import catalogue_site
+
+BASE_URL = "https://data.example.org/published/"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def site(schemas, tmp_path_factory) -> Path:
+    return catalogue_site(schemas, tmp_path_factory.mktemp("catalogue"), BASE_URL)
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: links, headings, table headers, images and scripts."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.headings: list[int] = []
+        self.tags: dict[str, int] = {}
+        self.external: list[str] = []
+        self.svg_labels: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"])
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        for name in ("src", "href"):  # anything the browser would load by itself
+            value = attributes.get(name) or ""
+            if tag in ("script", "link", "img", "iframe", "source") and value:
+                self.external.append(value)
+        if tag == "svg":
+            self.svg_labels.append(attributes.get("aria-label") or "")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_index_page_has_everything_a_data_user_needs(site):
+    text = (site / "index.html").read_text(encoding="utf-8")
+    page = Page(text)
+    model = json.loads((site / "catalog.json").read_text())
+    assert model["latest"] == "1.0.1"
+    for expected in (
+        "Activities and projects of international education programmes",  # title
+        "Creative Commons Attribution 4.0 International",  # licence
+        "partnerdata demo publisher",  # publisher, from sources.yaml
+        "opendata@partnerdata.example.org",  # contact point
+        "1.0.1, published 2026-11-21T02:00:00Z",  # current version and date
+        "a project title was wrong",  # the withdrawn release, with its reason
+        "fallback: last good data",  # freshness: the partner that failed
+        "intercultural_pedagogy",  # allowed values in the data dictionary
+    ):
+        assert expected in text, expected
+    # Headings go down one level at a time; tables have header cells; no script, style sheet or image is loaded.
+    assert page.headings[0] == 1 and all(b - a <= 1 for a, b in zip(page.headings, page.headings[1:], strict=False))
+    assert page.tags.get("th", 0) > 50 and page.tags.get("caption", 0) >= 5
+    assert page.external == [] and "<script" not in text
+    # Three charts, each an SVG with a label, a caption and its numbers.
+    assert sorted(page.svg_labels) == [
+        "Activities per theme and year",
+        "Countries involved",
+        "Projects per sector and call year",
+    ]
+    assert text.count("<figcaption") == 3 and text.count("The numbers behind this chart") == 3
+    # Every relative link resolves to a file in published/; latest's stable links come first.
+    relative = [link for link in page.links if not re.match(r"^[a-z]+:", link) and not link.startswith("#")]
+    missing = [link for link in relative if not (site / link).exists()]
+    assert missing == []
+    assert "latest/activities.csv" in relative and "releases/1.0.0/activities.parquet" in relative
+    # The changelog is newest first.
+    changelog = text[text.index('id="changelog"') :]
+    assert changelog.index(">1.0.2<") < changelog.index(">1.0.1<") < changelog.index(">1.0.0<")
+
+
+def test_download_links_carry_the_sizes_hashes_and_row_counts_of_the_files(site):
+    model = json.loads((site / "catalog.json").read_text())
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for release in model["releases"]:
+        folder = site / "releases" / release["version"]
+        sums = dict(reversed(line.split("  ", 1)) for line in (folder / "SHA256SUMS").read_text().splitlines())
+        for resource in release["resources"]:
+            for file in resource["files"]:
+                path = site / file["path"]
+                assert file["bytes"] == path.stat().st_size
+                assert file["sha256"] == sums[path.name] == _sha256(path)
+                assert file["url"] == BASE_URL + file["path"]
+                if release["version"] == model["latest"]:
+                    assert file["sha256"] in index
+            package = json.loads((folder / "datapackage.json").read_text())
+            rows = {r["name"]: r["rows"] for r in package["resources"]}
+            assert resource["rows"] == rows[resource["name"]]
+    stable = {f["path"]: f for r in model["latest_resources"] for f in r["files"]}
+    assert _sha256(site / "latest" / "projects.csv") == stable["latest/projects.csv"]["sha256"]
+    assert [r["status"] for r in model["releases"]] == ["withdrawn", "current", "superseded"]
+
+
+def test_every_release_has_its_own_page(site):
+    for version, status in (("1.0.0", "superseded"), ("1.0.1", "current (latest)"), ("1.0.2", "withdrawn")):
+        folder = site / "releases" / version
+        text = (folder / "index.html").read_text(encoding="utf-8")
+        page = Page(text)
+        assert f"release {version}" in text and status in text
+        relative = [link for link in page.links if not re.match(r"^[a-z]+:", link) and not link.startswith("#")]
+        assert [link for link in relative if not (folder / link).exists()] == []
+        assert "activities.csv" in relative and "../../index.html" in relative
+        assert "Fields of activities" in text  # the data dictionary of that release's schemas
+    assert "a project title was wrong" in (site / "releases" / "1.0.2" / "index.html").read_text()
+    # The page is the catalogue's, not part of the release: SHA256SUMS does not list it.
+    assert "index.html" not in (site / "releases" / "1.0.0" / "SHA256SUMS").read_text()
+
+
+def test_the_atom_feed_has_an_entry_per_release_with_its_changes(site):
+    feed = ET.parse(site / "feed.xml").getroot()
+    assert feed.tag == f"{ATOM}feed" and feed.find(f"{ATOM}id").text == BASE_URL + "feed.xml"
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}title").text for e in entries] == [
+        "Release 1.0.2 (withdrawn)",
+        "Release 1.0.1",
+        "Release 1.0.0",
+    ]
+    assert "a project title was wrong" in entries[0].find(f"{ATOM}summary").text
+    assert "values of 1 projects record(s) changed" in entries[1].find(f"{ATOM}summary").text
+    assert entries[1].find(f"{ATOM}link").get("href") == BASE_URL + "releases/1.0.1/index.html"
+    assert feed.find(f"{ATOM}updated").text == "2026-11-23T00:00:00Z"  # the withdrawal is the newest event
+
+
+def test_the_catalogue_is_rebuilt_only_when_what_it_shows_changed(site):
+    before = (site / "index.html").stat().st_mtime_ns
+    assert refresh_catalogue(site, BASE_URL) is False
+    assert (site / "index.html").stat().st_mtime_ns == before
+    (site / "catalog.json").unlink()  # as a crash before its last write would leave it
+    assert refresh_catalogue(site, BASE_URL) is True
+    assert json.loads((site / "catalog.json").read_text())["latest"] == "1.0.1"
+    assert refresh_catalogue(site, "https://elsewhere.example.org/data/") is True  # a new base URL
+    assert "https://elsewhere.example.org/data/releases/1.0.0/activities.csv" in (site / "catalog.json").read_text()
+    assert refresh_catalogue(site, BASE_URL) is True
+
+
+def test_serve_gives_each_file_its_content_type(site):
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        expected = {
+            "": "text/html",
+            "latest/activities.parquet": "application/vnd.apache.parquet",
+            "latest/activities.csv": "text/csv",
+            "catalog.ttl": "text/turtle",
+            "catalog.json": "application/json",
+            "latest/datapackage.json": "application/json",
+            "feed.xml": "application/atom+xml",
+            "latest/SHA256SUMS": "text/plain",
+        }
+        for path, kind in expected.items():
+            with urllib.request.urlopen(base + path) as response:
+                assert response.headers["Content-Type"].split(";")[0] == kind, path
+                body = response.read()
+            if path == "latest/activities.csv":
+                assert body == (site / path).read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_names_a_missing_folder(tmp_path, capsys):
+    from partnerdata import cli
+
+    assert cli.main(["serve", "--published", str(tmp_path / "nowhere"), "--port", "0"]) == 2
+    assert "no such folder; run `partnerdata run` first" in capsys.readouterr().err
