@@ -307,20 +307,25 @@ def _changelog(model: dict[str, Any]) -> str:
 
 
 def _releases_table(model: dict[str, Any]) -> str:
+    """Every release with its status, and its files (sizes, rows, sha256) one click away."""
     rows = []
     for release in model["releases"]:
-        links = " ".join(
-            f'<a href="{escape(f["path"])}" download>{escape(r["name"])}.{escape(f["format"])}</a>'
-            for r in release["resources"]
-            for f in r["files"]
-            if f["available"]
-        )
+        available = [
+            {**resource, "files": [f for f in resource["files"] if f["available"]]} for resource in release["resources"]
+        ]
+        if any(resource["files"] for resource in available):
+            files = (
+                f"<details><summary>{sum(len(r['files']) for r in available)} files</summary>"
+                f"{_files_table(available, 'Files of release ' + release['version'])}</details>"
+            )
+        else:
+            files = "files deleted"
         rows.append(
             "<tr>"
             f'<th scope="row"><a href="{escape(release["page"])}">{escape(release["version"])}</a></th>'
             f"<td>{escape(release['created'] or '')}</td>"
             f"<td>{_status(release)}</td>"
-            f"<td>{links or 'files deleted'}</td>"
+            f"<td>{files}</td>"
             "</tr>"
         )
     return (
