@@ -313,23 +313,24 @@ def floor(work: Path, plan: list[dict], port: int) -> dict:
     with requests.Session() as session:
         for source in plan:
             clock = time.perf_counter()
-            if source["dialect"] == "json":
-                pages, page = [], 1
+            if source["dialect"] == "json":  # each page parsed once: its length says whether another follows
+                decoded, page = [], 1
                 while True:
+                    clock = time.perf_counter()
                     response = session.get(
                         f"http://127.0.0.1:{port}/api/{source['name']}?page={page}&per_page={PAGE_SIZE}"
                     )
-                    pages.append(response.content)
-                    if len(json.loads(response.content)["data"]) < PAGE_SIZE:
+                    fetch_seconds += time.perf_counter() - clock
+                    records = json.loads(response.content)["data"]
+                    if records:
+                        decoded.append(pa.Table.from_pylist(records))
+                    if len(records) < PAGE_SIZE:
                         break
                     page += 1
+                table = pa.concat_tables(decoded, promote_options="permissive")
             else:
                 body = session.get(f"http://127.0.0.1:{port}/files/{source['name']}.csv").content
-            fetch_seconds += time.perf_counter() - clock
-            if source["dialect"] == "json":
-                decoded = [pa.Table.from_pylist(json.loads(page)["data"]) for page in pages]
-                table = pa.concat_tables([t for t in decoded if t.num_rows], promote_options="permissive")
-            else:
+                fetch_seconds += time.perf_counter() - clock
                 delimiter = {"utf8": ",", "excel-nl": ";", "tab-bom": "\t"}[source["dialect"]]
                 table = pv.read_csv(
                     io.BytesIO(body),

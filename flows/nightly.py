@@ -66,6 +66,8 @@ def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -
 def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], started_iso: str, dry_run: bool) -> dict[str, Any]:
     summary = pipeline.publish(run, validated, started_iso, dry_run)
     get_run_logger().info("publish: %s", summary["message"])
+    if summary.get("catalogue_error"):
+        get_run_logger().warning("publish: %s", summary["catalogue_error"])
     return summary
 
 

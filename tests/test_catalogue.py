@@ -189,3 +189,47 @@ def test_serve_names_a_missing_folder(tmp_path, capsys):
 
     assert cli.main(["serve", "--published", str(tmp_path / "nowhere"), "--port", "0"]) == 2
     assert "no such folder; run `partnerdata run` first" in capsys.readouterr().err
+
+
+def test_without_a_base_url_there_is_no_dcat_file_and_no_link_to_it(site, tmp_path):
+    import shutil
+
+    copy = tmp_path / "published"
+    shutil.copytree(site, copy, symlinks=True)
+    (copy / ".catalogue-index.html.x1y2").write_text("half a page")  # as a crash mid-write leaves it
+    assert refresh_catalogue(copy, "") is True
+    assert not (copy / "catalog.ttl").exists() and not (copy / ".catalogue-index.html.x1y2").exists()
+    for page in [copy / "index.html", *copy.glob("releases/*/index.html")]:
+        assert "catalog.ttl" not in page.read_text(encoding="utf-8")
+        assert Page(page.read_text(encoding="utf-8")).links  # the page itself is still there
+
+
+def test_a_chart_whose_columns_a_schema_change_removed_is_left_out(site, tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from partnerdata.catalogue.charts import charts
+
+    folder = tmp_path / "release"
+    shutil.copytree(site / "releases" / "1.0.1", folder)
+    activities = pq.read_table(folder / "activities.parquet")
+    pq.write_table(activities.rename_columns(["topic" if n == "theme" else n for n in activities.column_names]),
+                   folder / "activities.parquet")  # fmt: skip
+    assert [c.key for c in charts(folder)] == ["projects-per-sector", "countries"]
+
+
+def test_a_catalogue_that_cannot_be_built_never_fails_the_run(site, monkeypatch, caplog):
+    from partnerdata import pipeline
+    from partnerdata.config import load_config
+    from partnerdata.paths import PROJECT_ROOT
+    from partnerdata.schemas import load_schemas
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "refresh_catalogue", broken)
+    config = load_config(PROJECT_ROOT / "sources.yaml", load_schemas(PROJECT_ROOT / "schemas"), environ={})
+    message = pipeline._refresh_catalogue(site, config)
+    assert message == "the catalogue could not be rebuilt (OSError: disk full); the next run tries again"
+    assert message in caplog.text

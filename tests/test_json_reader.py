@@ -102,3 +102,14 @@ def test_pages_read_one_by_one_give_the_table_of_all_records_at_once(tmp_path):
     (read,) = json_reader.read(paths, json_reader.parse_options({}, "test"), ";")
     assert json_reader._arrow_flat(pages[0], ";") is not None and json_reader._arrow_flat(pages[1], ";") is None
     assert read.table.to_pydict() == record_by_record(pages[0] + pages[1], ";")
+
+
+def test_a_page_of_empty_records_keeps_its_rows(tmp_path):
+    pages = [[{}, {}], [{"id": "A"}, {"id": "B"}]]
+    paths = []
+    for number, records in enumerate(pages, start=1):
+        paths.append(tmp_path / f"page-{number}.json")
+        paths[-1].write_text(json.dumps(records))
+    (read,) = json_reader.read(paths, json_reader.parse_options({}, "test"), ";")
+    assert read.table.to_pydict() == {"id": ["", "", "A", "B"]} == record_by_record(pages[0] + pages[1], ";")
+    assert len(read.positions) == read.table.num_rows == 4

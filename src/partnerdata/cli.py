@@ -270,6 +270,8 @@ def _print_summary(result: dict[str, Any]) -> None:
         lines.append(
             "  seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result["timings"].items())
         )
+    if result.get("catalogue_error"):
+        lines.append(f"  {result['catalogue_error']}")
     if result.get("notified"):
         lines.append(f"  {result['notified']}")
     print("\n".join(lines), flush=True)

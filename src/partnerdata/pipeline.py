@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -43,6 +44,7 @@ from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_sche
 from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
 from partnerdata.timing import Stopwatch
 
+LOG = logging.getLogger("partnerdata")
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 NOTIFY_TIMEOUT_SECONDS = 10
 READ_ERRORS = (ValueError, OSError, pa.ArrowInvalid, KeyError)
@@ -159,7 +161,8 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> 
 
 
 # How many sources are read and checked at once in a process; each uses every core already.
-VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, len(os.sched_getaffinity(0))))
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
 
 
 def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
@@ -280,7 +283,7 @@ def tidy_published(run: RunPaths) -> str | None:
     remove_staging_leftovers(published)
     moved = finish_interrupted_switch(published)
     config, _ = load(run)
-    refresh_catalogue(published, config.settings.base_url)  # only when a crash or a withdrawal left it behind
+    _refresh_catalogue(published, config)  # only when a crash or a withdrawal left it behind
     return moved
 
 
@@ -348,7 +351,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         stopwatch,
     )
     releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
-    refresh_catalogue(Path(run.published_dir), config.settings.base_url)
+    catalogue_error = _refresh_catalogue(Path(run.published_dir), config)
     stopwatch.lap("catalogue")
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
@@ -364,7 +367,20 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "changes": _changes_summary(outcome.path),
         "base_url": config.settings.base_url,
         "publish_parts": stopwatch.parts,
+        "catalogue_error": catalogue_error,
     }
+
+
+def _refresh_catalogue(published_dir: Path, config: Config) -> str | None:
+    """Bring the catalogue up to date. It never fails a run: the release is out already, and the
+    next run tries again (the catalogue knows when it is behind). Returns what went wrong, if anything."""
+    try:
+        refresh_catalogue(published_dir, config.settings.base_url)
+    except Exception as error:  # noqa: BLE001 (a catalogue bug must not cost the data users their release)
+        message = f"the catalogue could not be rebuilt ({type(error).__name__}: {error}); the next run tries again"
+        LOG.warning("%s", message)
+        return message
+    return None
 
 
 def package_metadata(config: Config, schemas: Schemas) -> dict[str, Any]:
@@ -460,7 +476,7 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
     published_dir = Path(run.published_dir)
     with folder_lock(published_dir, config.settings.lock_timeout_seconds):
         entry = withdraw_release(published_dir, version, reason, purge, by, utc_now())
-        refresh_catalogue(published_dir, config.settings.base_url)
+        _refresh_catalogue(published_dir, config)
         current = current_release(published_dir)
     return {**entry, "version": version, "latest": current["version"] if current else None}
 

@@ -24,6 +24,7 @@ CATALOG_JSON = "catalog.json"
 CATALOG_TTL = "catalog.ttl"
 FEED_XML = "feed.xml"
 INDEX_HTML = "index.html"
+TEMP_PREFIX = ".catalogue-"  # a page being written; renamed into place, or removed by the next refresh
 
 
 def refresh_catalogue(published_dir: Path, base_url: str | None, force: bool = False) -> bool:
@@ -34,6 +35,7 @@ def refresh_catalogue(published_dir: Path, base_url: str | None, force: bool = F
     digest = input_digest(published_dir, base_url)
     if not force and _recorded_digest(published_dir) == digest:
         return False
+    _remove_leftovers(published_dir)
     model = build_model(published_dir, base_url)
     for release in model["releases"]:
         folder = paths.release_dir(published_dir, release["version"])
@@ -74,11 +76,24 @@ def _release_schemas(folder: Path) -> dict | None:
 def _write(path: Path, text: str) -> None:
     """Write beside the target, then rename: a reader never sees half a page."""
     with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        "w", encoding="utf-8", dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.", delete=False
     ) as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
+        try:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        except BaseException:
+            Path(out.name).unlink(missing_ok=True)
+            raise
     os.chmod(out.name, 0o644)
     os.replace(out.name, path)
     fsync_path(path.parent)
+
+
+def _remove_leftovers(published_dir: Path) -> None:
+    """Temporary files a crash left in published/ or a release folder."""
+    folders = [published_dir, *paths.releases_dir(published_dir).iterdir()]
+    for folder in folders:
+        if folder.is_dir() and not folder.name.startswith(paths.STAGING_PREFIX):
+            for leftover in folder.glob(f"{TEMP_PREFIX}*"):
+                leftover.unlink(missing_ok=True)

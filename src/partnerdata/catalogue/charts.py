@@ -32,27 +32,31 @@ class Chart:
 
 
 def charts(release_dir: Path) -> list[Chart]:
-    """The three charts of a release folder's data; a chart with nothing to count is left out."""
-    made = [
-        _stacked(
-            "activities-per-theme",
-            "Activities per theme and year",
-            _read(release_dir / "activities.parquet", ["start_date", "theme"]),
-            lambda t: pc.year(t.column("start_date")),
-            "theme",
-            "activities",
-        ),
-        _stacked(
-            "projects-per-sector",
-            "Projects per sector and call year",
-            _read(release_dir / "projects.parquet", ["call_year", "sector"]),
-            lambda t: t.column("call_year"),
-            "sector",
-            "projects",
-        ),
-        _countries(release_dir),
-    ]
+    """The three charts of a release folder's data. A chart with nothing to count is left out,
+    and so is one whose columns a schema change renamed or retyped: the page goes without it."""
+    made = []
+    for draw in (_themes, _sectors, _countries):
+        try:
+            made.append(draw(release_dir))
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            made.append(None)
     return [chart for chart in made if chart is not None]
+
+
+def _themes(release_dir: Path) -> Chart | None:
+    table = _read(release_dir / "activities.parquet", ["start_date", "theme"])
+    return _stacked(
+        "activities-per-theme", "Activities per theme and year", table,
+        lambda t: pc.year(t.column("start_date")), "theme", "activities",
+    )  # fmt: skip
+
+
+def _sectors(release_dir: Path) -> Chart | None:
+    table = _read(release_dir / "projects.parquet", ["call_year", "sector"])
+    return _stacked(
+        "projects-per-sector", "Projects per sector and call year", table,
+        lambda t: t.column("call_year"), "sector", "projects",
+    )  # fmt: skip
 
 
 def _read(path: Path, columns: list[str]) -> pa.Table | None:

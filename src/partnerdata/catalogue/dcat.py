@@ -209,8 +209,10 @@ def _describe_release(
 
 def _version_notes(release: dict[str, Any]) -> str:
     """Why this release exists (the bump and its reasons) and, when withdrawn, why data users should not use it."""
-    if release.get("bump") in (None, "initial"):
+    if release.get("bump") == "initial":
         notes = "First release."
+    elif release.get("bump") is None:  # a release older than changes.json
+        notes = "Release " + release["version"] + "; what changed was not recorded."
     else:
         previous = f" (compared with {release['previous_version']})" if release.get("previous_version") else ""
         reasons = "; ".join(release.get("reasons") or []) or "no reason recorded"

@@ -47,9 +47,10 @@ def atom_feed(model: dict[str, Any]) -> str:
         if withdrawn:
             lines.append(f"Withdrawn on {withdrawn.get('withdrawn_at')}: {withdrawn.get('reason')}")
         bump = release["bump"]
-        lines.append(
-            "The first release." if bump == "initial" else f"A {bump} change since {release['previous_version']}."
-        )
+        if bump == "initial":
+            lines.append("The first release.")
+        elif bump:  # a release older than changes.json records none
+            lines.append(f"A {bump} change since {release['previous_version']}.")
         lines += release["reasons"][:20]
         _text(entry, "summary", "\n".join(lines))
     ET.indent(feed)

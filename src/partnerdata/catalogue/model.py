@@ -18,6 +18,7 @@ from partnerdata import paths
 from partnerdata.release import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
 
 MODEL_VERSION = 1
+RELEASE_DOCUMENTS = ("SHA256SUMS", "datapackage.json", "CHANGES.md", "changes.json", "validation.json", TOMBSTONE_JSON)
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
 
@@ -33,8 +34,10 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
         release = _release(published_dir, version, withdrawn.get(version), latest, base_url)
         if release is not None:
             releases.append(release)
+    # The dataset is described as its current release describes it (or its newest, when none is current).
     described = next((r for r in releases if r["version"] == latest), releases[0] if releases else None)
     package = _package(published_dir, described["version"]) if described else {}
+    is_latest = described is not None and described["version"] == latest
     model: dict[str, Any] = {
         "catalogue_format": MODEL_VERSION,
         "title": package.get("title", "partnerdata"),
@@ -47,8 +50,8 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
         "base_url": base_url,
         "latest": latest,
         "updated": described["created"] if described else None,
-        "latest_resources": _latest_resources(described, base_url) if latest else [],
-        "sources": package.get("sources", []) if latest else [],
+        "latest_resources": _latest_resources(described, base_url) if is_latest else [],
+        "sources": package.get("sources", []) if is_latest else [],
         "schemas": {r["name"]: r["schema"] for r in package.get("resources", [])},
         "descriptions": {
             r["name"]: {"title": r.get("title", r["name"]), "description": r.get("description", "")}
@@ -63,6 +66,8 @@ def input_digest(published_dir: Path, base_url: str | None) -> str:
     """sha256 over everything the model is built from, to tell whether the catalogue is current."""
     published_dir = Path(published_dir)
     digest = hashlib.sha256(json.dumps([MODEL_VERSION, base_url]).encode())
+    for code in sorted(Path(__file__).parent.glob("*.py")):  # a new partnerdata rebuilds the pages
+        digest.update(code.read_bytes())
     for name in (WITHDRAWN_JSON, paths.LATEST_JSON):
         path = published_dir / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))
@@ -121,7 +126,7 @@ def _release(
         "version": version,
         "created": package.get("created"),
         "status": "purged" if purged else status,
-        "withdrawn": {k: withdrawn[k] for k in ("reason", "withdrawn_at", "by") if k in withdrawn}
+        "withdrawn": {k: withdrawn[k] for k in ("reason", "withdrawn_at") if k in withdrawn}  # not who: a person
         if withdrawn
         else None,
         "previous_version": changes.get("previous_version"),
@@ -132,6 +137,7 @@ def _release(
         "page": prefix + "index.html",
         "page_url": file_url(base_url, prefix),
         "checksums": file_url(base_url, prefix + "SHA256SUMS") if not purged else None,
+        "documents": [name for name in RELEASE_DOCUMENTS if (folder / name).exists()],
         "resources": resources,
     }
 

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from partnerdata import jsontext
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
@@ -60,7 +61,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
         try:
-            document = json.loads(Path(body).read_bytes().decode(options["encoding"]))
+            document = jsontext.loads(Path(body).read_bytes().decode(options["encoding"]))
         except UnicodeDecodeError as error:
             raise ValueError(f"{where}the file is not valid {options['encoding']}: {error}") from None
         except json.JSONDecodeError as error:
@@ -74,26 +75,27 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
         if table is None:
             where_each = positions[-1].to_pylist()
             table = _text_columns([_flatten(r, list_separator, where_each[i]) for i, r in enumerate(records)])
-        tables.append(table)
+        tables.append((table, len(records)))
         del document, records
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
     return [ReadResult(table=_stack(tables), positions=position_array)]
 
 
-def _stack(tables: list[pa.Table]) -> pa.Table:
-    """The pages' text tables one under the other: columns in first-seen order, a column a page
-    lacks is empty there (as a key missing from a record is)."""
+def _stack(tables: list[tuple[pa.Table, int]]) -> pa.Table:
+    """The pages' text tables (with their record counts) one under the other: columns in first-seen
+    order, a column a page lacks is empty there (as a key missing from a record is; a page of
+    empty records has no columns at all, but its rows count)."""
     names: dict[str, None] = {}
-    for table in tables:
+    for table, _ in tables:
         names.update(dict.fromkeys(table.column_names))
     filled = [
         pa.table(
             {
-                name: table.column(name) if name in table.column_names else pa.array([""] * table.num_rows, pa.string())
+                name: table.column(name) if name in table.column_names else pa.array([""] * rows, pa.string())
                 for name in names
             }
         )
-        for table in tables
+        for table, rows in tables
     ]
     return pa.concat_tables(filled) if filled else pa.table({})
 
