@@ -233,3 +233,16 @@ def test_a_catalogue_that_cannot_be_built_never_fails_the_run(site, monkeypatch,
     message = pipeline._refresh_catalogue(site, config)
     assert message == "the catalogue could not be rebuilt (OSError: disk full); the next run tries again"
     assert message in caplog.text
+
+
+def test_charts_drawn_from_the_tables_of_a_run_are_those_drawn_from_the_files(site):
+    import pyarrow.parquet as pq
+
+    from partnerdata.catalogue.charts import charts, charts_of_tables
+
+    latest = site / "latest"
+    tables = {
+        name: pq.read_table(latest / f"{name}.parquet")
+        for name in ("activities", "projects", "organisations", "project_partners")
+    }
+    assert charts_of_tables(tables) == charts(latest) and len(charts(latest)) == 3

@@ -20,6 +20,7 @@ Nothing here writes a secret anywhere: every URL and message goes through
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
-from partnerdata import jsontext
 from partnerdata.config import Source
 from partnerdata.errors import SourceError
 
@@ -114,7 +114,7 @@ def _download_pages(
             raise SourceError(source.source_id, f"page {number}: unexpected 304 Not Modified")
         _check_payload(source, target, response)
         try:
-            document = jsontext.loads(target.read_bytes())
+            document = json.loads(target.read_bytes())
         except (ValueError, UnicodeDecodeError) as error:
             raise SourceError(source.source_id, f"page {number} is not valid JSON: {error}") from None
         records = _records(document, record_path)

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import requests
 from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
 from partnerdata.catalogue import refresh_catalogue
+from partnerdata.catalogue.charts import Chart, charts_of_tables
 from partnerdata.config import Config, Source, load_config
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
@@ -338,20 +340,23 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "sources_yaml_sha256": hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest(),
         "code_version": __version__,
     }
-    outcome = publish_release(
-        tables,
-        schemas,
-        Path(run.published_dir),
-        utc_now(),
-        fingerprint,
-        provenance,
-        sources,
-        validation_summary(outcomes, assembly.conflicts, started),
-        package_metadata(config, schemas),
-        stopwatch,
-    )
-    releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
-    catalogue_error = _refresh_catalogue(Path(run.published_dir), config)
+    with ThreadPoolExecutor(1) as drawing:  # the catalogue's charts are drawn while the files are written
+        charts = drawing.submit(charts_of_tables, tables)
+        outcome = publish_release(
+            tables,
+            schemas,
+            Path(run.published_dir),
+            utc_now(),
+            fingerprint,
+            provenance,
+            sources,
+            validation_summary(outcomes, assembly.conflicts, started),
+            package_metadata(config, schemas),
+            stopwatch,
+        )
+        releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
+        drawn = (outcome.version, _drawn(charts)) if outcome.version else None  # charts of a new release only
+    catalogue_error = _refresh_catalogue(Path(run.published_dir), config, drawn)
     stopwatch.lap("catalogue")
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
     return {
@@ -371,11 +376,22 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     }
 
 
-def _refresh_catalogue(published_dir: Path, config: Config) -> str | None:
+def _drawn(charts: Future) -> list[Chart] | None:
+    try:
+        return charts.result()
+    except Exception:  # noqa: BLE001 (the catalogue draws them again from the files, and reports)
+        return None
+
+
+def _refresh_catalogue(
+    published_dir: Path, config: Config, drawn: tuple[str, list[Chart] | None] | None = None
+) -> str | None:
     """Bring the catalogue up to date. It never fails a run: the release is out already, and the
     next run tries again (the catalogue knows when it is behind). Returns what went wrong, if anything."""
     try:
-        refresh_catalogue(published_dir, config.settings.base_url)
+        refresh_catalogue(
+            published_dir, config.settings.base_url, drawn=drawn if drawn and drawn[1] is not None else None
+        )
     except Exception as error:  # noqa: BLE001 (a catalogue bug must not cost the data users their release)
         message = f"the catalogue could not be rebuilt ({type(error).__name__}: {error}); the next run tries again"
         LOG.warning("%s", message)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,8 +201,9 @@ def publish_release(
         _write_json(staging / "validation.json", validation)
         _write_json(staging / CHANGES_JSON, changes)
         (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
-        write_checksums(staging)
-        verify_checksums(staging)
+        written = {f["path"]: f["sha256"] for r in resources.values() for f in (r["csv"], r["parquet"])}
+        write_checksums(staging, written)
+        verify_checksums(staging)  # every file read back: what SHA256SUMS says is what is on disk
         final = paths.release_dir(published_dir, version)
         fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
@@ -457,8 +459,14 @@ def _write_json_atomically(path: Path, document: Any) -> None:
     fsync_path(path.parent)
 
 
-def write_checksums(folder: Path) -> None:
-    lines = [f"{_sha256(p)}  {p.name}\n" for p in sorted(folder.iterdir()) if p.is_file() and p.name != SHA256SUMS]
+def write_checksums(folder: Path, known: dict[str, str] | None = None) -> None:
+    """SHA256SUMS for every file in folder; ``known`` gives the digests computed while writing."""
+    known = known or {}
+    lines = [
+        f"{known.get(p.name) or _sha256(p)}  {p.name}\n"
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != SHA256SUMS
+    ]
     (folder / SHA256SUMS).write_text("".join(lines), encoding="utf-8")
 
 
@@ -471,22 +479,26 @@ def verify_checksums(folder: Path) -> None:
 
 
 def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path) -> dict[str, dict[str, Any]]:
+    """Each resource's CSV and Parquet, written side by side (Arrow does the work outside the GIL)."""
     described = {}
-    for name in RESOURCE_NAMES:
-        table = tables[name]
-        delimiters = {f["name"]: f.get("delimiter", ",") for f in schemas.published_fields(name) if f["type"] == "list"}
-        csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
-        write_csv(table, csv_path, delimiters)
-        write_parquet(table, parquet_path)
-        described[name] = {
-            "rows": table.num_rows,
-            "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": _sha256(csv_path)},
-            "parquet": {
-                "path": parquet_path.name,
-                "bytes": parquet_path.stat().st_size,
-                "sha256": _sha256(parquet_path),
-            },
-        }
+    with ThreadPoolExecutor(2) as pool:
+        for name in RESOURCE_NAMES:
+            table = tables[name]
+            fields = schemas.published_fields(name)
+            delimiters = {f["name"]: f.get("delimiter", ",") for f in fields if f["type"] == "list"}
+            csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+            parquet = pool.submit(write_parquet, table, parquet_path)
+            csv_sha256 = write_csv(table, csv_path, delimiters)
+            parquet.result()
+            described[name] = {
+                "rows": table.num_rows,
+                "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": csv_sha256},
+                "parquet": {
+                    "path": parquet_path.name,
+                    "bytes": parquet_path.stat().st_size,
+                    "sha256": _sha256(parquet_path),
+                },
+            }
     return described
 
 

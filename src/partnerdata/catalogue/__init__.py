@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from partnerdata import paths
-from partnerdata.catalogue.charts import charts
+from partnerdata.catalogue.charts import Chart, charts
 from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.html import index_page, release_page
 from partnerdata.catalogue.model import build_model, input_digest
@@ -27,8 +27,12 @@ INDEX_HTML = "index.html"
 TEMP_PREFIX = ".catalogue-"  # a page being written; renamed into place, or removed by the next refresh
 
 
-def refresh_catalogue(published_dir: Path, base_url: str | None, force: bool = False) -> bool:
-    """Rebuild the catalogue unless it is current; True when it was rebuilt."""
+def refresh_catalogue(
+    published_dir: Path, base_url: str | None, force: bool = False, drawn: tuple[str, list[Chart]] | None = None
+) -> bool:
+    """Rebuild the catalogue unless it is current; True when it was rebuilt.
+
+    ``drawn`` is (version, charts) when the caller drew that release's charts already."""
     published_dir = Path(published_dir)
     if not paths.releases_dir(published_dir).exists():
         return False
@@ -41,8 +45,11 @@ def refresh_catalogue(published_dir: Path, base_url: str | None, force: bool = F
         folder = paths.release_dir(published_dir, release["version"])
         schemas = _release_schemas(folder) or model["schemas"]
         _write(folder / INDEX_HTML, release_page(model, release, schemas))
-    drawn = charts(paths.release_dir(published_dir, model["latest"])) if model["latest"] else []
-    _write(published_dir / INDEX_HTML, index_page(model, drawn))
+    if drawn is not None and drawn[0] == model["latest"]:
+        shown = drawn[1]
+    else:
+        shown = charts(paths.release_dir(published_dir, model["latest"])) if model["latest"] else []
+    _write(published_dir / INDEX_HTML, index_page(model, shown))
     _write(published_dir / FEED_XML, atom_feed(model))
     if base_url:
         from partnerdata.catalogue.dcat import catalog_turtle

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,30 +32,42 @@ class Chart:
     rows: list[list[str | int]]
 
 
+Columns = Callable[[str, list[str]], "pa.Table | None"]  # (resource, columns) -> those columns, or None
+
+
 def charts(release_dir: Path) -> list[Chart]:
-    """The three charts of a release folder's data. A chart with nothing to count is left out,
-    and so is one whose columns a schema change renamed or retyped: the page goes without it."""
+    """The three charts of a release folder's data."""
+    return _draw(lambda name, columns: _read(release_dir / f"{name}.parquet", columns))
+
+
+def charts_of_tables(tables: dict[str, pa.Table]) -> list[Chart]:
+    """The same charts from the tables of a release about to be written (a run draws them while
+    it writes the files)."""
+    return _draw(lambda name, columns: tables[name].select(columns) if name in tables else None)
+
+
+def _draw(read: Columns) -> list[Chart]:
+    """A chart with nothing to count is left out, and so is one whose columns a schema change
+    renamed or retyped: the page goes without it."""
     made = []
     for draw in (_themes, _sectors, _countries):
         try:
-            made.append(draw(release_dir))
+            made.append(draw(read))
         except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             made.append(None)
     return [chart for chart in made if chart is not None]
 
 
-def _themes(release_dir: Path) -> Chart | None:
-    table = _read(release_dir / "activities.parquet", ["start_date", "theme"])
+def _themes(read: Columns) -> Chart | None:
     return _stacked(
-        "activities-per-theme", "Activities per theme and year", table,
+        "activities-per-theme", "Activities per theme and year", read("activities", ["start_date", "theme"]),
         lambda t: pc.year(t.column("start_date")), "theme", "activities",
     )  # fmt: skip
 
 
-def _sectors(release_dir: Path) -> Chart | None:
-    table = _read(release_dir / "projects.parquet", ["call_year", "sector"])
+def _sectors(read: Columns) -> Chart | None:
     return _stacked(
-        "projects-per-sector", "Projects per sector and call year", table,
+        "projects-per-sector", "Projects per sector and call year", read("projects", ["call_year", "sector"]),
         lambda t: t.column("call_year"), "sector", "projects",
     )  # fmt: skip
 
@@ -112,12 +125,12 @@ def _stacked(key: str, title: str, table: pa.Table | None, year_of, category: st
     return Chart(key, title, summary, _svg(figure, title), ["year", *grid, "total"], rows)
 
 
-def _countries(release_dir: Path) -> Chart | None:
+def _countries(read: Columns) -> Chart | None:
     """Per country: the activities held there or with it as partner country, and the projects
     one of its organisations takes part in."""
-    activities = _read(release_dir / "activities.parquet", ["activity_id", "country", "partner_countries"])
-    partners = _read(release_dir / "project_partners.parquet", ["project_id", "organisation_id"])
-    organisations = _read(release_dir / "organisations.parquet", ["organisation_id", "country"])
+    activities = read("activities", ["country", "partner_countries"])
+    partners = read("project_partners", ["project_id", "organisation_id"])
+    organisations = read("organisations", ["organisation_id", "country"])
     per_country: dict[str, list[int]] = {}
     if activities is not None and activities.num_rows:
         listed = pa.table(

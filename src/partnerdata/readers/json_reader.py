@@ -11,7 +11,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata import jsontext
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.options import check_options
@@ -61,7 +60,7 @@ def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
         try:
-            document = jsontext.loads(Path(body).read_bytes().decode(options["encoding"]))
+            document = json.loads(Path(body).read_bytes().decode(options["encoding"]))
         except UnicodeDecodeError as error:
             raise ValueError(f"{where}the file is not valid {options['encoding']}: {error}") from None
         except json.JSONDecodeError as error:
