@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from partnerdata.cores import CORES
 from partnerdata.schemas import ARROW_TYPES
 
 INTEGER = r"^[+-]?[0-9]{1,18}$"
@@ -181,7 +181,7 @@ def in_parallel(jobs: list[Callable[[], Any]], rows: int) -> list[Any]:
     """The results of jobs (one per field, say), run in parallel for a table of many rows."""
     if rows < PARALLEL_ROWS or len(jobs) < 2:
         return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(jobs), CORES)) as pool:
         return list(pool.map(lambda job: job(), jobs))
 
 

@@ -27,6 +27,7 @@ from partnerdata.assemble import assemble
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_of_tables
 from partnerdata.config import Config, Source, load_config
+from partnerdata.cores import CORES
 from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
 from partnerdata.lock import folder_lock
@@ -163,7 +164,6 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> 
 
 
 # How many sources are read and checked at once in a process; each uses every core already.
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
 
 

@@ -14,7 +14,6 @@ tests/test_differential.py says how.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from partnerdata.coercion import (
     describe_expected,
     in_parallel,
 )
+from partnerdata.cores import CORES
 
 LISTED_CODES = 12  # list the allowed codes in a message when there are at most this many
 
@@ -80,7 +80,7 @@ def validate_table(
         results = {spec["name"]: field_job(spec) for spec in ordered}
         key_problems = key_job({name: functools.partial(results.__getitem__, name) for name in key})
     else:
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(max_workers=CORES) as pool:
             futures = {spec["name"]: pool.submit(field_job, spec) for spec in ordered if spec["name"] in key}
             key_future = pool.submit(key_job, {name: future.result for name, future in futures.items()})
             futures.update({spec["name"]: pool.submit(field_job, spec) for spec in ordered if spec["name"] not in key})

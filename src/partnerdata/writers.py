@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from partnerdata.cores import CORES
 
 ROW_GROUP_SIZE = 128 * 1024
 
@@ -55,7 +56,7 @@ def _csv_lines(part: pa.Table, list_delimiters: dict[str, str]) -> pa.Buffer:
     return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
-WRITER_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+WRITER_THREADS = CORES
 CSV_SLICE_ROWS = 64 * 1024
 
 

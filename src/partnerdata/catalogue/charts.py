@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -139,26 +140,15 @@ def _countries(read: Columns) -> Chart | None:
                 "country": pc.list_flatten(activities.column("partner_countries")),
             }
         )
-        held = pa.table({"activity_id": pa.array(range(activities.num_rows)), "country": activities.column("country")})
-        both = pa.concat_tables([held, listed.cast(held.schema)]).drop_null()
-        for row in (
-            both.group_by(["activity_id", "country"])
-            .aggregate([])
-            .group_by("country")
-            .aggregate([([], "count_all")])
-            .to_pylist()
-        ):
-            per_country.setdefault(row["country"], [0, 0])[0] = row["count_all"]
+        rows = pa.array(np.arange(activities.num_rows, dtype=np.int64))
+        held = pa.table({"activity_id": rows, "country": activities.column("country")})
+        both = pa.concat_tables([held, listed.cast(held.schema)])
+        for country, count in _distinct_per_country(both, "activity_id").items():
+            per_country.setdefault(country, [0, 0])[0] = count
     if partners is not None and organisations is not None and partners.num_rows:
-        joined = partners.join(organisations, keys="organisation_id").select(["project_id", "country"]).drop_null()
-        for row in (
-            joined.group_by(["project_id", "country"])
-            .aggregate([])
-            .group_by("country")
-            .aggregate([([], "count_all")])
-            .to_pylist()
-        ):
-            per_country.setdefault(row["country"], [0, 0])[1] = row["count_all"]
+        joined = partners.join(organisations, keys="organisation_id").select(["project_id", "country"])
+        for country, count in _distinct_per_country(joined, "project_id").items():
+            per_country.setdefault(country, [0, 0])[1] = count
     if not per_country:
         return None
     ranked = sorted(per_country.items(), key=lambda item: (-sum(item[1]), item[0]))[:MAX_COUNTRIES]
@@ -182,6 +172,14 @@ def _countries(read: Columns) -> Chart | None:
     )
     rows = [[country, counts[0], counts[1]] for country, counts in ranked]
     return Chart("countries", title, summary, _svg(figure, title), ["country", "activities", "projects"], rows)
+
+
+def _distinct_per_country(table: pa.Table, key: str) -> dict[str, int]:
+    """How many distinct ``key`` values each country has in the table."""
+    pairs = table.drop_null().group_by([key, "country"]).aggregate([])
+    return {
+        row["country"]: row["count_all"] for row in pairs.group_by("country").aggregate([([], "count_all")]).to_pylist()
+    }
 
 
 def _figure(height: float = 3.2):
