@@ -25,6 +25,14 @@ import yaml
 from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.errors import ConfigError
 from partnerdata.readers import READERS
+from partnerdata.readers.limits import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CELLS,
+    DEFAULT_MAX_COLUMNS,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_READ_SECONDS,
+    Limits,
+)
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.validation import check_fields
 
@@ -49,6 +57,11 @@ HTTP_KEYS = {
     "retries": (int, 0),
     "backoff_seconds": ((int, float), 0),
     "max_total_seconds": ((int, float), 0.001),
+    # How much a reader takes from one snapshot (partnerdata.readers.limits): every reader is bounded.
+    "max_columns": (int, 1),
+    "max_cells": (int, 1),
+    "max_depth": (int, 1),
+    "max_read_seconds": ((int, float), 0.001),
 }
 
 SETTINGS_KEYS = {
@@ -138,10 +151,14 @@ class Source:
     list_separator: str = ";"
     headers: Mapping[str, str] = field(default_factory=dict)  # expanded: may hold secrets, never log them
     timeout_seconds: float = 30  # connect and read timeout of each request
-    max_bytes: int = 100 * 1024 * 1024  # of the decoded body (of each page)
+    max_bytes: int = DEFAULT_MAX_BYTES  # of the decoded body (of each page), and of what a reader unpacks from it
     retries: int = 3  # extra attempts after a connection error, a timeout, a 429 or a 5xx
     backoff_seconds: float = 1.0  # first wait before a retry; doubled each time, with jitter
-    max_total_seconds: float = 300  # all attempts and pages of the source together
+    max_total_seconds: float = 300  # all attempts and pages of the source together, a wall-clock deadline
+    max_columns: int = DEFAULT_MAX_COLUMNS  # columns of a partner's table
+    max_cells: int = DEFAULT_MAX_CELLS  # cells of a table, values of a JSON page, XML elements held at once
+    max_depth: int = DEFAULT_MAX_DEPTH  # nesting of XML elements and JSON objects and arrays
+    max_read_seconds: float = DEFAULT_MAX_READ_SECONDS  # reading one snapshot
     format_options: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
     # Thresholds: the settings' values unless the entry overrides them.
@@ -160,6 +177,10 @@ class Source:
         for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, "<redacted>")
         return text
+
+    def limits(self) -> Limits:
+        """What a reader may take from one of this source's snapshots; the clock starts now."""
+        return Limits(self.max_bytes, self.max_columns, self.max_cells, self.max_depth, self.max_read_seconds).start()
 
     @property
     def is_remote(self) -> bool:

@@ -1,6 +1,11 @@
 """Exceptions that carry a message a maintainer can act on.
 
 Each one maps to an exit status of ``partnerdata run`` (see DESIGN.md).
+
+Whose fault a failure is decides what happens to a partner's snapshot (README, "Security and
+limits"): a ``PartnerFileError`` (raised by partnerdata by name, or by a parser of the partner's
+bytes, see ``partnerdata.readers.guard``) refuses the snapshot for good; any other exception while
+a snapshot is read, mapped or checked is a defect of partnerdata, which never marks a snapshot bad.
 """
 
 
@@ -22,6 +27,21 @@ class SourceError(PartnerdataError):
     def __init__(self, source_id: str, message: str) -> None:
         super().__init__(f"source {source_id}: {message}")
         self.source_id = source_id
+
+
+class PartnerFileError(PartnerdataError):
+    """The partner's file cannot be used as delivered: unreadable, not the format it should be,
+    its columns drifted, or past one of the source's limits. The snapshot is refused (for good:
+    it is never offered as a fallback), and the source falls back to its last good snapshot."""
+
+
+class LimitExceeded(PartnerFileError):
+    """A reader stopped at one of the source's limits (``max_bytes``, ``max_cells``, ...), before
+    the file could exhaust the machine. ``limit`` names the sources.yaml key."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class NoTrustworthyRelease(PartnerdataError):

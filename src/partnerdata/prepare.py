@@ -46,7 +46,7 @@ class PreparedSource:
 
 def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_dir: Path) -> PreparedSource:
     """Read the snapshot's body (or pages) and keep the rows that pass every check of their own."""
-    reads = READERS[source.format].read(bodies, source.format_options, source.list_separator)
+    reads = READERS[source.format].read(bodies, source.format_options, source.list_separator, source.limits())
     work_dir.mkdir(parents=True, exist_ok=True)
     staged: dict[str, str] = {}
     findings: list[Finding] = []

@@ -11,9 +11,14 @@ Two kinds of reader:
   one table per resource, with canonical field names, and set ``RESOURCES``.
 
 To add a format, write a module with ``parse_options(block, where)`` (check the
-entry's ``<format>:`` block of sources.yaml, raising ConfigError), ``read(bodies,
-options, list_separator)`` returning a list of ReadResult, and ``RESOURCES`` (None for
-a generic format), then register it below.
+entry's ``<format>:`` block of sources.yaml, raising ConfigError, so that ``partnerdata
+check`` refuses every option the run would refuse), ``read(bodies, options, list_separator,
+limits)`` returning a list of ReadResult, and ``RESOURCES`` (None for a generic format), then
+register it below.
+
+A reader is bounded (``limits``: bytes unpacked, columns, cells, depth, time) and says what is
+wrong with a file by raising a PartnerFileError; the parsers it hands the partner's bytes to
+run inside ``guard.parsing``, so that whatever they raise is the file's fault too.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from partnerdata.readers.limits import Limits
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,9 @@ class Reader(Protocol):
 
     def parse_options(self, block: Mapping[str, Any], where: str) -> Mapping[str, Any]: ...
 
-    def read(self, bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]: ...
+    def read(
+        self, bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits
+    ) -> list[ReadResult]: ...
 
 
 def _registry() -> dict[str, Reader]:

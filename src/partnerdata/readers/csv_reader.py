@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 
 from partnerdata.errors import ConfigError
 from partnerdata.readers import Lines, ReadResult
+from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
 HEAD_BYTES = 1 << 20  # the header row is looked for in the file's first MiB
@@ -59,7 +60,9 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+def read(
+    bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
+) -> list[ReadResult]:
     """Read every cell as text; the header row names the columns.
 
     Positions are file lines (the header is line 1), which is what a partner sees

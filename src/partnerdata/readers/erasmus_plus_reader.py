@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata.readers import ReadResult, csv_reader, position_list, text_table, xlsx_reader
+from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
 RESOURCES = ("projects", "organisations", "project_partners")
@@ -107,7 +108,9 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return check_options(block, OPTIONS, where)
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+def read(
+    bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
+) -> list[ReadResult]:
     (body,) = bodies
     raw = _raw_rows(Path(body), options)
     header = raw.table.column_names

@@ -34,6 +34,7 @@ import pycountry
 
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult, text_table
+from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
 RESOURCES = ("projects", "organisations", "project_partners", "activities")
@@ -81,7 +82,9 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+def read(
+    bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
+) -> list[ReadResult]:
     (body,) = bodies
     projects: list[dict[str, str]] = []
     organisations: dict[str, dict[str, str]] = {}

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
+from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
 RESOURCES = None  # a generic format: the source entry maps the columns
@@ -50,7 +51,9 @@ def _check_pagination(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"style": style, **options}
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+def read(
+    bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
+) -> list[ReadResult]:
     """Flatten each record: nested objects become dotted column names, arrays become
     text joined by the source's list separator, numbers and booleans become text.
     An API's pages are read in order; a position names the page when there are several."""

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult
+from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
 RESOURCES = None  # a generic format: the source entry maps the columns
@@ -29,7 +30,9 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
-def read(bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str) -> list[ReadResult]:
+def read(
+    bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
+) -> list[ReadResult]:
     """Typed cells become canonical text (ISO dates, numbers with a decimal point), so
     the source's CSV dialect never applies to them; empty rows are skipped."""
     (path,) = bodies
