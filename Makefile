@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: setup run check test lint clean server deploy worker bench bench-validate
+.PHONY: setup run check test lint clean server deploy worker bench bench-validate bench-hostile
 
 setup: $(STAMP)
 
@@ -58,6 +58,9 @@ bench: setup  ## the nightly flow on 1,000,000 records from 20 loopback HTTP sou
 
 bench-validate: setup  ## validation speed against frictionless-py on generated activity rows (prints figures)
 	$(BIN)/python bench/validate.py
+
+bench-hostile: setup  ## peak RSS and time of a run with each bomb and corrupt file, against the same run without it (prints figures)
+	$(BIN)/python bench/hostile.py
 
 lint: setup
 	$(BIN)/ruff check src flows tests

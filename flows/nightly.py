@@ -174,7 +174,10 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
         summary["notified"] = pipeline.notify(config, _notification("degraded", message, summary))
         get_run_logger().warning("%s", summary["notified"])
         return Failed(name="Degraded", message=message, data={**summary, "message": message})
-    return Completed(message=summary["message"], data=summary)
+    message = summary["message"]
+    if summary.get("catalogue_error"):
+        message = f"{message}; but {summary['catalogue_error']}"
+    return Completed(message=message, data=summary)
 
 
 def _failed(config: Any, status: int, message: str) -> Any:

@@ -27,6 +27,18 @@ from partnerdata.schemas import load_schemas  # noqa: E402
 from tests.partner_server import PartnerServer  # noqa: E402
 
 
+class _NoAliases(yaml.SafeDumper):
+    """sources.yaml refuses YAML aliases; PyYAML writes one wherever a document repeats an object."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def dump_yaml(document: object, **options: object) -> str:
+    """YAML as a maintainer writes sources.yaml: every block written out, no aliases."""
+    return yaml.dump(document, Dumper=_NoAliases, **options)
+
+
 @dataclass
 class Project:
     """A throw-away copy of the project's sources.yaml and demo partners, with its own output folders."""
@@ -74,7 +86,7 @@ def remote_and_local_project(tmp_path: Path, server, settings: dict | None = Non
         "url": "local.csv", "format": "csv", "resource": "activities", "columns": columns, "constants": constants,
     }  # fmt: skip
     document = {"settings": settings or {}, "sources": [entry, local]}
-    (root / "sources.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    (root / "sources.yaml").write_text(dump_yaml(document), encoding="utf-8")
     return Project(root)
 
 

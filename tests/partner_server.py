@@ -23,6 +23,7 @@ class Response:
     no_length: bool = False  # no Content-Length: the body ends when the connection closes
     etag: str | None = None  # answer 304 when the request's If-None-Match equals it
     require: dict[str, str] = field(default_factory=dict)  # headers the request must carry, else 401
+    drip: float = 0.0  # seconds between the bytes of the whole answer, status line and headers included
 
 
 class PartnerServer:
@@ -63,6 +64,9 @@ class PartnerServer:
                     headers["Content-Encoding"] = "gzip"
                 if response.etag:
                     headers["ETag"] = response.etag
+                if response.drip:
+                    self._drip(response.status, body, headers, response.drip)
+                    return
                 self._send(response.status, body, headers, response.truncate_to, response.no_length)
 
             def _send(
@@ -78,6 +82,19 @@ class PartnerServer:
                 self.wfile.flush()
                 if truncate_to is not None or no_length:
                     self.close_connection = True
+
+            def _drip(self, status: int, body: bytes, headers: dict[str, str], interval: float) -> None:
+                """A server that answers one byte at a time, each well within any read timeout."""
+                head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(body)}\r\n"
+                head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+                try:
+                    for byte in head.encode() + body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(interval)
+                except OSError:
+                    pass  # the client gave up: what the test wants
+                self.close_connection = True
 
             def log_message(self, *args: object) -> None:
                 pass

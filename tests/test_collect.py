@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from partnerdata.config import Source, load_config
 from partnerdata.errors import SourceError
 from partnerdata.fetch import Clock, download
 from partnerdata.readers import READERS, position_list
 from partnerdata.snapshots import list_snapshots, read_events, take_snapshot
+from tests.conftest import dump_yaml
 from tests.partner_server import Response
 
 CSV = b"id,title,start\nA-1,First workshop,2021-03-01\nA-2,Second workshop,2021-03-08\n"
@@ -36,7 +36,7 @@ def _source(schemas, tmp_path: Path, url: str, fmt: str = "csv", environ: dict |
         **extra,
     }
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [entry]}), encoding="utf-8")
+    path.write_text(dump_yaml({"sources": [entry]}), encoding="utf-8")
     return load_config(path, schemas, environ=environ or {}).source("partner")
 
 

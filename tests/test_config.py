@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from partnerdata import cli
 from partnerdata.config import load_config
 from partnerdata.errors import ConfigError
 from partnerdata.paths import SCHEMAS_DIR
+from tests.conftest import dump_yaml
 
 
 def _entry(**overrides):
@@ -30,7 +30,7 @@ def _entry(**overrides):
 def _write(tmp_path: Path, *entries, settings=None) -> Path:
     (tmp_path / "data.csv").write_text("ID,Title\nA-1,First\n", encoding="utf-8")
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"settings": settings or {}, "sources": list(entries)}), encoding="utf-8")
+    path.write_text(dump_yaml({"settings": settings or {}, "sources": list(entries)}), encoding="utf-8")
     return path
 
 
@@ -183,7 +183,7 @@ def test_a_wrong_row_rule_is_named_with_its_mistake(tmp_path, rule, expected):
     }
     within.update(rule)
     within = {k: v for k, v in within.items() if v is not None}
-    (folder / "rules.yaml").write_text(yaml.safe_dump({"activities": [within]}), encoding="utf-8")
+    (folder / "rules.yaml").write_text(dump_yaml({"activities": [within]}), encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_schemas(folder)
 

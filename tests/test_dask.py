@@ -41,3 +41,23 @@ def test_a_run_on_a_local_dask_cluster_gives_the_same_files_as_a_local_run(tmp_p
         a = (local.published / "latest" / name).read_bytes()
         b = (spread.published / "latest" / name).read_bytes()
         assert a == b, name
+
+
+def test_a_local_cluster_listens_on_the_loopback_interface_only():
+    """`run --dask-workers N` starts its cluster with these settings: no socket of the scheduler, the
+    workers or their nannies (nor an HTTP endpoint) is reachable from another machine."""
+    import psutil
+    from distributed import LocalCluster
+
+    from partnerdata.cli import local_cluster_kwargs
+
+    with LocalCluster(**local_cluster_kwargs(2)):
+        processes = [psutil.Process(), *psutil.Process().children(recursive=True)]
+        listening = [
+            (process.pid, connection.laddr.ip)
+            for process in processes
+            for connection in process.net_connections(kind="inet")
+            if connection.status == psutil.CONN_LISTEN
+        ]
+    assert len({pid for pid, _ in listening}) >= 3  # the scheduler's process and two workers
+    assert {ip for _, ip in listening} == {"127.0.0.1"}, listening

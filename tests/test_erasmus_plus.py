@@ -11,13 +11,13 @@ import frictionless
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from partnerdata import cli
 from partnerdata.config import load_config
+from partnerdata.errors import PartnerFileError
 from partnerdata.prepare import prepare_source, read_findings
 from partnerdata.readers.erasmus_plus_reader import organisation_id
-from tests.conftest import Project
+from tests.conftest import Project, dump_yaml
 
 GRANT = (
     "EU Grant award in euros (This amount represents the grant awarded after the selection stage and is indicative. "
@@ -46,7 +46,7 @@ def _export(rows: list[list[str]]) -> bytes:
 def _prepare(schemas, tmp_path: Path, content: bytes):
     (tmp_path / "export.csv").write_bytes(content)
     entry = {"source_id": "eprp", "organisation": ORGANISATION, "url": "export.csv", "format": "erasmus_plus"}
-    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry]}))
+    (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("eprp")
     prepared = prepare_source(source, [tmp_path / "export.csv"], schemas, tmp_path / "work")
     tables = {name: pq.read_table(path).to_pylist() for name, path in prepared.staged.items()}
@@ -110,7 +110,7 @@ def test_organisation_ids_are_stable_and_documented():
 
 
 def test_a_file_that_is_not_an_export_is_named(schemas, tmp_path):
-    with pytest.raises(ValueError, match="not a Projects Overview export: no 'Project Identifier' column"):
+    with pytest.raises(PartnerFileError, match="not a Projects Overview export: no 'Project Identifier' column"):
         _prepare(schemas, tmp_path, b"id,title\n1,x\n")
 
 
@@ -130,7 +130,7 @@ def test_the_real_exports_of_every_programme(reference, tmp_path, prefect_engine
         {**entry, "organisation": ORGANISATION, "format": "erasmus_plus", "max_rejected_share": 1.0}
         for entry in entries
     ]  # nine rows are too few for a percentage threshold
-    (root / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
+    (root / "sources.yaml").write_text(dump_yaml({"sources": sources}))
     project = Project(root)
     status = cli.main(project.cli_args())
     assert status == 0, capsys.readouterr().err

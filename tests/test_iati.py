@@ -9,13 +9,13 @@ from pathlib import Path
 import frictionless
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from partnerdata import cli
 from partnerdata.config import load_config
+from partnerdata.errors import PartnerFileError
 from partnerdata.prepare import prepare_source, read_findings
 from partnerdata.readers.iati_reader import CODELISTS
-from tests.conftest import Project
+from tests.conftest import Project, dump_yaml
 
 ACTIVITY = """
   <iati-activity xml:lang="en" default-currency="EUR">
@@ -56,7 +56,7 @@ def _prepare(schemas, tmp_path: Path, xml: str, **options):
         "source_id": "vredesschool", "organisation": {"id": "BE-BCE_KBO-0999999999", "name": "Vredesschool vzw", "country": "BE"},
         "url": "activities.xml", "format": "iati", **({"iati": options} if options else {}),
     }  # fmt: skip
-    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry]}))
+    (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("vredesschool")
     prepared = prepare_source(source, [tmp_path / "activities.xml"], schemas, tmp_path / "work")
     tables = {name: pq.read_table(path).to_pylist() for name, path in prepared.staged.items()}
@@ -105,7 +105,7 @@ def test_an_unknown_status_code_and_a_missing_title_are_rejected_by_name(schemas
 
 
 def test_malformed_xml_is_a_clear_error(schemas, tmp_path):
-    with pytest.raises(ValueError, match="not well-formed XML"):
+    with pytest.raises(PartnerFileError, match="not well-formed XML"):
         _prepare(schemas, tmp_path, "<iati-activity><iati-identifier>x</iati-activity>")
 
 
@@ -155,7 +155,7 @@ def test_the_real_iati_files(reference, tmp_path, prefect_engine, capsys):
          "organisation": {"id": "AA-AAA-123456789", "name": "Agency A", "country": "BE"}},
     ]  # fmt: skip
     entries = [{**s, "format": "iati", "max_rejected_share": 1.0} for s in sources]
-    (root / "sources.yaml").write_text(yaml.safe_dump({"sources": entries}))
+    (root / "sources.yaml").write_text(dump_yaml({"sources": entries}))
     project = Project(root)
     assert cli.main(project.cli_args()) == 0, capsys.readouterr().err
     release = project.published / "latest"
@@ -210,7 +210,7 @@ def test_a_sub_activity_with_a_typed_entry_is_published_as_an_activity(schemas, 
         "url": "activities.xml", "format": "iati", "iati": {"sub_activities": "activities"},
         "constants": {"activity_type": "learning_week"},
     }  # fmt: skip
-    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry]}))
+    (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("vredesschool")
     prepared = prepare_source(source, [tmp_path / "activities.xml"], schemas, tmp_path / "work")
     (event,) = pq.read_table(prepared.staged["activities"]).to_pylist()

@@ -8,6 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from partnerdata.errors import PartnerFileError
 from partnerdata.readers import json_reader
 
 SCALARS = st.one_of(
@@ -82,7 +83,7 @@ def test_a_record_that_is_not_an_object_is_named_by_page_and_index(tmp_path):
     options = json_reader.parse_options({}, "test")
     try:
         json_reader.read([first, second], options, ";")
-    except ValueError as error:
+    except PartnerFileError as error:
         assert str(error) == "page 2 records[1] is a int, not an object"
     else:
         raise AssertionError("a number among the records was taken")

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from openpyxl import Workbook
 
 from partnerdata.config import load_config
+from partnerdata.errors import PartnerFileError
+from partnerdata.mapping import SchemaDrift
 from partnerdata.paths import PROJECT_ROOT
 from partnerdata.prepare import prepare_source, read_findings
+from tests.conftest import dump_yaml
 
 
 def _prepare(schemas, tmp_path: Path, source_id: str, sources_file: Path = PROJECT_ROOT / "sources.yaml"):
@@ -126,7 +128,7 @@ def _own_source(tmp_path: Path, filename: str, content: bytes, **entry) -> Path:
         "resource": "activities",
     }
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [base | entry]}, allow_unicode=True), encoding="utf-8")
+    path.write_text(dump_yaml({"sources": [base | entry]}, allow_unicode=True), encoding="utf-8")
     return path
 
 
@@ -165,7 +167,7 @@ def test_json_record_path_errors_name_what_was_found(schemas, tmp_path):
         columns={"activity_id": "id"},
         json={"record_path": "data.activities"},
     )
-    with pytest.raises(ValueError, match="no key 'activities' under 'data' \\(found: items\\)"):
+    with pytest.raises(PartnerFileError, match="no key 'activities' under 'data' \\(found: items\\)"):
         _prepare(schemas, tmp_path, "own", sources)
 
 
@@ -199,7 +201,7 @@ def test_a_missing_mapped_column_is_schema_drift_naming_the_columns(schemas, tmp
         columns={"activity_id": "Nr", "activity_type": "Soort", "title": "Titel"},
     )
     with pytest.raises(
-        ValueError, match="column\\(s\\) 'Soort' named in 'columns' are not in the file; columns not mapped: 'Kind'"
+        SchemaDrift, match="column\\(s\\) 'Soort' named in 'columns' are not in the file; columns not mapped: 'Kind'"
     ):
         _prepare(schemas, tmp_path, "own", sources)
 
@@ -207,7 +209,7 @@ def test_a_missing_mapped_column_is_schema_drift_naming_the_columns(schemas, tmp
 def test_a_wrong_encoding_is_named(schemas, tmp_path):
     content = "Nr,Titel\nA-1,Café\n".encode("cp1252")
     sources = _own_source(tmp_path, "own.csv", content, format="csv", columns={"activity_id": "Nr", "title": "Titel"})
-    with pytest.raises(ValueError, match="not valid utf-8 .*set csv.encoding"):
+    with pytest.raises(PartnerFileError, match="not valid utf-8 .*set csv.encoding"):
         _prepare(schemas, tmp_path, "own", sources)
 
 

@@ -12,12 +12,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import yaml
-
 from partnerdata.assemble import assemble
 from partnerdata.config import load_config
 from partnerdata.prepare import prepare_source, read_findings
 from partnerdata.reports import SourceOutcome, validation_summary, write_private_reports
+from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,start,end,country,total,international,hours,project\n"
 GOOD = "2019-1-BE02-KA101-000001"
@@ -81,7 +80,7 @@ def _project(tmp_path: Path, schemas):
             },
         },
     ]  # fmt: skip
-    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": sources}), encoding="utf-8")
     return load_config(tmp_path / "sources.yaml", schemas, environ={})
 
 

@@ -10,6 +10,7 @@ import yaml
 from partnerdata.assemble import assemble
 from partnerdata.config import load_config
 from partnerdata.prepare import prepare_source, read_findings
+from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,theme,start,end,country,participants,international,project,organiser\n"
 
@@ -39,7 +40,7 @@ def _sources(tmp_path: Path, files: dict[str, str]) -> Path:
             entry["constants"] = {"programme": "enspired"}
         entries.append(entry)
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": entries}), encoding="utf-8")
+    path.write_text(dump_yaml({"sources": entries}), encoding="utf-8")
     return path
 
 
@@ -153,7 +154,7 @@ def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reporte
         "city": "Ghent",
         "region": "Oost-Vlaanderen",
     }
-    sources.write_text(yaml.safe_dump(document))
+    sources.write_text(dump_yaml(document))
     config = load_config(sources, schemas, environ={})
     prepared = [prepare_source(s, [Path(s.url)], schemas, tmp_path / "work") for s in config.sources]
     assembly = assemble(config, schemas, prepared)

@@ -191,5 +191,5 @@ def test_a_very_large_diff_is_capped_with_a_note_and_complete_counts(monkeypatch
         {"version": "1.1.0", "previous_version": "1.0.0", "bump": highest(found), "rule": "records-added",
          "reasons": [c.reason for c in found], "resources": diffs}
     )  # fmt: skip
-    assert "2 added, 1 removed, 2 changed." in text and "- added: P-4 and 1 more" in text
+    assert "2 added, 1 removed, 2 changed." in text and "- added: `P-4` and 1 more" in text
     assert "the counts above are complete" in text

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__, pipeline
-from partnerdata.errors import ConfigError, LockTimeout
+from partnerdata.errors import ConfigError, LockTimeout, UsageError
+from partnerdata.redaction import redact_urls
 
 # Prefect defaults for this project (a user's own environment still wins):
 PREFECT_DEFAULTS = {
@@ -159,11 +160,14 @@ def _withdraw(args: argparse.Namespace) -> int:
         result = pipeline.withdraw(run, args.version, args.reason, args.purge, by)
     except ConfigError as error:
         return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
-    except ValueError as error:
+    except UsageError as error:
         return _fail(pipeline.EXIT_CONFIG, str(error))
     except LockTimeout as error:
         return _fail(pipeline.EXIT_LOCKED, str(error))
     what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
+    if result["redacted"]:
+        counts = ", ".join(f"{version} ({count})" for version, count in sorted(result["redacted"].items()))
+        what += f"; the values only it published were removed from the changelogs of {counts}, each re-sealed"
     latest = f"latest is now {result['latest']}" if result["latest"] else "no good release is left: latest was removed"
     print(f"release {args.version} {what} by {by}: {args.reason}; {latest}")
     return pipeline.EXIT_OK
@@ -246,7 +250,22 @@ def _dask_runner(address: str | None, workers: int | None) -> Any:
 
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "threads_per_worker": 1})
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(workers or 1))
+
+
+def local_cluster_kwargs(workers: int) -> dict[str, Any]:
+    """A local Dask cluster that listens on the loopback interface only, without a dashboard:
+    the machine's neighbours have no business with a run's scheduler (Dask's default dashboard
+    listens on every interface, on port 8787, for as long as the run lasts)."""
+    return {
+        "n_workers": workers,
+        "processes": True,
+        "threads_per_worker": 1,
+        "host": "127.0.0.1",
+        "scheduler_port": 0,
+        "dashboard_address": None,
+        "worker_dashboard_address": None,
+    }
 
 
 def _print_summary(result: dict[str, Any]) -> None:
@@ -270,10 +289,10 @@ def _print_summary(result: dict[str, Any]) -> None:
         lines.append(
             "  seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result["timings"].items())
         )
-    if result.get("catalogue_error"):
-        lines.append(f"  {result['catalogue_error']}")
     if result.get("notified"):
         lines.append(f"  {result['notified']}")
+    if result.get("catalogue_error"):  # last: the data is out, but what data users browse is behind
+        lines.append(f"  warning: {result['catalogue_error']}")
     print("\n".join(lines), flush=True)
 
 
@@ -281,7 +300,7 @@ _final_line: list[str] = []
 
 
 def _fail(status: int, message: str) -> int:
-    line = f"partnerdata: {message}"
+    line = f"partnerdata: {' '.join(redact_urls(message).split())}"  # one line, and no credential in it
     print(line, file=sys.stderr, flush=True)
     _final_line[:] = [line]
     return status

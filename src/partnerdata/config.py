@@ -10,17 +10,18 @@ header that may be written to a log, a snapshot's metadata or a release.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 import pyarrow as pa
-import yaml
 
 from partnerdata.coercion import Dialect, coerce_table
 from partnerdata.errors import ConfigError
@@ -33,47 +34,68 @@ from partnerdata.readers.limits import (
     DEFAULT_MAX_READ_SECONDS,
     Limits,
 )
+from partnerdata.readers.options import control_character
+from partnerdata.redaction import redact_urls
+from partnerdata.safe_text import mailto_link, safe_link
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.sources_yaml import brief as _brief
+from partnerdata.sources_yaml import one_line as _one_line
+from partnerdata.sources_yaml import read_sources_yaml
 from partnerdata.validation import check_fields
-
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 10 times faster
 
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # ${VAR} names an environment variable; ${secret:NAME} a Prefect Secret block, resolved by the flow.
 REFERENCE = re.compile(r"\$\{(?:(secret):)?([A-Za-z_][A-Za-z0-9_.-]*)\}")
 UNRESOLVED_SECRET = "<secret resolved by the flow>"
 
+# A number in sources.yaml: key -> (type, minimum, maximum). Outside the range, not finite (.nan,
+# .inf) or a boolean, it is a configuration error that gives the range; the maximum is where a
+# value stops being a setting and becomes a mistake (a day of retries, a terabyte of one file).
+Number = tuple[Any, float, float]
 # Settings a source entry may override for itself.
-THRESHOLD_KEYS = {
-    "max_fallback_age_days": (int, float),
-    "max_rejected_share": (int, float),
-    "max_row_drop_share": (int, float),
-    "retention_snapshots": int,
+THRESHOLD_KEYS: dict[str, Number] = {
+    "max_fallback_age_days": ((int, float), 0, 3650),
+    "max_rejected_share": ((int, float), 0, 1),
+    "max_row_drop_share": ((int, float), 0, 1),
+    "retention_snapshots": (int, 0, 100_000),
 }
-# HTTP behaviour of a source: key -> (type, minimum)
-HTTP_KEYS = {
-    "timeout_seconds": ((int, float), 0.001),
-    "max_bytes": (int, 1),
-    "retries": (int, 0),
-    "backoff_seconds": ((int, float), 0),
-    "max_total_seconds": ((int, float), 0.001),
+SHARE_KEYS = ("max_rejected_share", "max_row_drop_share")
+# HTTP behaviour of a source
+HTTP_KEYS: dict[str, Number] = {
+    "timeout_seconds": ((int, float), 0.001, 3600),
+    "max_bytes": (int, 1, 64 * 1024**3),
+    "retries": (int, 0, 20),
+    "backoff_seconds": ((int, float), 0, 3600),
+    "max_total_seconds": ((int, float), 0.001, 86_400),
     # How much a reader takes from one snapshot (partnerdata.readers.limits): every reader is bounded.
-    "max_columns": (int, 1),
-    "max_cells": (int, 1),
-    "max_depth": (int, 1),
-    "max_read_seconds": ((int, float), 0.001),
+    "max_columns": (int, 1, 1_000_000),
+    "max_cells": (int, 1, 1_000_000_000),
+    "max_depth": (int, 1, 10_000),
+    "max_read_seconds": ((int, float), 0.001, 86_400),
 }
-
+SETTINGS_NUMBERS: dict[str, Number] = {
+    **THRESHOLD_KEYS,
+    "lock_timeout_seconds": ((int, float), 0, 86_400),
+    "retention_releases": (int, 1, 100_000),  # left out: keep every release
+}
 SETTINGS_KEYS = {
     "publisher": dict,
     "contact_point": dict,
     "base_url": str,
     "licence": str,
-    **THRESHOLD_KEYS,
-    "lock_timeout_seconds": (int, float),
-    "retention_releases": int,
     "notify_url": str,
+    **{key: kind for key, (kind, _, _) in SETTINGS_NUMBERS.items()},
 }
+# The blocks of settings that describe the publisher in datapackage.json and the catalogue.
+PUBLISHER_KEYS = {"name", "url"}
+CONTACT_POINT_KEYS = {"name", "email"}
+LICENCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")  # an SPDX identifier: CC-BY-4.0, LicenseRef-x
+# RFC 9110 token: what a header name may be made of.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# A date written with date_format and read back must be this date again (a day above 12, a
+# four-digit year): then the format names a day, a month and a year, and strptime knows it.
+PROBE_DATE = dt.datetime(2031, 12, 25)
+PUBLIC_URL = "an absolute http(s) URL with a host, without spaces or credentials (https://example.org/)"
 SOURCE_KEYS = {
     "source_id",
     "title",
@@ -176,7 +198,7 @@ class Source:
         }
         for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, "<redacted>")
-        return text
+        return redact_urls(text)  # and what no configuration names: signed URLs, passwords in URLs
 
     def limits(self) -> Limits:
         """What a reader may take from one of this source's snapshots; the clock starts now."""
@@ -219,22 +241,15 @@ def load_config(
     """
     path = Path(path)
     environ = os.environ if environ is None else environ
-    try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (pass --sources FILE, or run from the project folder)") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    document = read_sources_yaml(path)
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping with 'settings:' and 'sources:' at the top")
     _reject_unknown(document, {"settings", "sources"}, f"{path}")
-    settings = _load_settings(document.get("settings") or {}, f"{path}: settings")
+    settings = _load_settings(_block(document, "settings"), f"{path}: settings")
     if settings.notify_url:
-        url = _expand(settings.notify_url, environ, secrets, {}, f"{path}: settings: key 'notify_url'")
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"{path}: settings: key 'notify_url': expected an http(s) URL, got {settings.notify_url!r}"
-            )
+        where = f"{path}: settings: key 'notify_url'"
+        url = _expand(settings.notify_url, environ, secrets, {}, where)
+        _check_http_url(settings.notify_url, url, where)
         settings = dataclasses.replace(settings, notify_url=url, notify_url_template=settings.notify_url)
     entries = document.get("sources")
     if not isinstance(entries, list) or not entries:
@@ -256,25 +271,71 @@ def _load_settings(raw: Any, where: str) -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping")
     _reject_unknown(raw, set(SETTINGS_KEYS), where)
+    _check_numbers(raw, SETTINGS_NUMBERS, where)
     for key, expected in SETTINGS_KEYS.items():
         if key in raw and (not isinstance(raw[key], expected) or isinstance(raw[key], bool)):
-            raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)}, got {raw[key]!r}")
-    _check_thresholds(raw, where)
-    if raw.get("retention_releases", 1) < 1:
+            raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)}, got {_brief(raw[key])}")
+    settings = dict(raw)
+    for key, allowed in (("publisher", PUBLISHER_KEYS), ("contact_point", CONTACT_POINT_KEYS)):
+        if key in settings:
+            settings[key] = _text_block(settings[key], allowed, f"{where}: key '{key}'")
+    url = settings.get("publisher", {}).get("url")
+    if url is not None and safe_link(url) is None:
+        raise ConfigError(f"{where}: key 'publisher': key 'url': expected {PUBLIC_URL}, got {_brief(url)}")
+    email = settings.get("contact_point", {}).get("email")
+    if email is not None and mailto_link(email) is None:
         raise ConfigError(
-            f"{where}: key 'retention_releases': expected at least 1 (or leave it out to keep every release)"
+            f"{where}: key 'contact_point': key 'email': expected an e-mail address such as "
+            f"opendata@example.org, got {_brief(email)}"
         )
-    return Settings(**raw)
+    if "base_url" in settings and safe_link(settings["base_url"]) is None:
+        raise ConfigError(
+            f"{where}: key 'base_url': expected {PUBLIC_URL} (the public address of published/), "
+            f"got {_brief(settings['base_url'])}"
+        )
+    if "licence" in settings and not LICENCE_PATTERN.fullmatch(settings["licence"]):
+        raise ConfigError(
+            f"{where}: key 'licence': expected a short licence identifier such as CC-BY-4.0 (SPDX: letters, "
+            f"digits, '.', '-', '+'), got {_brief(settings['licence'])}"
+        )
+    return Settings(**settings)
 
 
-def _check_thresholds(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    for key, expected in THRESHOLD_KEYS.items():
-        if key in raw and (not isinstance(raw[key], expected) or isinstance(raw[key], bool) or raw[key] < 0):
-            raise ConfigError(f"{where}: key '{key}': expected {_type_name(expected)} of at least 0, got {raw[key]!r}")
-    for key in ("max_rejected_share", "max_row_drop_share"):
-        if key in raw and not 0 <= raw[key] <= 1:
-            raise ConfigError(f"{where}: key '{key}': expected a share between 0 and 1, got {raw[key]!r}")
-    return dict(raw)
+def _text_block(raw: Any, allowed: set[str], where: str) -> dict[str, str]:
+    """A block of settings whose values are published texts (a name, a URL, an address)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with {' and '.join(sorted(allowed))}, got {_brief(raw)}")
+    _reject_unknown(raw, allowed, where)
+    return {key: _check_text(value, f"{where}: key '{key}'") for key, value in raw.items()}
+
+
+def _check_numbers(raw: Mapping[str, Any], numbers: Mapping[str, Number], where: str) -> dict[str, Any]:
+    """The numbers of raw that the table names, each of its type and in its range (finite, not a boolean)."""
+    checked = {}
+    for key, (kind, minimum, maximum) in numbers.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if isinstance(value, bool) or not isinstance(value, kind) or not finite or not minimum <= value <= maximum:
+            raise ConfigError(
+                f"{where}: key '{key}': expected {_range(key, kind, minimum, maximum)}, got {_brief(value)}"
+                + (" (or leave it out to keep every release)" if key == "retention_releases" else "")
+            )
+        checked[key] = value
+    return checked
+
+
+def _range(key: str, kind: Any, minimum: float, maximum: float) -> str:
+    if key in SHARE_KEYS:
+        return f"a share between {minimum:g} and {maximum:g}"
+    unit = " of seconds" if key.endswith("_seconds") else " of days" if key.endswith("_days") else ""
+    number = "a whole number" if kind is int else "a number"
+    return f"{number}{unit} from {_number(minimum)} to {_number(maximum)}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _load_source(
@@ -292,7 +353,7 @@ def _load_source(
     source_id = entry.get("source_id")
     if not isinstance(source_id, str) or not SOURCE_ID_PATTERN.match(source_id):
         raise ConfigError(
-            f"{where}: key 'source_id': {source_id!r} must match ^[a-z0-9][a-z0-9-]{{0,62}}$ "
+            f"{where}: key 'source_id': {_brief(source_id)} must match ^[a-z0-9][a-z0-9-]{{0,62}}$ "
             "(lower-case letters, digits and hyphens; it becomes a folder name)"
         )
     where = f"{path}: sources[{index}] ({source_id})"
@@ -302,12 +363,12 @@ def _load_source(
             raise ConfigError(f"{where}: key '{key}' is missing")
 
     fmt = entry["format"]
-    if fmt not in READERS:
-        raise ConfigError(f"{where}: key 'format': {fmt!r} is not one of {', '.join(sorted(READERS))}")
+    if not isinstance(fmt, str) or fmt not in READERS:
+        raise ConfigError(f"{where}: key 'format': {_brief(fmt)} is not one of {', '.join(sorted(READERS))}")
     for other in set(READERS) - {fmt}:
         if other in entry:
             raise ConfigError(f"{where}: key '{other}': options for format {other} on a source of format {fmt}")
-    format_options = READERS[fmt].parse_options(entry.get(fmt) or {}, f"{where}: key '{fmt}'")
+    format_options = READERS[fmt].parse_options(_block(entry, fmt), f"{where}: key '{fmt}'")
 
     standard = READERS[fmt].RESOURCES  # a standard format maps its own columns to these resources
     if standard:
@@ -322,9 +383,9 @@ def _load_source(
         for key in ("resource", "columns"):
             if key not in entry:
                 raise ConfigError(f"{where}: key '{key}' is missing")
-        if entry["resource"] not in RESOURCE_NAMES:
+        if not isinstance(entry["resource"], str) or entry["resource"] not in RESOURCE_NAMES:
             raise ConfigError(
-                f"{where}: key 'resource': {entry['resource']!r} is not one of {', '.join(RESOURCE_NAMES)}"
+                f"{where}: key 'resource': {_brief(entry['resource'])} is not one of {', '.join(RESOURCE_NAMES)}"
             )
         resources = [entry["resource"]]
         columns = _string_mapping(entry["columns"], f"{where}: key 'columns'")
@@ -332,11 +393,11 @@ def _load_source(
     field_names = list(dict.fromkeys(n for r in resources for n in schemas.field_names(r) if n != "source_id"))
     described = " and ".join(resources)
 
-    values = entry.get("values") or {}
+    values = _block(entry, "values")
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: key 'values': expected a mapping of field: {{partner label: code}}")
     values = {name: _string_mapping(labels, f"{where}: key 'values.{name}'") for name, labels in values.items()}
-    constants = _string_mapping(entry.get("constants") or {}, f"{where}: key 'constants'")
+    constants = _string_mapping(_block(entry, "constants"), f"{where}: key 'constants'")
     for key, names in (("columns", columns), ("values", values), ("constants", constants)):
         for name in names:
             if name not in field_names:
@@ -353,37 +414,41 @@ def _load_source(
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
     expanded: dict[str, str] = {}  # reference -> value, for redaction
     url = _expand(url_template, environ, secrets, expanded, f"{where}: key 'url'")
-    if not url.startswith(("http://", "https://")):
+    if url.startswith(("http://", "https://")):
+        _check_http_url(url_template, url, f"{where}: key 'url'")
+    else:
         if "://" in url:
             raise ConfigError(
-                f"{where}: key 'url': only http, https and local paths are supported, got {url_template!r}"
+                f"{where}: key 'url': only http, https and local paths are supported (write the scheme in lower "
+                f"case), got {_brief(url_template)}"
             )
+        _check_local_path(url_template, url, f"{where}: key 'url'")
         # A missing file is the source's failure at collection (it falls back), not the whole run's.
         url = str((path.parent / url).resolve())
-    headers = _string_mapping(entry.get("headers") or {}, f"{where}: key 'headers'")
+    header_templates = _string_mapping(_block(entry, "headers"), f"{where}: key 'headers'")
+    _check_headers(header_templates, f"{where}: key 'headers'")
     headers = {
         name: _expand(value, environ, secrets, expanded, f"{where}: key 'headers.{name}'")
-        for name, value in headers.items()
+        for name, value in header_templates.items()
     }
 
-    options: dict[str, Any] = {}
-    for key, (kind, minimum) in HTTP_KEYS.items():
-        if key in entry:
-            if not isinstance(entry[key], kind) or isinstance(entry[key], bool) or entry[key] < minimum:
-                raise ConfigError(f"{where}: key '{key}': expected a number of at least {minimum}, got {entry[key]!r}")
-            options[key] = entry[key]
+    options: dict[str, Any] = _check_numbers(entry, HTTP_KEYS, where)
     thresholds = {key: getattr(settings, key) for key in THRESHOLD_KEYS}
-    thresholds.update(_check_thresholds({k: v for k, v in entry.items() if k in THRESHOLD_KEYS}, where))
+    thresholds.update(_check_numbers(entry, THRESHOLD_KEYS, where))
     for key in ("title", "date_format", "list_separator"):
         if key in entry:
             if not isinstance(entry[key], str) or not entry[key]:
-                raise ConfigError(f"{where}: key '{key}': expected a non-empty text, got {entry[key]!r}")
+                raise ConfigError(f"{where}: key '{key}': expected a non-empty text, got {_brief(entry[key])}")
             options[key] = entry[key]
-    if "%" in options.get("list_separator", ""):
-        raise ConfigError(f"{where}: key 'list_separator': {options['list_separator']!r} is not a separator")
+    if "title" in options:
+        _check_text(options["title"], f"{where}: key 'title'")
+    if "date_format" in options:
+        _check_date_format(options["date_format"], f"{where}: key 'date_format'")
+    if "list_separator" in options:
+        _check_list_separator(options["list_separator"], f"{where}: key 'list_separator'")
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise ConfigError(f"{where}: key 'enabled': expected true or false, got {enabled!r}")
+        raise ConfigError(f"{where}: key 'enabled': expected true or false, got {_brief(enabled)}")
 
     return Source(
         source_id=source_id,
@@ -406,6 +471,106 @@ def _load_source(
     )
 
 
+def _check_http_url(template: str, url: str, where: str) -> None:
+    """An absolute http(s) URL with a host, written without whitespace or control characters
+    (percent-encode them) and with a port that is a number. ``url`` is expanded and may hold a
+    secret: only the template is ever shown. What a variable expands to is the environment's:
+    a value requests cannot send fails that source's fetch, redacted (tests/test_collect.py)."""
+    bad = next((c for c in template if c.isspace() or control_character(c)), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{where}: {_brief(template)} holds {bad!r}; a URL has no whitespace or control characters "
+            "(percent-encode them: %20 for a space)"
+        )
+    parts = urlsplit(url.replace(UNRESOLVED_SECRET, "secret"))  # `check` leaves secrets unresolved
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        raise ConfigError(f"{where}: {_brief(template)} has a port that is not a number from 0 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: expected an absolute http(s) URL with a host, got {_brief(template)}")
+
+
+def _check_local_path(template: str, path: str, where: str) -> None:
+    for text in (template, path):
+        bad = control_character(text)
+        if bad is not None or text != text.strip():
+            what = f"the control character {bad!r}" if bad is not None else "whitespace at the start or the end"
+            shown = _brief(template) + ("" if text is template else " (expanded)")
+            raise ConfigError(f"{where}: the path {shown} holds {what}; remove it")
+
+
+def _check_headers(templates: Mapping[str, str], where: str) -> None:
+    """What requests and http.client would refuse when the source is fetched: a name that is not an
+    HTTP token, a value with a line break, NUL or other control character, a leading space, or a
+    character outside Latin-1. As for URLs, the values are checked as written; what a variable
+    expands to fails that source's fetch, redacted."""
+    seen: dict[str, str] = {}
+    for name, value in templates.items():
+        if not HEADER_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{where}: {_brief(name)} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            )
+        if name.lower() in seen:
+            raise ConfigError(f"{where}: headers {seen[name.lower()]!r} and {name!r} are the same header; keep one")
+        seen[name.lower()] = name
+        problem = None
+        if control_character(value, allowed="\t"):
+            problem = "a line break or another control character"
+        elif value[:1].isspace():
+            problem = "whitespace at the start"
+        elif not value.isascii() and not _latin1(value):
+            problem = "a character outside Latin-1, which HTTP headers cannot carry"
+        if problem:
+            raise ConfigError(f"{where}: header {name!r}: {_brief(value)} holds {problem}; remove it")
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_date_format(date_format: str, where: str) -> None:
+    """A strptime format that reads a date written with it back as the same date: strptime knows
+    every directive, and the format names a day, a month and a year (coercion would otherwise
+    refuse every date of the source, or read 25/12 as 1900-12-25)."""
+    try:
+        written = PROBE_DATE.strftime(date_format)
+        read = dt.datetime.strptime(written, date_format)
+    except ValueError as error:
+        raise ConfigError(
+            f"{where}: {_brief(date_format)} is not a date format strptime can read ({_one_line(str(error))}); "
+            "write it with %d, %m, %Y and the like (%d/%m/%Y)"
+        ) from None
+    if read.date() != PROBE_DATE.date():
+        raise ConfigError(
+            f"{where}: {_brief(date_format)} reads {written!r} (25 December 2031) back as {read.date()}: a date "
+            "format needs a day, a month and a year (%d/%m/%Y)"
+        )
+
+
+def _check_list_separator(separator: str, where: str) -> None:
+    if "%" in separator or control_character(separator, allowed="\t"):
+        raise ConfigError(
+            f"{where}: {_brief(separator)} is not a separator (no '%', no line break or other control character)"
+        )
+
+
+def _check_text(value: Any, where: str) -> str:
+    """A text that is published (a title, a name): not blank, and no control character, which would
+    break a CSV line, a feed or a page; a YAML block scalar (| or >) keeps its line breaks."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a non-empty text, got {_brief(value)}")
+    bad = control_character(value)
+    if bad is not None:
+        hint = " (a YAML block scalar | or > keeps line breaks: write the text on one line)" if bad in "\n\r" else ""
+        raise ConfigError(f"{where}: {_brief(value)} holds the control character {bad!r}{hint}; remove it")
+    return value
+
+
 def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
     """The block becomes a row of organisations, so it must pass that schema's checks."""
     if not isinstance(raw, dict):
@@ -414,7 +579,15 @@ def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
     for key in ("id", "name", "country"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{where}: key '{key}' is missing or empty")
-    organisation = Organisation(**{k: str(v) for k, v in raw.items()})
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{where}: key '{key}': expected a text, got {_brief(value)} (leave the key out if there is none)"
+            )
+        bad = control_character(value)
+        if bad is not None:
+            raise ConfigError(f"{where}: key '{key}': {_brief(value)} holds the control character {bad!r}; remove it")
+    organisation = Organisation(**raw)
     row = {field: getattr(organisation, key) or "" for key, field in ORGANISATION_KEYS.items()}
     row["source_id"] = "x"
     fields = schemas.fields("organisations")
@@ -461,9 +634,15 @@ def secret_block_names(path: Path | str) -> list[str]:
     return sorted({name for kind, name in REFERENCE.findall(text) if kind == "secret"})
 
 
+def _block(raw: Mapping[str, Any], key: str) -> Any:
+    """The value of an optional block; left out or empty (``key:`` alone) is an empty mapping."""
+    value = raw.get(key)
+    return {} if value is None else value
+
+
 def _string_mapping(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+        raise ConfigError(f"{where}: expected a mapping, got {_brief(raw)}")
     result = {}
     for key, value in raw.items():
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
@@ -475,7 +654,8 @@ def _string_mapping(raw: Any, where: str) -> dict[str, str]:
 def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
     for key in raw:
         if key not in allowed:
-            raise ConfigError(f"{where}: unknown key '{key}'{_suggestion(str(key), allowed)}")
+            known = f" (known keys: {', '.join(sorted(allowed))})" if len(allowed) <= 8 else ""
+            raise ConfigError(f"{where}: unknown key {str(key)!r}{_suggestion(str(key), allowed) or known}")
 
 
 def _suggestion(name: str, candidates: Any) -> str:

@@ -44,6 +44,13 @@ class LimitExceeded(PartnerFileError):
         self.limit = limit
 
 
+class UsageError(PartnerdataError):
+    """An argument a person typed names nothing that exists, or is not safe to act on (exit status 2):
+    a destructive command does nothing rather than guess."""
+
+    exit_status = 2
+
+
 class NoTrustworthyRelease(PartnerdataError):
     """Nothing could be published; published/ was left as it was (exit status 1)."""
 

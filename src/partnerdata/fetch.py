@@ -2,7 +2,9 @@
 
 - Retries with exponential backoff and jitter on connection errors, timeouts, 429
   (honouring Retry-After) and 5xx; never on other 4xx; all attempts and pages of a
-  source together stay within its ``max_total_seconds``.
+  source together stay within its ``max_total_seconds``, a wall-clock deadline: when it
+  passes, the source's sockets are shut down, so a server that sends a byte every few
+  seconds (each within ``timeout_seconds``) cannot hold the run, and with it the lock.
 - Conditional requests: the ETag and Last-Modified of the last snapshot are sent, and
   a 304 means unchanged.
 - The body is stored after transfer decoding (gzip undone). The size limit applies to
@@ -13,23 +15,33 @@
 - JSON APIs with pages: page numbers, offset/limit, a next link in the body, or an
   RFC 8288 ``Link`` header; every page is kept.
 
+Whatever the server's answer makes the HTTP stack raise is the source's failure
+(a SourceError); only a failure to write the body to the local disk is the machine's.
+
 Nothing here writes a secret anywhere: every URL and message goes through
 ``source.redact``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from partnerdata.config import Source
 from partnerdata.errors import SourceError
@@ -48,6 +60,98 @@ class _Retryable(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class _LocalWriteError(Exception):
+    """Writing the body to the local disk failed: the machine's problem, not the server's."""
+
+
+class Deadline:
+    """max_total_seconds as a wall-clock deadline on a source's whole transfer.
+
+    A per-request timeout bounds each wait for bytes, not the transfer: a server that sends
+    one byte every two seconds never trips it. So every socket the source opens is watched,
+    and when the deadline passes a timer shuts them down; the blocked read returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        _WATCHING.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _WATCHING.deadline = None
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.fired:
+                _shut(sock)
+            self._sockets.add(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in list(self._sockets):
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: a TLS socket's own would touch its state
+    except OSError:
+        pass  # closed already
+
+
+_WATCHING = threading.local()  # the Deadline of the transfer this thread is making
+
+
+class _WatchedConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline = getattr(_WATCHING, "deadline", None)
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+
+class _WatchedTLSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline = getattr(_WATCHING, "deadline", None)
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedTLSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with connections whose sockets the thread's Deadline watches."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
+
+
+def _session(headers: dict[str, str]) -> requests.Session:
+    session = requests.Session()
+    session.headers.update(headers)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _WatchedAdapter())
+    return session
 
 
 @dataclass
@@ -72,10 +176,9 @@ def download(
     """Fetch the source into folder (body.<format>, or page-0001.json, ... for an API with pages)."""
     clock = clock or Clock()
     deadline = clock.now() + source.max_total_seconds
-    session = requests.Session()
-    session.headers.update({"User-Agent": USER_AGENT, **source.headers})
+    session = _session({"User-Agent": USER_AGENT, **source.headers})
     pagination = source.format_options.get("pagination") if source.format == "json" else None
-    with session:
+    with session, Deadline(source.max_total_seconds):
         if pagination:
             return _download_pages(session, source, folder, pagination, deadline, clock)
         conditional = {}
@@ -189,17 +292,31 @@ def _get(
                 _raise_for_status(source, response)
                 if response.status_code != 304:
                     _read_body(source, response, target, deadline, clock)
+            _check_deadline(source)  # a body cut short by the deadline can look complete
             return response, attempt
+        except _LocalWriteError as error:
+            raise error.__cause__ from None  # type: ignore[misc] (a full disk stops the run, not the source)
+        except SourceError:
+            raise
         except _Retryable as error:
+            _check_deadline(source)
             problem, retry_after = str(error), error.retry_after
         except requests.Timeout:
+            _check_deadline(source)
             problem, retry_after = f"no answer within timeout_seconds ({source.timeout_seconds:g} s)", None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            _check_deadline(source)  # a socket the deadline shut down: that is why it failed
             problem, retry_after = _connection_problem(error), None
         except requests.RequestException as error:
+            _check_deadline(source)
             # Not worth a retry (a malformed header, an undecodable gzip stream, ...). The
             # exception's text can quote a header value, that is a secret: name its type only.
             raise SourceError(source.source_id, f"request failed: {type(error).__name__}") from None
+        except Exception as error:  # noqa: BLE001 (whatever the server's bytes make the HTTP stack raise)
+            _check_deadline(source)
+            raise SourceError(
+                source.source_id, f"the server's answer could not be read ({type(error).__name__}); not retried"
+            ) from None
         if attempt > source.retries:
             raise SourceError(source.source_id, f"gave up after {attempt} attempt(s): {source.redact(problem)}")
         delay = (
@@ -216,6 +333,16 @@ def _get(
         clock.sleep(delay)
 
 
+def _check_deadline(source: Source) -> None:
+    watching = getattr(_WATCHING, "deadline", None)
+    if watching is not None and watching.fired:
+        raise SourceError(
+            source.source_id,
+            f"gave up: max_total_seconds ({source.max_total_seconds:g} s) passed while the server was still "
+            "answering (a server that sends very slowly); the transfer was stopped",
+        )
+
+
 def _follow_redirects(
     session: requests.Session, source: Source, url: str, headers: dict[str, str], timeout: float
 ) -> requests.Response:
@@ -226,8 +353,8 @@ def _follow_redirects(
         if urlsplit(url)[:2] == origin:
             response = session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
         else:
-            plain = {"User-Agent": USER_AGENT}
-            response = requests.get(url, headers=plain, timeout=timeout, stream=True, allow_redirects=False)
+            with _session({"User-Agent": USER_AGENT}) as plain:  # its sockets are watched by the deadline too
+                response = plain.get(url, timeout=timeout, stream=True, allow_redirects=False)
         location = response.headers.get("Location")
         if response.status_code not in (301, 302, 303, 307, 308) or not location:
             return response
@@ -256,7 +383,9 @@ def _read_body(source: Source, response: requests.Response, target: Path, deadli
             source.source_id, f"body of {declared} bytes is larger than max_bytes ({source.max_bytes}); not read"
         )
     received = 0
-    with open(target, "wb") as out:
+    with _local_writes():
+        out = open(target, "wb")  # closed below; its errors are told apart from the server's
+    with out:
         for chunk in response.iter_content(CHUNK):
             received += len(chunk)
             if received > source.max_bytes:
@@ -269,9 +398,23 @@ def _read_body(source: Source, response: requests.Response, target: Path, deadli
                     source.source_id,
                     f"gave up: max_total_seconds ({source.max_total_seconds:g} s) spent reading the body",
                 )
-            out.write(chunk)
+            with _local_writes():
+                out.write(chunk)
+        with _local_writes():
+            out.flush()
     if declared and declared.isdigit() and not encoded and received != int(declared):
         raise _Retryable(f"truncated transfer: {received} of {declared} bytes received")
+
+
+@contextlib.contextmanager
+def _local_writes() -> Iterator[None]:
+    """Errors of the local file (open, write, close) are the machine's: told apart from the server's."""
+    try:
+        yield
+    except OSError as error:
+        if isinstance(error, requests.RequestException):
+            raise
+        raise _LocalWriteError(str(error)) from error
 
 
 def _check_payload(source: Source, target: Path, response: requests.Response) -> None:

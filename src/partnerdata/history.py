@@ -66,6 +66,23 @@ def last_good(raw_dir: Path, source_id: str, before: Snapshot | None = None) -> 
     return None
 
 
+def usable(raw_dir: Path, source_id: str) -> Snapshot | None:
+    """The snapshot to fall back on: the last good one, else the newest that was never refused
+    (a run that failed before it could judge it, a defect that kept it from being read)."""
+    good = last_good(raw_dir, source_id)
+    if good is not None:
+        return good
+    history = load_history(raw_dir, source_id)
+    return next(
+        (
+            s
+            for s in reversed(list_snapshots(raw_dir, source_id))
+            if (history.verdict(s) or {}).get("verdict") != "refused"
+        ),
+        None,
+    )
+
+
 def candidates(raw_dir: Path, source_id: str, start: Snapshot) -> list[Snapshot]:
     """start, then the older snapshots that were never refused, newest first: the order to try them in."""
     history = load_history(raw_dir, source_id)

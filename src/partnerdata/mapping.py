@@ -15,11 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from partnerdata.config import Source
+from partnerdata.errors import PartnerFileError
 from partnerdata.readers import ReadResult
 from partnerdata.schemas import Schemas
 
 
-class SchemaDrift(ValueError):
+class SchemaDrift(PartnerFileError):
     """The partner's header no longer matches the column mapping."""
 
 

@@ -7,6 +7,7 @@ Prefect task can wrap it without pickling tables. None of them imports Prefect.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import logging
@@ -14,12 +15,12 @@ import os
 import shutil
 import tempfile
 import threading
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import requests
 
 from partnerdata import __version__, paths
@@ -28,12 +29,16 @@ from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_of_tables
 from partnerdata.config import Config, Source, load_config
 from partnerdata.cores import CORES
-from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
-from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict
+from partnerdata.errors import ConfigError, LimitExceeded, NoTrustworthyRelease, PartnerFileError, SourceError
+from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict, usable
 from partnerdata.lock import folder_lock
+from partnerdata.mapping import SchemaDrift
 from partnerdata.prepare import PreparedSource, prepare_source, read_findings
 from partnerdata.privacy import Removal, scrub_free_text
+from partnerdata.redaction import redact_urls
 from partnerdata.release import (
+    checked_reason,
+    checked_version,
     current_release,
     finish_interrupted_switch,
     prune_releases,
@@ -44,13 +49,21 @@ from partnerdata.release import (
 )
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
-from partnerdata.snapshots import Snapshot, latest_snapshot, snapshot_at, take_snapshot
+from partnerdata.snapshots import (
+    Snapshot,
+    iso_timestamp,
+    latest_snapshot,
+    record_event,
+    remove_incoming_leftovers,
+    snapshot_at,
+    take_snapshot,
+)
+from partnerdata.takedown import remove_purged_values
 from partnerdata.timing import Stopwatch
 
 LOG = logging.getLogger("partnerdata")
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 NOTIFY_TIMEOUT_SECONDS = 10
-READ_ERRORS = (ValueError, OSError, pa.ArrowInvalid, KeyError)
 
 
 DEFAULT_SCHEMAS = str(paths.SCHEMAS_DIR)
@@ -133,18 +146,26 @@ def collect_source(
     config, _ = load(run, secrets)
     source = config.source(source_id)
     raw_dir = Path(run.raw_dir)
-    previous = latest_snapshot(raw_dir, source_id)
+    for leftover in remove_incoming_leftovers(raw_dir, source_id):
+        LOG.info("%s: removed %s, a download a crashed run left unfinished", source_id, leftover)
     line = {"source_id": source_id, "checked_at": now_iso, "error": None}
-    if not refetch and previous is not None:
-        good = last_good(raw_dir, source_id) or previous
-        return {**line, "status": "reused", "snapshot": str(good.folder)}
+    if not refetch and latest_snapshot(raw_dir, source_id) is not None:
+        reused = usable(raw_dir, source_id)
+        if reused is None:
+            return {
+                **line,
+                "status": "failed",
+                "snapshot": None,
+                "error": "every snapshot of it was refused (see raw/ checks.jsonl)",
+            }
+        return {**line, "status": "reused", "snapshot": str(reused.folder)}
     if not may_fetch:
         return {**line, "status": "failed", "snapshot": None, "error": "no snapshot yet, and this run does not fetch"}
     try:
         snapshot, outcome = take_snapshot(source, raw_dir, utc_now())
     except SourceError as error:
         message = source.redact(str(error).removeprefix(f"source {source_id}: "))
-        fallback = last_good(raw_dir, source_id) or previous
+        fallback = usable(raw_dir, source_id)
         if fallback is None:
             return {**line, "status": "failed", "snapshot": None, "error": message}
         return {**line, "status": "fallback", "snapshot": str(fallback.folder), "error": message}
@@ -170,13 +191,14 @@ VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
 def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
     errors = _Errors(collected["error"])
     if collected["snapshot"] is None:
-        return {**collected, **errors.as_dict(), "prepared": None}
+        return {**collected, **errors.as_dict(), "prepared": None, "verdict": None, "defect": None}
     config, schemas = load(run)
     source = config.source(collected["source_id"])
     raw_dir = Path(run.raw_dir)
     now = dt.datetime.fromisoformat(collected["checked_at"])
     status = collected["status"]
     history = load_history(raw_dir, source.source_id)
+    defect = None
     for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"]))):
         if status in ("fallback", "reused"):  # data this run did not find current itself
             age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
@@ -188,26 +210,83 @@ def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) ->
                 break
         try:
             prepared = prepare_source(source, list(snapshot.bodies), schemas, Path(work_dir))
-        except READ_ERRORS as problem:
-            refusal = f"cannot read snapshot {snapshot.name}: {problem}"
-            errors.add(
-                refusal, f"cannot read snapshot {snapshot.name} ({type(problem).__name__}); see the private report"
-            )
+        except PartnerFileError as problem:  # the partner's: the snapshot is refused for good
+            refusal = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
+            errors.add(refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report")
             record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal)
+        except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
+            defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors)
         else:
             refusal = None if history.accepted(snapshot) else _threshold_refusal(raw_dir, source, snapshot, prepared)
-            record_verdict(raw_dir, snapshot, now, refusal is None, prepared.rows_read, prepared.rows_accepted, refusal)
-            if refusal is None:
+            if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
+                verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
+                           "rows_accepted": prepared.rows_accepted}  # fmt: skip
                 return {
                     **collected,
                     **errors.as_dict(),
                     "status": status,
                     "snapshot": str(snapshot.folder),
                     "prepared": prepared.as_dict(),
+                    "verdict": verdict,
+                    "defect": defect,
                 }
+            record_verdict(raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal)
             errors.add(refusal)
         status = "fallback"
-    return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None}
+    return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None,
+            "verdict": None, "defect": defect}  # fmt: skip
+
+
+# The machine, not a file: these stop the run (nothing is published) instead of one source.
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM}
+
+
+def _not_the_partners(
+    raw_dir: Path, source: Source, snapshot: Snapshot, problem: Exception, now: dt.datetime, errors: _Errors
+) -> str:
+    """A failure that is not the partner's: a defect of partnerdata (an exception in its own code
+    while it reads, maps or checks the snapshot), or raw/ unreadable. The source falls back for
+    this run, loudly (the traceback is logged, the run's summary names it), and the snapshot gets
+    no verdict: it is read again by the next run, with fixed code. A full disk stops the run."""
+    if isinstance(problem, OSError) and problem.errno in MACHINE_ERRNOS:
+        raise problem
+    where = _raised_at(problem)
+    what = redact_urls(f"{type(problem).__name__}: {' '.join(str(problem).split())[:300]} (at {where})")
+    trace = redact_urls("".join(traceback.format_exception(problem)))
+    LOG.error("%s: partnerdata defect while reading snapshot %s: %s\n%s", source.source_id, snapshot.name, what, trace)
+    record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now), "snapshot": snapshot.name,
+                                             "error": what, "partnerdata_version": __version__})  # fmt: skip
+    errors.add(
+        f"partnerdata defect while reading snapshot {snapshot.name}: {what}; a bug in partnerdata, not in the "
+        "partner's file: please report it (the snapshot was not marked bad; the next run reads it again)",
+        f"snapshot {snapshot.name} could not be read because of a partnerdata defect ({type(problem).__name__})",
+    )
+    return what
+
+
+def _raised_at(problem: BaseException) -> str:
+    """file:line of the innermost frame in partnerdata's own code (else the innermost frame)."""
+    frames = traceback.extract_tb(problem.__traceback__)
+    own = [f for f in frames if f"{os.sep}partnerdata{os.sep}" in f.filename] or frames
+    if not own:
+        return "unknown"
+    frame = own[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
+
+
+def _limit_hint(problem: PartnerFileError, source: Source) -> str:
+    if isinstance(problem, LimitExceeded):
+        return f"; if the file is genuine, raise {problem.limit} in the entry of {source.source_id} in sources.yaml"
+    return ""
+
+
+def _public_reason(problem: PartnerFileError) -> str:
+    """What validation.json may say: the kind of refusal, never the file's content."""
+    if isinstance(problem, LimitExceeded):
+        return f"past the limit {problem.limit}"
+    if isinstance(problem, SchemaDrift):
+        return "its columns changed (schema drift)"
+    return "the file cannot be read as the format the source names"
 
 
 @dataclass
@@ -218,11 +297,13 @@ class _Errors:
     public: str | None = None
 
     def __post_init__(self) -> None:
+        self.private = redact_urls(self.private) if self.private else self.private
         self.public = self.private  # collection errors are composed by partnerdata and redacted
 
     def add(self, private: str, public: str | None = None) -> None:
+        private = redact_urls(private)
+        public = redact_urls(public or private)
         self.private = f"{self.private}; {private}" if self.private else private
-        public = public or private
         self.public = f"{self.public}; {public}" if self.public else public
 
     def as_dict(self) -> dict[str, str | None]:
@@ -307,6 +388,8 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         raise NoTrustworthyRelease(
             "no source could be read: nothing to publish (see the errors above); published/ was not changed"
         )
+    if not dry_run:
+        _refuse_losses_to_defects(run, validated)
     assembly = assemble(config, schemas, prepared)
     regions = {s.source_id: s.organisation.country for s in config.sources}
     tables, removals = scrub_free_text(assembly.tables, schemas, regions)
@@ -354,6 +437,8 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
             package_metadata(config, schemas),
             stopwatch,
         )
+        if outcome.holds_content:  # the snapshots are used now: their verdicts say so, and never before
+            _record_good_verdicts(run, validated, utc_now())
         releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
         drawn = (outcome.version, _drawn(charts)) if outcome.version else None  # charts of a new release only
     catalogue_error = _refresh_catalogue(Path(run.published_dir), config, drawn)
@@ -374,6 +459,36 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "publish_parts": stopwatch.parts,
         "catalogue_error": catalogue_error,
     }
+
+
+def _refuse_losses_to_defects(run: RunPaths, validated: list[dict[str, Any]]) -> None:
+    """A partnerdata defect must not take a partner's records out of the release: when a defect left a
+    source that the current release has data from without any readable snapshot, nothing is published."""
+    current = current_release(Path(run.published_dir))
+    if current is None:
+        return
+    package = paths.release_dir(Path(run.published_dir), current["version"]) / "datapackage.json"
+    try:
+        contributed = {s["source_id"] for s in json.loads(package.read_text(encoding="utf-8")).get("sources", [])
+                       if s.get("snapshot_sha256")}  # fmt: skip
+    except (OSError, ValueError):
+        contributed = set()
+    lost = [v for v in validated if v.get("defect") and v["prepared"] is None and v["source_id"] in contributed]
+    if lost:
+        names = "; ".join(f"{v['source_id']} ({v['defect']})" for v in lost)
+        raise NoTrustworthyRelease(
+            f"a partnerdata defect left no readable snapshot of {names}: nothing was published, so that a bug does not "
+            f"remove their records from release {current['version']}; published/ was not changed (please report the defect)"
+        )
+
+
+def _record_good_verdicts(run: RunPaths, validated: list[dict[str, Any]], now: dt.datetime) -> None:
+    """The verdict "good" on every snapshot the release current now was built from."""
+    for v in validated:
+        verdict = v.get("verdict")
+        if verdict:
+            snapshot = snapshot_at(Path(verdict["snapshot"]))
+            record_verdict(Path(run.raw_dir), snapshot, now, True, verdict["rows_read"], verdict["rows_accepted"], None)
 
 
 def _drawn(charts: Future) -> list[Chart] | None:
@@ -491,10 +606,14 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
     config, _ = load(run)
     published_dir = Path(run.published_dir)
     with folder_lock(published_dir, config.settings.lock_timeout_seconds):
+        redacted = {}
+        if purge:  # before the files go: the values that only they hold are found in them
+            version = checked_version(published_dir, version)
+            redacted = remove_purged_values(published_dir, version, checked_reason(reason), utc_now())
         entry = withdraw_release(published_dir, version, reason, purge, by, utc_now())
         _refresh_catalogue(published_dir, config)
         current = current_release(published_dir)
-    return {**entry, "version": version, "latest": current["version"] if current else None}
+    return {**entry, "version": version, "latest": current["version"] if current else None, "redacted": redacted}
 
 
 def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -546,6 +665,7 @@ def notify(config: Config, payload: dict[str, Any]) -> str:
     raises: a notification that cannot be sent is reported back, without the URL (it may hold a token)."""
     if not config.settings.notify_url:
         return "no notify_url in settings: nobody notified"
+    payload = json.loads(redact_urls(json.dumps(payload)))  # the message and errors may quote a URL
     try:
         response = requests.post(config.settings.notify_url, json=payload, timeout=NOTIFY_TIMEOUT_SECONDS)
         response.raise_for_status()

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ import pyarrow.parquet as pq
 from partnerdata import paths
 from partnerdata.changes import LEVELS, Change, bump, data_changes, highest, schema_changes
 from partnerdata.durable import fsync_folder, fsync_path
+from partnerdata.errors import UsageError
+from partnerdata.safe_text import markdown_code
 from partnerdata.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.timing import Stopwatch
 from partnerdata.writers import write_csv, write_parquet
@@ -54,6 +57,7 @@ class ReleaseOutcome:
     path: Path | None
     current_version: str | None  # what latest points at after this run
     message: str
+    holds_content: bool = True  # the release latest names holds the data offered (False: refused, not published)
 
 
 def current_release(published_dir: Path) -> dict[str, Any] | None:
@@ -76,7 +80,8 @@ def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
     folder = paths.releases_dir(published_dir)
     if not folder.is_dir():
         return []
-    found = [VERSION_PATTERN.match(p.name) for p in folder.iterdir() if p.is_dir()]
+    # A release is a real folder partnerdata wrote: a symbolic link there (to anywhere) is not one.
+    found = [VERSION_PATTERN.match(p.name) for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
     return sorted(tuple(int(g) for g in m.groups()) for m in found if m)  # type: ignore[misc]
 
 
@@ -126,7 +131,10 @@ def remove_staging_leftovers(published_dir: Path) -> list[Path]:
     folder = paths.releases_dir(published_dir)
     leftovers = [p for p in folder.iterdir() if p.name.startswith(paths.STAGING_PREFIX)] if folder.is_dir() else []
     for leftover in leftovers:
-        shutil.rmtree(leftover)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()  # a link is removed, never followed
     return leftovers
 
 
@@ -176,6 +184,7 @@ def publish_release(
                 current_version=previous["version"] if previous else None,
                 message=f"the data, schemas and metadata are those of withdrawn release {version} ({reason}): "
                 "not published again; fix the input first",
+                holds_content=False,
             )
         changes = _changes(published_dir, previous, tables, schemas, metadata)
         stopwatch.lap("diff")
@@ -322,7 +331,9 @@ def changes_markdown(changes: dict[str, Any]) -> str:
                 f"- removed: {', '.join(map(_key_text, diff['removed'][:MARKDOWN_KEYS]))}{_more(diff, 'removed')}"
             ]
         for record in diff.get("changed", [])[:MARKDOWN_KEYS]:
-            fields = "; ".join(f"{f}: {v['from']!r} → {v['to']!r}" for f, v in record["fields"].items())
+            fields = "; ".join(
+                f"{f}: {_value_text(v['from'])} → {_value_text(v['to'])}" for f, v in record["fields"].items()
+            )
             lines.append(f"- changed {_key_text(record['key'])}: {fields}")
         if len(diff.get("changed", [])) > MARKDOWN_KEYS or diff.get("truncated"):
             lines.append("- ... the full lists (up to the cap) are in changes.json; the counts above are complete")
@@ -336,7 +347,15 @@ def _more(diff: dict[str, Any], kind: str) -> str:
 
 
 def _key_text(key: Any) -> str:
-    return "(" + ", ".join(map(str, key)) + ")" if isinstance(key, list) else str(key)
+    """A record's key as CHANGES.md shows it: partner text, so in a code span, never Markdown or HTML."""
+    return (
+        "(" + ", ".join(markdown_code(str(k)) for k in key) + ")" if isinstance(key, list) else markdown_code(str(key))
+    )
+
+
+def _value_text(value: Any) -> str:
+    """A field's value as CHANGES.md shows it: JSON (null for empty), in a code span."""
+    return markdown_code(json.dumps(value, ensure_ascii=False))
 
 
 def _as_list(value: Any) -> list[str]:
@@ -365,24 +384,56 @@ def withdraw_release(
     With purge (a legal takedown), the data files are deleted as well: TOMBSTONE.json keeps the
     reason and the sha256 of every file that was there. Either way the event is appended to
     published/log.jsonl. The caller holds the publish lock."""
+    version = checked_version(published_dir, version)
+    reason = checked_reason(reason)
     folder = paths.release_dir(published_dir, version)
-    if not reason.strip():
-        raise ValueError("give a --reason: data users read it in the catalogue and the feed")
-    if not (folder / SHA256SUMS).exists() and not (folder / TOMBSTONE_JSON).exists():
-        known = ", ".join(".".join(map(str, v)) for v in existing_versions(published_dir)) or "none"
-        raise ValueError(f"there is no release {version} in {paths.releases_dir(published_dir)} (releases: {known})")
     withdrawn = withdrawn_releases(published_dir)
     if version in withdrawn and (withdrawn[version]["purged"] or not purge):
-        raise ValueError(f"release {version} was withdrawn already, on {withdrawn[version]['withdrawn_at']}")
+        raise UsageError(f"release {version} was withdrawn already, on {withdrawn[version]['withdrawn_at']}")
     at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     entry = {"reason": reason, "withdrawn_at": at, "by": by, "purged": purge}
     if purge:
         entry["files"] = _purge(folder, reason, at, by)
     withdrawn[version] = entry
-    _write_json_atomically(published_dir / WITHDRAWN_JSON, withdrawn)
+    write_json_atomically(published_dir / WITHDRAWN_JSON, withdrawn)
     _repoint(published_dir)
     append_log(published_dir, {"event": "purged" if purge else "withdrawn", "version": version, **entry})
     return entry
+
+
+def checked_version(published_dir: Path, version: str) -> str:
+    """The version, when it names a release in published/ exactly; else a UsageError that says what
+    there is. A typed version becomes a path that may be deleted: ``1.0.0/`` (a shell's completion)
+    or ``../../x`` must never reach the file system."""
+    known = [".".join(map(str, v)) for v in existing_versions(published_dir)]
+    if VERSION_PATTERN.match(version) and version in known:
+        folder = paths.release_dir(published_dir, version)
+        if (folder / SHA256SUMS).is_file() or (folder / TOMBSTONE_JSON).is_file():
+            return version
+    hint = ""
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", version)
+    if found and found.group(0) != version and found.group(0) in known:
+        hint = f" (did you mean {found.group(0)}?)"
+    listed = ", ".join(known) or "none"
+    raise UsageError(
+        f"there is no release {version if VERSION_PATTERN.match(version) else repr(version)} in "
+        f"{paths.releases_dir(published_dir)}{hint}; give a version exactly as "
+        f"MAJOR.MINOR.PATCH (releases: {listed}); nothing was changed"
+    )
+
+
+def checked_reason(reason: str) -> str:
+    """A withdrawal's reason goes into the catalogue, the feed and withdrawn.json: a text a person
+    can read, without control characters (a form feed made feed.xml unreadable)."""
+    if not reason.strip():
+        raise UsageError("give a --reason: data users read it in the catalogue and the feed")
+    for index, character in enumerate(reason):
+        if unicodedata.category(character) in ("Cc", "Cs") and character not in "\n\t":
+            raise UsageError(
+                f"the --reason holds the control character U+{ord(character):04X} at position {index + 1}; "
+                "remove it (it would make the feed unreadable); nothing was changed"
+            )
+    return reason.strip()
 
 
 def _purge(folder: Path, reason: str, at: str, by: str) -> dict[str, str]:
@@ -392,9 +443,10 @@ def _purge(folder: Path, reason: str, at: str, by: str) -> dict[str, str]:
         expected, name = line.split("  ", 1)
         hashes[name] = expected
     tombstone = {"purged_at": at, "by": by, "reason": reason, "files": hashes}
-    _write_json_atomically(folder / TOMBSTONE_JSON, tombstone)
+    write_json_atomically(folder / TOMBSTONE_JSON, tombstone)
     for name in hashes:
-        if name.endswith((".csv", ".parquet")):
+        # SHA256SUMS names files of this folder only: a name with a path in it is never followed.
+        if name.endswith((".csv", ".parquet")) and name == Path(name).name and not name.startswith("."):
             (folder / name).unlink(missing_ok=True)
     (folder / SHA256SUMS).unlink(missing_ok=True)  # it lists files that are gone; the tombstone keeps it
     fsync_path(folder)
@@ -451,9 +503,14 @@ def prune_releases(published_dir: Path, keep: int | None, now: dt.datetime) -> l
     return removed
 
 
-def _write_json_atomically(path: Path, document: Any) -> None:
+def write_json_atomically(path: Path, document: Any) -> None:
+    write_text_atomically(path, json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Beside the target, flushed, then renamed over it: a reader sees the old file or the new one."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    _write_json(temporary, document)
+    temporary.write_text(text, encoding="utf-8")
     fsync_path(temporary)
     os.replace(temporary, path)
     fsync_path(path.parent)

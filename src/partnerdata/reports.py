@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from partnerdata import paths
 from partnerdata.config import Source
 from partnerdata.findings import Finding
 from partnerdata.privacy import Removal
+from partnerdata.safe_text import markdown_code, spreadsheet_cell
 
 MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
 EXAMPLES = 20  # rows shown per kind of problem in a partner's report; rejected.csv has them all
@@ -155,14 +157,16 @@ def write_private_reports(
             for finding in outcome.findings:
                 row = finding.as_dict()
                 writer.writerow(
-                    {"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
+                    _spreadsheet_safe(
+                        {"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
+                    )
                 )
         with open(folder / "personal_data.csv", "w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(
                 out, ["source_id", "resource", "record", "field", "kind", "value"], lineterminator="\n"
             )
             writer.writeheader()
-            writer.writerows(r.as_dict() for r in outcome.removals)
+            writer.writerows(_spreadsheet_safe(r.as_dict()) for r in outcome.removals)
         mine = [c for c in conflicts if c["other_source"] == outcome.source.source_id]
         (folder / "report.md").write_text(_letter(outcome, mine), encoding="utf-8")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +175,12 @@ def write_private_reports(
     os.symlink(run_dir.name, temporary)
     os.replace(temporary, link)
     return run_dir
+
+
+def _spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of a private CSV file maintainers open in Excel: no cell runs as a formula (README,
+    "Security and limits"). The published CSV files stay the data, byte for byte."""
+    return {key: spreadsheet_cell(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
@@ -210,8 +220,8 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
                 "|---|---|---|",
             ]
             for finding in findings[:EXAMPLES]:
-                value = "" if finding.value is None else _cell(str(finding.value))[:80]
-                lines.append(f"| {finding.position} | {value} | {_cell(finding.message)} |")
+                value = "" if finding.value is None else markdown_code(_shortened(str(finding.value)), in_table=True)
+                lines.append(f"| {_cell(finding.position)} | {value} | {_cell(finding.message)} |")
             if len(findings) > EXAMPLES:
                 lines.append(f"| ... | | {len(findings) - EXAMPLES} more in rejected.csv |")
             lines.append("")
@@ -224,7 +234,10 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             "",
             "| record | field | removed |",
             "|---|---|---|",
-            *[f"| {r.resource} {r.record} | {r.field} | {r.kind} {r.value} |" for r in outcome.removals[:20]],
+            *[
+                f"| {r.resource} {_cell(str(r.record))} | {r.field} | {r.kind} {markdown_code(r.value, in_table=True)} |"
+                for r in outcome.removals[:20]
+            ],
             "",
         ]
     for conflict in conflicts:
@@ -239,8 +252,14 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text that fits in a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text of partnerdata's own (a message, a position) that fits in a Markdown table cell; the
+    partner's parts in it are shown literally, never as Markdown or HTML."""
+    text = html.escape(" ".join(text.split()), quote=False)  # no tag a Markdown viewer would render
+    return text.replace("|", "\\|").replace("[", "\\[")  # nor a cell break, nor a link
+
+
+def _shortened(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _position_order(position: str) -> tuple[str, int]:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -190,18 +191,54 @@ def _snapshot_from(folder: Path) -> Snapshot:
 
 
 def _copy_local(source: Source, folder: Path) -> Download:
-    path = Path(source.url)
+    """Copy a local file, bounded like a download: a regular file only (``/dev/zero`` or a FIFO
+    would never end), at most max_bytes, within max_total_seconds."""
+    target = folder / f"body.{source.format}"
+    deadline = time.monotonic() + source.max_total_seconds
+    size = 0
     try:
-        size = path.stat().st_size
-        if size > source.max_bytes:
-            raise SourceError(source.source_id, f"file is larger than max_bytes ({source.max_bytes} bytes)")
-        target = folder / f"body.{source.format}"
-        shutil.copyfile(path, target)
+        handle = os.open(source.url, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
     except OSError as error:
         raise SourceError(source.source_id, f"cannot read {source.url_template}: {error.strerror}") from None
+    with os.fdopen(handle, "rb") as body, open(target, "wb") as out:
+        if not stat.S_ISREG(os.fstat(body.fileno()).st_mode):
+            raise SourceError(source.source_id, f"{source.url_template} is not a regular file; not read")
+        while chunk := _read_local(source, body):
+            size += len(chunk)
+            if size > source.max_bytes:
+                raise SourceError(
+                    source.source_id, f"file is larger than max_bytes ({source.max_bytes} bytes); stopped reading"
+                )
+            if time.monotonic() > deadline:
+                raise SourceError(
+                    source.source_id,
+                    f"gave up: max_total_seconds ({source.max_total_seconds:g} s) spent reading the file",
+                )
+            out.write(chunk)
     if size == 0:
         raise SourceError(source.source_id, f"{source.url_template} is empty")
     return Download(not_modified=False, pages=[target])
+
+
+def _read_local(source: Source, body: Any) -> bytes:
+    try:
+        return body.read(CHUNK)
+    except OSError as error:
+        raise SourceError(source.source_id, f"cannot read {source.url_template}: {error.strerror}") from None
+
+
+def remove_incoming_leftovers(raw_dir: Path, source_id: str) -> list[str]:
+    """A run killed during a download leaves raw/<source_id>/.incoming-*: never a snapshot (those
+    are renamed into place whole), so the next run removes them. The caller holds raw/'s lock."""
+    folder = paths.source_raw_dir(raw_dir, source_id)
+    removed = []
+    for leftover in sorted(folder.glob(".incoming-*")) if folder.is_dir() else []:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+        removed.append(leftover.name)
+    return removed
 
 
 def _sha256_pages(pages: list[Path]) -> tuple[str, int]:

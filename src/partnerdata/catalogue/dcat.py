@@ -14,6 +14,11 @@ catalogue names is a hash URI under it, except the file URLs themselves, the EU 
 vocabulary terms, and the checksums (blank nodes: they only make sense inside their file).
 Vocabulary terms are typed here (dct:MediaType, dct:LicenseDocument...) because the DCAT-AP
 shapes check the class of each value and a harvester cannot be expected to fetch the vocabularies.
+
+The texts and URLs come from settings and partner data, so nothing here can make catalog.ttl
+invalid: every literal goes through xml_text (no NUL or form feed a parser or a portal chokes on),
+and a URL from the data becomes an IRI only when safe_link accepts it (an http(s) URL with a host,
+nothing a Turtle IRI cannot hold); otherwise the statement that would use it is left out.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from urllib.parse import urljoin
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+from partnerdata.safe_text import mailto_link, safe_link, xml_text
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3: rdflib.namespace.DCAT lacks DatasetSeries, inSeries, version
@@ -84,6 +91,11 @@ def _base_url(model: dict[str, Any]) -> str:
             "the DCAT catalogue needs absolute URLs: set settings.base_url in sources.yaml "
             "(the public URL of the published/ folder)"
         )
+    if not safe_link(base):
+        raise ValueError(
+            f"settings.base_url in sources.yaml is {base!r}: the DCAT catalogue needs an absolute http(s) URL "
+            "with a host and without spaces or control characters (the public URL of the published/ folder)"
+        )
     return base if base.endswith("/") else base + "/"
 
 
@@ -109,9 +121,10 @@ def _agents(graph: Graph, model: dict[str, Any], base: str) -> dict[str, URIRef 
     publisher = URIRef(base + "#publisher")
     described = model.get("publisher") or {}
     graph.add((publisher, RDF.type, FOAF.Agent))
-    graph.add((publisher, FOAF.name, Literal(described.get("name") or model["title"])))
-    if described.get("url"):
-        graph.add((publisher, FOAF.homepage, _document(graph, described["url"])))
+    graph.add((publisher, FOAF.name, _text(described.get("name") or model["title"])))
+    homepage = _document(graph, described.get("url"))
+    if homepage is not None:
+        graph.add((publisher, FOAF.homepage, homepage))
     return {"publisher": publisher, "contact_point": _contact_point(graph, model.get("contact_point") or {}, base)}
 
 
@@ -123,10 +136,11 @@ def _contact_point(graph: Graph, contact: dict[str, Any], base: str) -> URIRef |
     graph.add((node, RDF.type, VCARD.Kind))
     graph.add((node, RDF.type, VCARD.Organization))
     if contact.get("name"):
-        graph.add((node, VCARD.fn, Literal(contact["name"])))
-    if contact.get("email"):
-        graph.add((node, VCARD.hasEmail, URIRef("mailto:" + contact["email"].removeprefix("mailto:"))))
-    if contact.get("url"):
+        graph.add((node, VCARD.fn, _text(contact["name"])))
+    email = mailto_link(contact.get("email"))
+    if email:
+        graph.add((node, VCARD.hasEmail, URIRef(email)))
+    if safe_link(contact.get("url")):
         graph.add((node, VCARD.hasURL, URIRef(contact["url"])))
     return node
 
@@ -134,17 +148,18 @@ def _contact_point(graph: Graph, contact: dict[str, Any], base: str) -> URIRef |
 def _licence(graph: Graph, licence: dict[str, Any], base: str) -> URIRef:
     """The EU licence authority's URI when the SPDX id has one (portals filter on it), else the licence's URL."""
     name = licence.get("name", "")
+    path = safe_link(licence.get("path"))
     if name in EU_LICENCES:
         node = URIRef(EU_LICENCE + EU_LICENCES[name])
-    elif licence.get("path"):
-        node = URIRef(licence["path"])
+    elif path:
+        node = URIRef(path)
     else:
         node = URIRef(base + "#licence")
     graph.add((node, RDF.type, DCTERMS.LicenseDocument))
     if licence.get("title") or name:
-        graph.add((node, DCTERMS.title, Literal(licence.get("title") or name)))
-    if licence.get("path") and URIRef(licence["path"]) != node:
-        graph.add((node, RDFS.seeAlso, URIRef(licence["path"])))
+        graph.add((node, DCTERMS.title, _text(licence.get("title") or name)))
+    if path and URIRef(path) != node:
+        graph.add((node, RDFS.seeAlso, URIRef(path)))
     return node
 
 
@@ -153,9 +168,9 @@ def _describe_catalog(
 ) -> None:
     """The published/ folder as a catalogue: its homepage is the index page under the base URL."""
     graph.add((catalog, RDF.type, DCAT.Catalog))
-    graph.add((catalog, DCTERMS.title, Literal(f"Catalogue: {model['title']}")))
-    graph.add((catalog, DCTERMS.description, Literal(model["description"] or model["title"])))
-    graph.add((catalog, FOAF.homepage, _document(graph, base)))
+    graph.add((catalog, DCTERMS.title, _text(f"Catalogue: {model['title']}")))
+    graph.add((catalog, DCTERMS.description, _text(model["description"] or model["title"])))
+    graph.add((catalog, FOAF.homepage, _page(graph, base)))
     _add_agents(graph, catalog, agents)
     _add_dates(graph, catalog, model)
 
@@ -165,10 +180,10 @@ def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents
     series a dataset) so that the catalogue can list it under dcat:dataset without inference."""
     graph.add((series, RDF.type, DCAT.DatasetSeries))
     graph.add((series, RDF.type, DCAT.Dataset))
-    graph.add((series, DCTERMS.title, Literal(model["title"])))
-    graph.add((series, DCTERMS.description, Literal(model["description"] or model["title"])))
+    graph.add((series, DCTERMS.title, _text(model["title"])))
+    graph.add((series, DCTERMS.description, _text(model["description"] or model["title"])))
     for keyword in model.get("keywords", []):
-        graph.add((series, DCAT.keyword, Literal(keyword)))
+        graph.add((series, DCAT.keyword, _text(keyword)))
     _add_agents(graph, series, agents)
     _add_dates(graph, series, model)
 
@@ -182,27 +197,27 @@ def _describe_release(
     licence: URIRef,
 ) -> URIRef:
     """One release: a dataset of its own, since its files never change once published."""
-    dataset = URIRef(release["page_url"] + "#dataset")
+    dataset = URIRef(release["page_url"] + "#dataset")  # under the base URL, which _base_url checked
     version = release["version"]
     graph.add((dataset, RDF.type, DCAT.Dataset))
-    graph.add((dataset, DCTERMS.title, Literal(f"{model['title']}, release {version}")))
-    graph.add((dataset, DCTERMS.description, Literal(model["description"] or model["title"])))
-    graph.add((dataset, DCTERMS.identifier, Literal(str(dataset))))
-    graph.add((dataset, DCAT.version, Literal(version)))
-    graph.add((dataset, ADMS.versionNotes, Literal(_version_notes(release))))
+    graph.add((dataset, DCTERMS.title, _text(f"{model['title']}, release {version}")))
+    graph.add((dataset, DCTERMS.description, _text(model["description"] or model["title"])))
+    graph.add((dataset, DCTERMS.identifier, _text(str(dataset))))
+    graph.add((dataset, DCAT.version, _text(version)))
+    graph.add((dataset, ADMS.versionNotes, _text(_version_notes(release))))
     graph.add((dataset, DCAT.inSeries, series))
-    graph.add((dataset, DCAT.landingPage, _document(graph, release["page_url"])))
+    graph.add((dataset, DCAT.landingPage, _page(graph, release["page_url"])))
     graph.add((dataset, DCTERMS.license, licence))
     if release.get("created"):
         graph.add((dataset, DCTERMS.issued, _datetime(release["created"])))
         graph.add((dataset, DCTERMS.modified, _datetime(release["created"])))
     for keyword in model.get("keywords", []):
-        graph.add((dataset, DCAT.keyword, Literal(keyword)))
+        graph.add((dataset, DCAT.keyword, _text(keyword)))
     _add_agents(graph, dataset, agents)
     for resource in release["resources"]:
         for file in resource["files"]:
-            if file.get("available", True):
-                distribution = _describe_file(graph, release, resource, file, model, licence)
+            distribution = _describe_file(graph, release, resource, file, model, licence)
+            if distribution is not None:
                 graph.add((dataset, DCAT.distribution, distribution))
     return dataset
 
@@ -232,16 +247,20 @@ def _describe_file(
     file: dict[str, Any],
     model: dict[str, Any],
     licence: URIRef,
-) -> URIRef:
-    """One published file: where to download it, what it is, and how to check it arrived intact."""
+) -> URIRef | None:
+    """One published file: where to download it, what it is, and how to check it arrived intact.
+
+    None for a file that is gone (a purged release) or whose name in datapackage.json makes no valid URL."""
     fmt = file["format"]
     distribution = URIRef(f"{release['page_url']}#{resource['name']}-{fmt}")
+    if not file.get("available", True) or not safe_link(file["url"]) or not safe_link(str(distribution)):
+        return None
     url = URIRef(file["url"])
     graph.add((distribution, RDF.type, DCAT.Distribution))
-    graph.add((distribution, DCTERMS.title, Literal(f"{resource['title']} ({FORMAT_NAMES.get(fmt, fmt)})")))
+    graph.add((distribution, DCTERMS.title, _text(f"{resource['title']} ({FORMAT_NAMES.get(fmt, fmt)})")))
     description = model.get("descriptions", {}).get(resource["name"], {}).get("description")
     if description:
-        graph.add((distribution, DCTERMS.description, Literal(description)))
+        graph.add((distribution, DCTERMS.description, _text(description)))
     graph.add((distribution, DCAT.downloadURL, url))
     graph.add((distribution, DCAT.accessURL, url))
     graph.add((distribution, DCAT.mediaType, _media_type(graph, file["mediatype"])))
@@ -265,7 +284,7 @@ def _checksum(graph: Graph, sha256: str) -> BNode:
     node = BNode()
     graph.add((node, RDF.type, SPDX.Checksum))
     graph.add((node, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-    graph.add((node, SPDX.checksumValue, Literal(sha256, datatype=XSD.hexBinary, normalize=False)))
+    graph.add((node, SPDX.checksumValue, Literal(xml_text(sha256), datatype=XSD.hexBinary, normalize=False)))
     return node
 
 
@@ -289,10 +308,21 @@ def _add_dates(graph: Graph, node: URIRef, model: dict[str, Any]) -> None:
 
 def _datetime(value: str) -> Literal:
     """xsd:dateTime, kept as the model writes it (UTC, with Z)."""
-    return Literal(value, datatype=XSD.dateTime, normalize=False)
+    return Literal(xml_text(value), datatype=XSD.dateTime, normalize=False)
 
 
-def _document(graph: Graph, url: str) -> URIRef:
+def _text(value: Any) -> Literal:
+    """A plain literal of text from the data, without the characters XML 1.0 forbids."""
+    return Literal(xml_text(str(value)))
+
+
+def _document(graph: Graph, url: str | None) -> URIRef | None:
+    """A web page named in the data (a foaf:Document), or None when safe_link refuses its URL."""
+    return _page(graph, url) if safe_link(url) else None
+
+
+def _page(graph: Graph, url: str) -> URIRef:
+    """A page of the catalogue itself (under the checked base URL), typed foaf:Document."""
     node = URIRef(url)
     graph.add((node, RDF.type, FOAF.Document))
     return node

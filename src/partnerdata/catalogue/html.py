@@ -4,6 +4,11 @@ Plain HTML with one inline style sheet: headings in order, tables with header ce
 captions, links that download without JavaScript, charts as inline SVG with a text
 alternative and their numbers as a table. Every link is relative, so the folder works from
 any static host and from the disk.
+
+Everything shown comes from files and settings we did not write, so every text goes through
+``_text`` (control characters removed, then escaped) and every link made from data through
+``_external_link``, ``_mail_link`` or ``_local_link``: a URL that safe_link refuses (such as a
+``javascript:`` publisher URL) is shown as text, never as a link.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from html import escape
 from typing import Any
 
 from partnerdata.catalogue.charts import Chart
+from partnerdata.safe_text import html_text, mailto_link, relative_link, safe_link
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem; color: #1d1d1d; line-height: 1.45; }
@@ -38,8 +44,8 @@ def index_page(model: dict[str, Any], charts: list[Chart]) -> str:
     latest = _release(model, model["latest"])
     body = [
         "<header>",
-        f"<h1>{escape(model['title'])}</h1>",
-        f"<p>{escape(model['description'])}</p>",
+        f"<h1>{_text(model['title'])}</h1>",
+        f"<p>{_text(model['description'])}</p>",
         _facts(model, latest),
         "</header>",
         '<nav aria-label="On this page"><ul>'
@@ -60,7 +66,7 @@ def index_page(model: dict[str, Any], charts: list[Chart]) -> str:
     ]
     if latest:
         body += [
-            f"<p>The files of the current release, {escape(latest['version'])}, under stable addresses that always "
+            f"<p>The files of the current release, {_text(latest['version'])}, under stable addresses that always "
             'give the latest release. Every release also keeps its own files (see <a href="#releases">All releases</a>).</p>',
             _files_table(model["latest_resources"], "Files of the latest release"),
             '<p>Checksums: <a href="latest/SHA256SUMS">SHA256SUMS</a> · metadata: '
@@ -94,29 +100,29 @@ def release_page(model: dict[str, Any], release: dict[str, Any], schemas: dict[s
     ]
     body = [
         "<header>",
-        f"<h1>{escape(model['title'])}: release {escape(version)}</h1>",
+        f"<h1>{_text(model['title'])}: release {_text(version)}</h1>",
         '<p><a href="../../index.html">Back to the catalogue</a></p>',
         "</header>",
         "<main>",
         "<h2>About this release</h2>",
         "<dl>",
         f"<dt>Status</dt><dd>{_status(release)}</dd>",
-        f"<dt>Published</dt><dd>{escape(release['created'] or '')}</dd>",
-        f"<dt>Change</dt><dd>{escape(_bump(release))}</dd>",
+        f"<dt>Published</dt><dd>{_text(release['created'] or '')}</dd>",
+        f"<dt>Change</dt><dd>{_text(_bump(release))}</dd>",
         "</dl>",
     ]
     if release["withdrawn"]:
         body.append(
-            f'<p class="status-withdrawn">Withdrawn on {escape(release["withdrawn"].get("withdrawn_at", ""))}: '
-            f"{escape(release['withdrawn'].get('reason', ''))}. Use the current release instead.</p>"
+            f'<p class="status-withdrawn">Withdrawn on {_text(release["withdrawn"].get("withdrawn_at", ""))}: '
+            f"{_text(release['withdrawn'].get('reason', ''))}. Use the current release instead.</p>"
         )
-    body += ["<h3>What changed</h3>", "<ul>", *[f"<li>{escape(r)}</li>" for r in release["reasons"]], "</ul>"]
+    body += ["<h3>What changed</h3>", "<ul>", *[f"<li>{_text(r)}</li>" for r in release["reasons"]], "</ul>"]
     body += ["<h2>Files</h2>"]
     if release["status"] == "purged":
         body.append("<p>The data files of this release were deleted (a legal takedown); their checksums are kept in "
                     '<a href="TOMBSTONE.json">TOMBSTONE.json</a>.</p>')  # fmt: skip
     else:
-        documents = " · ".join(f'<a href="{escape(name)}">{escape(name)}</a>' for name in release["documents"])
+        documents = " · ".join(f'<a href="{_text(name)}">{_text(name)}</a>' for name in release["documents"])
         body += [_files_table(local, f"Files of release {version}"), f"<p>{documents}</p>"]
     body += ["<h2>Data dictionary</h2>", _dictionary({**model, "schemas": schemas}, level=3)]
     body.append("</main>")
@@ -129,31 +135,29 @@ def _page(title: str, body: str, model: dict[str, Any]) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n"
-        f'<meta name="description" content="{escape(model["description"][:300])}">\n'
+        f"<title>{_text(title)}</title>\n"
+        f'<meta name="description" content="{_text(model["description"][:300])}">\n'
         f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 
 def _facts(model: dict[str, Any], latest: dict[str, Any] | None) -> str:
     licence = model["licence"]
-    licence_text = escape(licence.get("title") or licence.get("name", ""))
+    licence_text = _text(licence.get("title") or licence.get("name", ""))
     if licence.get("path"):
-        licence_text = f'<a href="{escape(licence["path"])}">{licence_text}</a>'
+        licence_text = _external_link(licence["path"], licence_text)
     publisher = model["publisher"]
-    publisher_text = escape(publisher.get("name", ""))
+    publisher_text = _text(publisher.get("name", ""))
     if publisher.get("url"):
-        publisher_text = f'<a href="{escape(publisher["url"])}">{publisher_text}</a>'
+        publisher_text = _external_link(publisher["url"], publisher_text)
     contact = model["contact_point"]
-    contact_text = escape(contact.get("name", ""))
+    contact_text = _text(contact.get("name", ""))
     if contact.get("email"):
-        contact_text += f' (<a href="mailto:{escape(contact["email"])}">{escape(contact["email"])}</a>)'
+        contact_text += f" ({_mail_link(contact['email'])})"
     contributors = ", ".join(
-        escape(c.get("title", "")) + (f" ({escape(c['role'])})" if c.get("role") else "") for c in model["contributors"]
+        _text(c.get("title", "")) + (f" ({_text(c['role'])})" if c.get("role") else "") for c in model["contributors"]
     )
-    version = (
-        f"{escape(latest['version'])}, published {escape(latest['created'] or '')}" if latest else "none available"
-    )
+    version = f"{_text(latest['version'])}, published {_text(latest['created'] or '')}" if latest else "none available"
     return (
         "<dl>"
         f"<dt>Current version</dt><dd>{version}</dd>"
@@ -161,7 +165,7 @@ def _facts(model: dict[str, Any], latest: dict[str, Any] | None) -> str:
         f"<dt>Publisher</dt><dd>{publisher_text}</dd>"
         + (f"<dt>Contact</dt><dd>{contact_text}</dd>" if contact else "")
         + f"<dt>Contributors</dt><dd>{contributors}</dd>"
-        + (f"<dt>Keywords</dt><dd>{escape(', '.join(model['keywords']))}</dd>" if model["keywords"] else "")
+        + (f"<dt>Keywords</dt><dd>{_text(', '.join(model['keywords']))}</dd>" if model["keywords"] else "")
         + "</dl>"
     )
 
@@ -173,16 +177,16 @@ def _files_table(resources: list[dict[str, Any]], caption: str) -> str:
             name = file["path"].rsplit("/", 1)[-1]
             rows.append(
                 "<tr>"
-                f'<th scope="row">{escape(resource["title"])}</th>'
-                f"<td>{escape(file['format'].upper())}</td>"
-                f'<td><a href="{escape(file["path"])}" download>{escape(name)}</a></td>'
+                f'<th scope="row">{_text(resource["title"])}</th>'
+                f"<td>{_text(file['format'].upper())}</td>"
+                f"<td>{_local_link(file['path'], _text(name), download=True)}</td>"
                 f'<td class="number">{_size(file["bytes"])}</td>'
                 f'<td class="number">{_number(resource["rows"])}</td>'
-                f'<td class="hash">{escape(file["sha256"])}</td>'
+                f'<td class="hash">{_text(file["sha256"])}</td>'
                 "</tr>"
             )
     return (
-        f"<table><caption>{escape(caption)}</caption>"
+        f"<table><caption>{_text(caption)}</caption>"
         '<thead><tr><th scope="col">Resource</th><th scope="col">Format</th><th scope="col">File</th>'
         '<th scope="col">Size</th><th scope="col">Rows</th><th scope="col">SHA-256</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -190,21 +194,21 @@ def _files_table(resources: list[dict[str, Any]], caption: str) -> str:
 
 
 def _chart(chart: Chart) -> str:
-    header = "".join(f'<th scope="col">{escape(str(c).replace("_", " "))}</th>' for c in chart.columns)
+    header = "".join(f'<th scope="col">{_text(str(c).replace("_", " "))}</th>' for c in chart.columns)
     rows = "".join(
         "<tr>"
-        + f'<th scope="row">{escape(str(row[0]))}</th>'
+        + f'<th scope="row">{_text(str(row[0]))}</th>'
         + "".join(f'<td class="number">{_number(v)}</td>' for v in row[1:])
         + "</tr>"
         for row in chart.rows
     )
     return (
         f'<figure id="chart-{chart.key}" class="chart" aria-describedby="chart-{chart.key}-summary">'
-        f"<h3>{escape(chart.title)}</h3>"
+        f"<h3>{_text(chart.title)}</h3>"
         f"{chart.svg}"
-        f'<figcaption id="chart-{chart.key}-summary">{escape(chart.summary)}</figcaption>'
+        f'<figcaption id="chart-{chart.key}-summary">{_text(chart.summary)}</figcaption>'
         f"<details><summary>The numbers behind this chart</summary>"
-        f"<table><caption>{escape(chart.title)}</caption><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+        f"<table><caption>{_text(chart.title)}</caption><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
         "</details></figure>"
     )
 
@@ -224,28 +228,26 @@ def _dictionary(model: dict[str, Any], level: int = 3) -> str:
                 described.append(f"items: {field['itemType']} separated by '{field.get('delimiter', ',')}'")
             rows.append(
                 "<tr>"
-                f'<th scope="row"><code>{escape(field["name"])}</code></th>'
-                f"<td>{escape(field['type'])}</td>"
-                f"<td>{escape(field.get('description', ''))}</td>"
-                f"<td>{escape('; '.join(described))}</td>"
-                f"<td>{escape(', '.join(map(str, allowed))) if allowed else ''}</td>"
+                f'<th scope="row"><code>{_text(field["name"])}</code></th>'
+                f"<td>{_text(field['type'])}</td>"
+                f"<td>{_text(field.get('description', ''))}</td>"
+                f"<td>{_text('; '.join(described))}</td>"
+                f"<td>{_text(', '.join(map(str, allowed))) if allowed else ''}</td>"
                 "</tr>"
             )
         key = schema.get("primaryKey")
         key_text = (
-            f" Primary key: <code>{escape(', '.join(key) if isinstance(key, list) else str(key))}</code>."
-            if key
-            else ""
+            f" Primary key: <code>{_text(', '.join(key) if isinstance(key, list) else str(key))}</code>." if key else ""
         )
         references = "".join(
-            f" <code>{escape(', '.join(fk['fields']) if isinstance(fk['fields'], list) else fk['fields'])}</code> refers to "
-            f"<code>{escape(fk['reference']['resource'])}</code>."
+            f" <code>{_text(', '.join(fk['fields']) if isinstance(fk['fields'], list) else fk['fields'])}</code> refers to "
+            f"<code>{_text(fk['reference']['resource'])}</code>."
             for fk in schema.get("foreignKeys", [])
         )
         parts.append(
-            f'<h{level} id="dictionary-{escape(name)}">{escape(about.get("title", name))} (<code>{escape(name)}</code>)</h{level}>'
-            f"<p>{escape(about.get('description', ''))}{key_text}{references}</p>"
-            f"<table><caption>Fields of {escape(name)}</caption>"
+            f'<h{level} id="dictionary-{_text(name)}">{_text(about.get("title", name))} (<code>{_text(name)}</code>)</h{level}>'
+            f"<p>{_text(about.get('description', ''))}{key_text}{references}</p>"
+            f"<table><caption>Fields of {_text(name)}</caption>"
             '<thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Description</th>'
             '<th scope="col">Constraints</th><th scope="col">Allowed values</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
@@ -263,12 +265,12 @@ def _freshness(model: dict[str, Any]) -> str:
         age = source.get("snapshot_age_days")
         rows.append(
             "<tr>"
-            f'<th scope="row">{escape(source.get("title") or source.get("source_id", ""))}</th>'
-            f"<td>{escape(source.get('organisation', ''))}</td>"
-            f"<td>{escape(source.get('snapshot_fetched_at') or '')}</td>"
+            f'<th scope="row">{_text(source.get("title") or source.get("source_id", ""))}</th>'
+            f"<td>{_text(source.get('organisation', ''))}</td>"
+            f"<td>{_text(source.get('snapshot_fetched_at') or '')}</td>"
             f'<td class="number">{"" if age is None else f"{age:.1f}"}</td>'
             f"<td>{state}</td>"
-            f"<td>{escape(source.get('error') or '')}</td>"
+            f"<td>{_text(source.get('error') or '')}</td>"
             "</tr>"
         )
     return (
@@ -286,19 +288,19 @@ def _changelog(model: dict[str, Any]) -> str:
         return "<p>No release yet.</p>"
     items = []
     for release in model["releases"]:
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in release["reasons"][:12])
+        reasons = "".join(f"<li>{_text(r)}</li>" for r in release["reasons"][:12])
         more = len(release["reasons"]) - 12
         if more > 0:
-            reasons += f'<li><a href="{escape(release["page"])}">{more} more</a></li>'
+            reasons += f"<li>{_local_link(release['page'], f'{more} more')}</li>"
         withdrawn = ""
         if release["withdrawn"]:
             withdrawn = (
-                f'<p class="status-withdrawn">Withdrawn on {escape(release["withdrawn"].get("withdrawn_at", ""))}: '
-                f"{escape(release['withdrawn'].get('reason', ''))}</p>"
+                f'<p class="status-withdrawn">Withdrawn on {_text(release["withdrawn"].get("withdrawn_at", ""))}: '
+                f"{_text(release['withdrawn'].get('reason', ''))}</p>"
             )
         items.append(
-            f'<li><h3 id="v{escape(release["version"])}"><a href="{escape(release["page"])}">{escape(release["version"])}</a>'
-            f" · {escape(release['created'] or '')} · {escape(_bump(release))}</h3>{withdrawn}<ul>{reasons}</ul></li>"
+            f'<li><h3 id="v{_text(release["version"])}">{_local_link(release["page"], _text(release["version"]))}'
+            f" · {_text(release['created'] or '')} · {_text(_bump(release))}</h3>{withdrawn}<ul>{reasons}</ul></li>"
         )
     return f'<ol reversed class="changelog">{"".join(items)}</ol>'
 
@@ -319,8 +321,8 @@ def _releases_table(model: dict[str, Any]) -> str:
             files = "files deleted"
         rows.append(
             "<tr>"
-            f'<th scope="row"><a href="{escape(release["page"])}">{escape(release["version"])}</a></th>'
-            f"<td>{escape(release['created'] or '')}</td>"
+            f'<th scope="row">{_local_link(release["page"], _text(release["version"]))}</th>'
+            f"<td>{_text(release['created'] or '')}</td>"
             f"<td>{_status(release)}</td>"
             f"<td>{files}</td>"
             "</tr>"
@@ -340,6 +342,31 @@ def _footer(model: dict[str, Any], root: str = "") -> str:
         f'Machine-readable: <a href="{root}catalog.json">catalog.json</a>, '
         f'{dcat}<a href="{root}feed.xml">feed.xml</a>.</p></footer>'
     )
+
+
+def _text(value: Any) -> str:
+    """Data as HTML text (or an attribute value): without the characters HTML forbids, escaped."""
+    return escape(html_text(str(value)))
+
+
+def _external_link(url: str, label: str) -> str:
+    """A link to an http(s) URL from the data; a URL safe_link refuses is shown as text beside the label."""
+    if safe_link(url):
+        return f'<a href="{_text(url)}">{label}</a>'
+    return f"{label} (<code>{_text(url)}</code>)"
+
+
+def _mail_link(address: str) -> str:
+    """A mailto: link when the address is a plausible e-mail address; else the address as text."""
+    link = mailto_link(address)
+    return f'<a href="{_text(link)}">{_text(address.removeprefix("mailto:"))}</a>' if link else _text(address)
+
+
+def _local_link(path: str, label: str, download: bool = False) -> str:
+    """A relative link to a file of the site, made from a name in the data (datapackage.json's paths)."""
+    if relative_link(path) is None:
+        return label
+    return f'<a href="{_text(path)}"{" download" if download else ""}>{label}</a>'
 
 
 def _release(model: dict[str, Any], version: str | None) -> dict[str, Any] | None:
@@ -370,4 +397,4 @@ def _size(size: int | None) -> str:
 
 
 def _number(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else escape(str(value if value is not None else ""))
+    return f"{value:,}" if isinstance(value, int) else _text(str(value if value is not None else ""))

@@ -66,8 +66,9 @@ def input_digest(published_dir: Path, base_url: str | None) -> str:
     """sha256 over everything the model is built from, to tell whether the catalogue is current."""
     published_dir = Path(published_dir)
     digest = hashlib.sha256(json.dumps([MODEL_VERSION, base_url]).encode())
-    for code in sorted(Path(__file__).parent.glob("*.py")):  # a new partnerdata rebuilds the pages
-        digest.update(code.read_bytes())
+    code = [*sorted(Path(__file__).parent.glob("*.py")), Path(__file__).parents[1] / "safe_text.py"]
+    for path in code:  # a new partnerdata rebuilds the pages (safe_text.py decides what they may hold)
+        digest.update(path.read_bytes())
     for name in (WITHDRAWN_JSON, paths.LATEST_JSON):
         path = published_dir / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))

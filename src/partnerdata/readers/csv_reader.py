@@ -10,7 +10,6 @@ import io
 import mmap
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from partnerdata.errors import ConfigError
+from partnerdata.errors import ConfigError, PartnerFileError
 from partnerdata.readers import Lines, ReadResult
+from partnerdata.readers.guard import parsed, parsing
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
-from partnerdata.readers.options import check_options
+from partnerdata.readers.options import (
+    check_distinct_marks,
+    check_encoding,
+    check_mark,
+    check_options,
+    text_codec,
+)
 
 HEAD_BYTES = 1 << 20  # the header row is looked for in the file's first MiB
 SAMPLE_BYTES = 1 << 20  # the rows in the file's first MiB decide which columns hold codes
@@ -31,6 +37,9 @@ MIN_SAMPLE_ROWS = 100  # fewer rows in the sample decide nothing
 TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 AUTO = "auto"  # for delimiter and encoding: find out from the file, and record what was found
 DELIMITERS = ",;\t|"
+# Python's csv module refuses cells over 128 KiB, which Arrow reads: a long quoted description is not
+# a broken file. A cell is bounded by max_bytes (the file's size) already.
+csv.field_size_limit(2**31 - 1)
 RESOURCES = None  # a generic format: the source entry maps the columns
 OPTIONS = {
     "delimiter": (str, ","),
@@ -41,23 +50,33 @@ OPTIONS = {
 }
 
 
+THOUSANDS_SPACES = " \u00a0\u2009\u202f"  # a space, no-break, thin and narrow no-break (French: 1 250)
+
+
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     options = check_options(block, OPTIONS, where)
-    for key in ("delimiter", "decimal", "quote_char"):
-        if len(options[key]) != 1 and not (key == "delimiter" and options[key] == AUTO):
-            raise ConfigError(f"{where}: option '{key}': expected one character, got {options[key]!r}")
-    if options["thousands"] is not None and len(options["thousands"]) != 1:
-        raise ConfigError(f"{where}: option 'thousands': expected one character, got {options['thousands']!r}")
-    if options["decimal"] == options["thousands"]:
-        raise ConfigError(f"{where}: options 'decimal' and 'thousands' are both {options['decimal']!r}")
-    try:
-        if options["encoding"] != AUTO:
-            codecs.lookup(options["encoding"])
-    except LookupError:
-        raise ConfigError(
-            f"{where}: option 'encoding': unknown encoding {options['encoding']!r} (try utf-8 or cp1252)"
-        ) from None
+    check_delimiter(options, where)
+    check_mark(options, "quote_char", where, ascii_only=True)  # Arrow's parser takes it as one byte
+    check_mark(options, "decimal", where)
+    if options["thousands"] is not None:
+        check_mark(options, "thousands", where, whitespace=THOUSANDS_SPACES)
+    marks = ("delimiter", "quote_char", "decimal", "thousands")
+    check_distinct_marks(options, marks if options["delimiter"] != AUTO else marks[1:], where)
+    check_encoding(options, where, auto=True)
     return options
+
+
+def check_delimiter(options: Mapping[str, Any], where: str) -> None:
+    """One ASCII character (Arrow's parser takes it as one byte), or auto; a space or a tab may
+    separate cells. With auto, the quote character must not be one that auto may pick."""
+    if options["delimiter"] == AUTO:
+        if options.get("quote_char", '"') in DELIMITERS:
+            raise ConfigError(
+                f"{where}: option 'quote_char': {options['quote_char']!r} is one of the delimiters that "
+                "delimiter: auto picks from; set the delimiter, or another quote character"
+            )
+        return
+    check_mark(options, "delimiter", where, ascii_only=True, whitespace=" \t")
 
 
 def read(
@@ -72,14 +91,16 @@ def read(
     """
     (path,) = bodies
     octets = _map(Path(path))  # an mmap, or bytes: both can find() at C speed
+    limits.check_bytes(len(octets), "the file")
     has_bom = octets[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8
     detected: dict[str, Any] = {"byte_order_mark": has_bom}
     if options["encoding"] == AUTO:
         encoding = detected["encoding"] = _detect_encoding(pa.py_buffer(octets))
     else:
-        encoding = codecs.lookup(options["encoding"]).name
+        encoding = text_codec(options["encoding"])
     if encoding != "utf-8":
         octets = _decode(pa.py_buffer(octets), encoding, options).encode("utf-8")
+        limits.check_bytes(len(octets), f"the file, decoded from {encoding},")
     start = len(codecs.BOM_UTF8) if has_bom and encoding == "utf-8" else 0
     utf8 = pa.py_buffer(octets).slice(start)
     head = _decode(_head(utf8, HEAD_BYTES), "utf-8", options, partial=True)  # the header row is at the top
@@ -87,10 +108,15 @@ def read(
         options = {**options, "delimiter": _detect_delimiter(head)}
         detected["delimiter"] = options["delimiter"]
     header, header_lines, rest = _header(head, options)
+    limits.check_columns(len(header), "the header row")
     if rest is not None and not rest.strip():  # the whole file is its header: no rows
         table = pa.table({name: pa.array([], pa.string()) for name in header})
         return [ReadResult(table=table, positions=[], decimal=options["decimal"], thousands=options["thousands"],
                            detected=detected)]  # fmt: skip
+    lines, most_lines = _count_lines(utf8)
+    # Before Arrow parses: at most one record per line, so this bounds the cells it would build.
+    limits.check_cells(max(0, most_lines - header_lines) * len(header), f"the file ({len(header)} columns)")
+    limits.check_time("the file")
     malformed_rows = 0
 
     def skip_row(row: Any) -> str:  # a row with too few or too many cells: rejected, not fatal
@@ -105,8 +131,7 @@ def read(
         newlines_in_values=quoted,  # no quote, no cell that spans lines: the faster parser
         invalid_row_handler=skip_row,
     )
-    with ThreadPoolExecutor(max_workers=1) as counter, _utf8_errors(utf8, options):
-        lines = counter.submit(_count_lines, utf8)  # while Arrow's threads parse
+    with parsing("the file is not readable as CSV"), _utf8_errors(utf8, options):
         table = pacsv.read_csv(
             utf8,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_lines, block_size=1 << 22),
@@ -117,8 +142,8 @@ def read(
         )
     table = pa.table([column.combine_chunks() for column in table.unify_dictionaries().columns], names=header)
     # One line per record: nothing malformed, and the lines outnumber the records by exactly the header.
-    one_line_each = not malformed_rows and header_lines == 1 and lines.result() == table.num_rows + 1
-    positions, problems = _line_positions(utf8, options, table.num_rows, len(header), one_line_each)
+    one_line_each = not malformed_rows and header_lines == 1 and lines == table.num_rows + 1
+    positions, problems = _line_positions(utf8, options, table.num_rows, len(header), one_line_each, limits)
     return [
         ReadResult(
             table=table,
@@ -145,10 +170,10 @@ def _head(data: pa.Buffer, size: int) -> pa.Buffer:
     return data.slice(0, min(size, data.size))
 
 
-def _count_lines(data: pa.Buffer) -> int | None:
+def _count_lines(data: pa.Buffer) -> tuple[int | None, int]:
     """Lines of text (a last line without a newline counts), or None when a carriage return
     alone ends a line somewhere (old Mac files, mixed endings): then only Python's csv module
-    can number the lines. numpy, which releases the GIL."""
+    can number the lines; and the most lines there can be either way. numpy, at C speed."""
     octets = np.frombuffer(data, np.uint8)
     newlines = returns = pairs = 0
     for i in range(0, len(octets), 1 << 24):
@@ -158,9 +183,10 @@ def _count_lines(data: pa.Buffer) -> int | None:
         if carriage.any():
             returns += int(np.count_nonzero(carriage))
             pairs += int(np.count_nonzero(carriage[: len(block) - 1] & (block[1 : 1 + len(carriage)] == 10)))
+    last = 1 if len(octets) and octets[-1] not in (10, 13) else 0
     if returns != pairs:
-        return None
-    return newlines + (1 if len(octets) and octets[-1] != 10 else 0)
+        return None, newlines + returns - pairs + last
+    return newlines + last, newlines + last
 
 
 @contextlib.contextmanager
@@ -212,14 +238,14 @@ def _decode(data: pa.Buffer, encoding: str, options: Mapping[str, Any], partial:
     try:
         return codecs.getincrementaldecoder(encoding)().decode(octets, final=not partial)
     except UnicodeDecodeError as error:
-        raise ValueError(
+        raise PartnerFileError(
             f"the file is not valid {options['encoding']} (byte {error.start}: {bytes(octets[error.start : error.start + 1])!r}); "
             "set csv.encoding in sources.yaml to the file's real encoding"
         ) from None
 
 
 def _line_positions(
-    data: pa.Buffer, options: Mapping[str, Any], rows: int, columns: int, one_line_each: bool
+    data: pa.Buffer, options: Mapping[str, Any], rows: int, columns: int, one_line_each: bool, limits: Limits
 ) -> tuple[pa.Array | Lines, list[tuple[str, str, str]]]:
     """The line where each record starts, as a text editor numbers them (the header is line 1),
     and a problem (position, message, text) for each record with the wrong number of cells.
@@ -231,7 +257,9 @@ def _line_positions(
     lines = io.StringIO(_decode(data, "utf-8", options), newline="").readlines()
     reader = csv.reader(lines, delimiter=options["delimiter"], quotechar=options["quote_char"])
     positions, problems, previous_end = [], [], 0
-    for number, record in enumerate(reader):
+    for number, record in enumerate(parsed(reader, "the file is not readable as CSV")):
+        if number % 10_000 == 0:
+            limits.check_time("the file")
         start = previous_end + 1
         previous_end = reader.line_num
         if number == 0 or not any(cell.strip() for cell in record) and len(record) <= 1:
@@ -264,7 +292,7 @@ def _detect_delimiter(text: str) -> str:
     counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
     best = max(counts, key=lambda c: (counts[c], -DELIMITERS.index(c)))
     if counts[best] == 0:
-        raise ValueError("csv.delimiter is auto, but the header row contains none of , ; tab |")
+        raise PartnerFileError("csv.delimiter is auto, but the header row contains none of , ; tab |")
     return best
 
 
@@ -274,15 +302,16 @@ def _header(text: str, options: Mapping[str, Any]) -> tuple[list[str], int, str 
     the text after it when text is the whole file (else None)."""
     stream = io.StringIO(text, newline="")
     reader = csv.reader(stream, delimiter=options["delimiter"], quotechar=options["quote_char"])
-    first = next(reader, None)
+    with parsing("the header row is not readable as CSV"):
+        first = next(reader, None)
     if not first:
-        raise ValueError("the file is empty: no header row")
+        raise PartnerFileError("the file is empty: no header row")
     names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"the header row names column(s) {', '.join(duplicates)} more than once")
+        raise PartnerFileError(f"the header row names column(s) {', '.join(duplicates)} more than once")
     if len(names) == 1 and options["delimiter"] not in first[0]:
-        raise ValueError(
+        raise PartnerFileError(
             f"the header row has a single column {first[0][:60]!r}: is csv.delimiter ({options['delimiter']!r}) right?"
         )
     rest = stream.read() if len(text.encode("utf-8")) < HEAD_BYTES else None

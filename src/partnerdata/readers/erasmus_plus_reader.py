@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from partnerdata.errors import ConfigError, PartnerFileError
 from partnerdata.readers import ReadResult, csv_reader, position_list, text_table, xlsx_reader
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
-from partnerdata.readers.options import check_options
+from partnerdata.readers.options import check_encoding, check_options
 
 RESOURCES = ("projects", "organisations", "project_partners")
 OPTIONS = {
@@ -105,24 +106,35 @@ POSTCODE = re.compile(r"(^|\s|-)[0-9]{4,5}(\s|$)")
 
 
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
-    return check_options(block, OPTIONS, where)
+    """The export is read by the xlsx or the csv reader (with their checks; the CSV quote is '"',
+    and an encoding or a delimiter may be auto)."""
+    options = xlsx_reader.check_sheet_options(check_options(block, OPTIONS, where), where)
+    csv_reader.check_delimiter(options, where)
+    if options["delimiter"] == '"':
+        raise ConfigError(f"{where}: option 'delimiter': '\"' quotes the cells of the export; it cannot separate them")
+    check_encoding(options, where, auto=True)
+    return options
 
 
 def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
-    raw = _raw_rows(Path(body), options)
+    raw = _raw_rows(Path(body), options, limits)
     header = raw.table.column_names
     grant_column = next((c for c in header if c.startswith("EU Grant award in euros")), None)
     if "Project Identifier" not in header:
-        raise ValueError(
+        raise PartnerFileError(
             f"not a Projects Overview export: no 'Project Identifier' column (columns: {', '.join(header[:8])}, ...)"
         )
     projects, organisations, partners = [], [], []
     project_positions, organisation_positions, partner_positions = [], [], []
     seen_organisations: set[str] = set()
-    for row, position in zip(raw.table.to_pylist(), position_list(raw), strict=True):
+    columns = raw.table.to_pydict()  # a list per column: 622 columns as one dict per row would take 10 times the memory
+    for index, position in enumerate(position_list(raw)):
+        if index % 1000 == 0:
+            limits.check_time("the export")
+        row = _Row(columns, index)
         project_id = row["Project Identifier"].strip()
         programme_text = row.get("Programme") or row.get("Programme Funding") or ""
         action_type = row.get("Action Type", "")
@@ -182,6 +194,22 @@ def read(
         ReadResult(table=text_table(organisations), positions=organisation_positions, resource="organisations"),
         ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
     ]
+
+
+class _Row(Mapping[str, str]):
+    """One row of the export, read from its column lists."""
+
+    def __init__(self, columns: dict[str, list[str]], index: int) -> None:
+        self._columns, self._index = columns, index
+
+    def __getitem__(self, name: str) -> str:
+        return self._columns[name][self._index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def organisation_id(name: str, country: str) -> str:
@@ -285,11 +313,11 @@ def _label(text: str, labels: Mapping[str, str]) -> str:
     return labels.get(text.strip().lower(), text.strip())
 
 
-def _raw_rows(body: Path, options: Mapping[str, Any]) -> ReadResult:
+def _raw_rows(body: Path, options: Mapping[str, Any], limits: Limits) -> ReadResult:
     with open(body, "rb") as handle:
         is_xlsx = handle.read(4) == XLSX_MAGIC
     if is_xlsx:
-        (raw,) = xlsx_reader.read([body], {"sheet": options["sheet"], "header_row": options["header_row"]}, ";")
+        (raw,) = xlsx_reader.read([body], {"sheet": options["sheet"], "header_row": options["header_row"]}, ";", limits)
     else:
         csv_options = {
             "delimiter": options["delimiter"],
@@ -298,5 +326,5 @@ def _raw_rows(body: Path, options: Mapping[str, Any]) -> ReadResult:
             "thousands": None,
             "quote_char": '"',
         }
-        (raw,) = csv_reader.read([body], csv_options, ";")
+        (raw,) = csv_reader.read([body], csv_options, ";", limits)
     return raw

@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import mmap
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, iterparse
 
 import pycountry
 
-from partnerdata.errors import ConfigError
+from partnerdata.errors import ConfigError, PartnerFileError
 from partnerdata.readers import ReadResult, text_table
+from partnerdata.readers.guard import parsed
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
@@ -45,6 +48,7 @@ OPTIONS = {
     "sub_activities": (str, "projects"),
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 CODELISTS = Path(__file__).with_name("iati_codelists")
 COUNTRIES = {c.alpha_2 for c in pycountry.countries} | {"XK"}
 # Bilateral donors' DAC identifiers: XM-DAC-<donor code>[-<agency>] (XM-DAC-2-10 is Belgium's DGD).
@@ -71,9 +75,11 @@ SECTOR_CATEGORIES = _codelist("SectorCategory")
 
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     options = check_options(block, OPTIONS, where)
-    if not all(isinstance(code, str) and len(code) == 2 for code in options["languages"]):
+    # Compared with the file's xml:lang codes, which are lower-cased first ('NL-be' is 'nl').
+    if not all(isinstance(code, str) and LANGUAGE_CODE.fullmatch(code) for code in options["languages"]):
         raise ConfigError(
-            f"{where}: option 'languages': expected two-letter language codes, got {options['languages']!r}"
+            f"{where}: option 'languages': expected two-letter language codes in lower case (nl, en, fr), "
+            f"got {options['languages']!r}"
         )
     if options["sub_activities"] not in ("projects", "activities"):
         raise ConfigError(
@@ -86,6 +92,7 @@ def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
+    _check_prolog(Path(body), limits)
     projects: list[dict[str, str]] = []
     organisations: dict[str, dict[str, str]] = {}
     organisation_positions: dict[str, str] = {}
@@ -96,14 +103,23 @@ def read(
     version = ""
     file_lang = ""
     root: Element | None = None
-    try:
-        for event, element in iterparse(body, events=("start", "end")):
-            if event == "start" and element.tag == "iati-activities":
+    depth = held = 0  # how deep the parser is, and how many elements it holds in memory
+    for event, element in parsed(iterparse(body, events=("start", "end")), "not well-formed XML"):
+        if event == "start":
+            depth += 1
+            held += 1
+            if held % 10_000 == 0:
+                limits.check_cells(held, "the XML elements held at once (one iati-activity, or what lies between two)")
+                limits.check_time("the file")
+            if depth > limits.max_depth:
+                limits.check_depth(depth, f"element <{_local(element.tag)}>")
+            if element.tag == "iati-activities" and depth == 1:
                 version = element.get("version", "")
                 file_lang = _language(element.get(XML_LANG, ""))
                 root = element
-            if event != "end" or element.tag != "iati-activity":
-                continue
+            continue
+        depth -= 1
+        if element.tag == "iati-activity":
             position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
             project, orgs, roles = _activity(element, options["languages"], withdrawn, file_lang)
             parent = _parent(element)
@@ -121,11 +137,10 @@ def read(
             for number, role in enumerate(roles, start=1):
                 partners.append(role)
                 partner_positions.append(f"{position} participating-org {number}")
-            element.clear()  # constant memory: the activity is no longer needed,
-            if root is not None:
-                root.clear()  # and the root keeps no reference to it either
-    except SyntaxError as error:  # ElementTree's ParseError
-        raise ValueError(f"not well-formed XML: {error}") from None
+            element.clear()  # constant memory: the activity is no longer needed
+        if depth <= 1 and root is not None:  # an activity, or anything else directly under the root, is done:
+            root.clear()  # the root keeps no reference to it either
+            held = 1
     detected: dict[str, Any] = {"iati_version": version}
     if withdrawn:
         detected["withdrawn_codes"] = sorted(withdrawn)
@@ -145,6 +160,27 @@ def read(
         ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
         ReadResult(table=text_table(events), positions=event_positions, resource="activities"),
     ]
+
+
+def _check_prolog(body: Path, limits: Limits) -> None:
+    """Bounded before it is parsed: its size, and no document type declaration. IATI files have
+    none; one can declare entities that expand a small file into gigabytes, or fetch others."""
+    size = body.stat().st_size
+    limits.check_bytes(size, "the file")
+    with (
+        open(body, "rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else nullcontext(b"") as octets,
+    ):
+        for declaration in (b"<!DOCTYPE", b"<!ENTITY"):
+            if octets.find(declaration) >= 0:
+                raise PartnerFileError(
+                    f"the file declares {declaration.decode()[2:]}: IATI activity files have no document type "
+                    "declaration, and entity declarations are not read (they can expand a small file into gigabytes)"
+                )
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def _parent(activity: Element) -> str:

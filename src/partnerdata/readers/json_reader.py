@@ -11,10 +11,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.errors import ConfigError
+from partnerdata.errors import ConfigError, LimitExceeded, PartnerFileError
 from partnerdata.readers import ReadResult
+from partnerdata.readers.guard import UnreadableFile, parsing
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
-from partnerdata.readers.options import check_options
+from partnerdata.readers.options import (
+    check_dotted_path,
+    check_encoding,
+    check_name,
+    check_options,
+    check_whole_number,
+    text_codec,
+)
 
 RESOURCES = None  # a generic format: the source entry maps the columns
 OPTIONS = {
@@ -31,8 +39,14 @@ PAGINATION = {
 }
 
 
+# The whole-number options of pagination -> (minimum, maximum)
+PAGINATION_RANGES = {"size": (1, 100_000), "first_page": (0, 1_000_000), "max_pages": (1, 100_000)}
+
+
 def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     options = check_options(block, OPTIONS, where)
+    check_dotted_path(options, "record_path", where, empty_allowed=True)
+    check_encoding(options, where)  # no auto: the bytes are decoded as they are
     if options["pagination"] is not None:
         options["pagination"] = _check_pagination(options["pagination"], f"{where}: option 'pagination'")
     return options
@@ -40,14 +54,25 @@ def parse_options(block: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def _check_pagination(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     style = block.get("style")
-    if style not in PAGINATION:
+    if not isinstance(style, str) or style not in PAGINATION:
         raise ConfigError(f"{where}: 'style' must be one of {', '.join(PAGINATION)}, got {style!r}")
     allowed = {key: (type(default), default) for key, default in PAGINATION[style].items()}
     allowed["max_pages"] = (int, 1000)
     options = check_options({k: v for k, v in block.items() if k != "style"}, allowed, where)
-    for key in ("size", "max_pages"):
-        if key in options and options[key] < 1:
-            raise ConfigError(f"{where}: '{key}' must be at least 1, got {options[key]}")
+    for key, (minimum, maximum) in PAGINATION_RANGES.items():
+        if key in options:
+            check_whole_number(options, key, where, minimum, maximum)
+    for key in ("page_param", "size_param", "offset_param"):
+        if key in options:
+            check_name(options, key, where)
+    params = [key for key in ("page_param", "offset_param", "size_param") if key in options]
+    if len(params) == 2 and options[params[0]] == options[params[1]]:
+        raise ConfigError(
+            f"{where}: options '{params[0]}' and '{params[1]}' are both {options[params[0]]!r}; "
+            "the page and its size need a query parameter each"
+        )
+    if "next_path" in options:
+        check_dotted_path(options, "next_path", where)
     return {"style": style, **options}
 
 
@@ -60,27 +85,53 @@ def read(
     record_path = options["record_path"]
     label = record_path or "records"
     tables, positions = [], []
+    columns: dict[str, None] = {}
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
-        try:
-            document = json.loads(Path(body).read_bytes().decode(options["encoding"]))
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{where}the file is not valid {options['encoding']}: {error}") from None
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-            ) from None
+        document = _load(Path(body), options["encoding"], limits, where)
         records = _follow(document, record_path)
         indices = pc.cast(pa.array(np.arange(len(records), dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
-        table = _arrow_flat(records, list_separator)
+        table = _arrow_flat(records, list_separator, limits)
         if table is None:
             where_each = positions[-1].to_pylist()
-            table = _text_columns([_flatten(r, list_separator, where_each[i]) for i, r in enumerate(records)])
+            table = _text_columns([_flatten(r, list_separator, where_each[i], limits) for i, r in enumerate(records)])
+        columns.update(dict.fromkeys(table.column_names))
+        limits.check_columns(len(columns), f"{where or 'the file '}(its records' keys, nested ones as dotted names)")
         tables.append((table, len(records)))
+        limits.check_time(f"{where}{label}")
         del document, records
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
     return [ReadResult(table=_stack(tables), positions=position_array)]
+
+
+def _load(body: Path, encoding: str, limits: Limits, where: str) -> Any:
+    """One page's document. Before json.loads builds it, what it would build is bounded: its
+    bytes, and its values (each value but the first follows a comma or opens a container, so
+    commas plus brackets bound them: 5 million empty objects take about 340 MB of Python objects)."""
+    octets = body.read_bytes()
+    limits.check_bytes(len(octets), f"{where or 'the file'}")
+    values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 1
+    limits.check_cells(values, f"{where or 'the file'} (counted as JSON values)")
+    try:
+        text = octets.decode(text_codec(encoding))
+    except UnicodeDecodeError as error:
+        raise PartnerFileError(f"{where}the file is not valid {encoding}: {error}") from None
+    del octets
+    try:
+        with parsing(f"{where}not readable as JSON"):
+            return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PartnerFileError(
+            f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except UnreadableFile as error:
+        if isinstance(error.__cause__, RecursionError):
+            raise LimitExceeded(
+                "max_depth",
+                f"{where}the JSON is nested more deeply than its parser allows (max_depth is {limits.max_depth})",
+            ) from None
+        raise
 
 
 def _stack(tables: list[tuple[pa.Table, int]]) -> pa.Table:
@@ -109,7 +160,7 @@ def _text_columns(flat: list[dict[str, str]]) -> pa.Table:
     return pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
 
 
-def _arrow_flat(records: list[Any], list_separator: str) -> pa.Table | None:
+def _arrow_flat(records: list[Any], list_separator: str, limits: Limits = DEFAULT_LIMITS) -> pa.Table | None:
     """The same flat text table as ``_flatten`` gives, built by Arrow in bulk; or None when the
     records hold something only the record-by-record path handles exactly (a value whose type
     differs between records, an object that is null in some record, an array of objects or with
@@ -120,6 +171,7 @@ def _arrow_flat(records: list[Any], list_separator: str) -> pa.Table | None:
         array = pa.array(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None
+    limits.check_depth(_type_depth(array.type), "a record")
     columns: dict[str, pa.Array] = {}
 
     def walk(column: pa.Array, name: str, keys: tuple[str, ...]) -> bool:
@@ -163,6 +215,15 @@ def _arrow_flat(records: list[Any], list_separator: str) -> pa.Table | None:
     return pa.table(columns)
 
 
+def _type_depth(kind: pa.DataType) -> int:
+    """How deeply Arrow's type of the records nests (a record of scalars is 1)."""
+    if pa.types.is_struct(kind):
+        return 1 + max((_type_depth(kind.field(i).type) for i in range(kind.num_fields)), default=0)
+    if pa.types.is_list(kind):
+        return 1 + _type_depth(kind.value_type)
+    return 0
+
+
 def _holds_floats(kind: pa.DataType) -> bool:
     return pa.types.is_floating(kind) or (pa.types.is_list(kind) and pa.types.is_floating(kind.value_type))
 
@@ -204,32 +265,50 @@ def _follow(document: Any, record_path: str) -> list[Any]:
     for step in record_path.split(".") if record_path else []:
         if not isinstance(node, dict) or step not in node:
             keys = ", ".join(node) if isinstance(node, dict) else type(node).__name__
-            raise ValueError(
+            raise PartnerFileError(
                 f"json.record_path '{record_path}': no key '{step}' under '{'.'.join(walked) or 'the top'}' (found: {keys})"
             )
         node = node[step]
         walked.append(step)
     if not isinstance(node, list):
-        raise ValueError(f"json.record_path '{record_path}' leads to a {type(node).__name__}, not a list of records")
+        raise PartnerFileError(
+            f"json.record_path '{record_path}' leads to a {type(node).__name__}, not a list of records"
+        )
     return node
 
 
-def _flatten(record: Any, list_separator: str, where: str) -> dict[str, str]:
+def _flatten(record: Any, list_separator: str, where: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
+    """One record as dotted names and text cells; walked with a stack, not recursion, so that
+    depth is a limit of the source's (max_depth), never Python's."""
     if not isinstance(record, dict):
-        raise ValueError(f"{where} is a {type(record).__name__}, not an object")
+        raise PartnerFileError(f"{where} is a {type(record).__name__}, not an object")
     flat: dict[str, str] = {}
-
-    def walk(node: Any, prefix: str) -> None:
+    stack: list[tuple[Any, str, int]] = [(record, "", 1)]
+    while stack:
+        node, prefix, depth = stack.pop()
         if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}.{key}" if prefix else str(key))
+            limits.check_depth(depth, where)
+            # Reversed onto the stack, so the keys come off in the record's order.
+            stack.extend(
+                (value, f"{prefix}.{key}" if prefix else str(key), depth + 1) for key, value in reversed(node.items())
+            )
         elif isinstance(node, list):
+            limits.check_depth(depth + max((_depth(item) for item in node), default=0), where)
             flat[prefix] = list_separator.join(_text(item) for item in node if item is not None)
         else:
             flat[prefix] = _text(node)
-
-    walk(record, "")
     return flat
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (a scalar is 0), counted with a stack."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _text(value: Any) -> str:

@@ -54,13 +54,19 @@ class Limits:
 
     def check_columns(self, count: int, what: str) -> None:
         if count > self.max_columns:
-            raise LimitExceeded("max_columns", f"{what} has {count:,} columns, more than max_columns ({self.max_columns:,})")
+            raise LimitExceeded(
+                "max_columns", f"{what} has {count:,} columns, more than max_columns ({self.max_columns:,})"
+            )
 
     def check_cells(self, count: int, what: str) -> None:
         if count > self.max_cells:
-            raise LimitExceeded("max_cells", f"{what} holds more than max_cells ({self.max_cells:,}) cells; stopped reading")
+            raise LimitExceeded(
+                "max_cells", f"{what} holds more than max_cells ({self.max_cells:,}) cells; stopped reading"
+            )
 
     def check_depth(self, depth: int, what: str) -> None:
         if depth > self.max_depth:
             raise LimitExceeded("max_depth", f"{what} is nested deeper than max_depth ({self.max_depth}) levels")
+
+
 DEFAULT_LIMITS = Limits()  # what a reader takes when the caller names no source
