@@ -93,7 +93,11 @@ def hostile(schemas, tmp_path_factory) -> dict:
 
     publish(0)
     publish(1)
-    withdraw_release(published, "1.0.1", REASON, False, "tester", day + dt.timedelta(days=2))
+    withdraw_release(published, "1.0.1", "placeholder", False, "tester", day + dt.timedelta(days=2))
+    # `release withdraw` refuses such a reason now; a withdrawn.json an older partnerdata wrote may hold one.
+    registry = json.loads((published / "withdrawn.json").read_text(encoding="utf-8"))
+    registry["1.0.1"]["reason"] = REASON
+    (published / "withdrawn.json").write_text(json.dumps(registry, ensure_ascii=False), encoding="utf-8")
     assert refresh_catalogue(published, BASE_URL) is True
     return {"published": published, "publish": publish}
 
