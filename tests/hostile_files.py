@@ -11,23 +11,50 @@ import json
 import zipfile
 from pathlib import Path
 
-from openpyxl import Workbook
-
 HEADER = ["id", "title", "start"]
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 SHEET = "xl/worksheets/sheet1.xml"
 SHARED = "xl/sharedStrings.xml"
 
 
 def workbook(path: Path, rows: int = 3) -> Path:
-    """A valid workbook of activities: id, title, start (texts, so they sit in the shared strings)."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Activities"
-    sheet.append(HEADER)
+    """A valid workbook of activities (id, title, start) as Excel writes one: every text in the shared
+    strings, the cells pointing at them by index."""
+    texts: list[str] = []
+
+    def cell(reference: str, text: str) -> str:
+        texts.append(text)
+        return f'<c r="{reference}" t="s"><v>{len(texts) - 1}</v></c>'
+
+    lines = ["".join(cell(f"{column}1", name) for column, name in zip("ABC", HEADER, strict=True))]
     for number in range(1, rows + 1):
-        sheet.append([f"X-{number}", f"Workshop {number}", f"2021-03-{number % 28 + 1:02d}"])
-    book.save(path)
-    return path
+        values = (f"X-{number}", f"Workshop {number}", f"2021-03-{number % 28 + 1:02d}")
+        lines.append("".join(cell(f"{column}{number + 1}", value) for column, value in zip("ABC", values, strict=True)))
+    sheet = "".join(f'<row r="{n}">{cells}</row>' for n, cells in enumerate(lines, start=1))
+    strings = "".join(f"<si><t>{text}</t></si>" for text in texts)
+    parts = {
+        "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{CONTENT_TYPES}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{SPREADSHEET}.sheet.main+xml"/>'
+        f'<Override PartName="/{SHEET}" ContentType="{SPREADSHEET}.worksheet+xml"/>'
+        f'<Override PartName="/{SHARED}" ContentType="{SPREADSHEET}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{DOCUMENT}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{DOCUMENT}">'
+        '<sheets><sheet name="Activities" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{DOCUMENT}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{DOCUMENT}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        SHEET: f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>{sheet}</sheetData></worksheet>',
+        SHARED: f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{len(texts)}" '
+        f'uniqueCount="{len(texts)}">{strings}</sst>',
+    }
+    return _write_parts(path, {name: text.encode("utf-8") for name, text in parts.items()})
 
 
 def _parts(path: Path) -> dict[str, bytes]:
