@@ -52,6 +52,10 @@ def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
             {"url": "bad.xlsx", "format": "xlsx"},
             lambda path: hostile_files.cells_to_xfd(path, rows=20_000),
         ),
+        "XLSX: a 1 MB shared string in 1,000 cells (8 KB)": (
+            {"url": "bad.xlsx", "format": "xlsx"},
+            hostile_files.repeated_shared_string,
+        ),
         "XLSX: bad shared-string index": ({"url": "bad.xlsx", "format": "xlsx"}, hostile_files.bad_shared_string_index),
         "XLSX: cut-off sheet": ({"url": "bad.xlsx", "format": "xlsx"}, hostile_files.cut_off_sheet),
         "XLSX: flipped byte (zlib)": ({"url": "bad.xlsx", "format": "xlsx"}, hostile_files.flipped_byte),

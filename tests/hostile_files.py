@@ -152,6 +152,19 @@ def cells_to_xfd(path: Path, rows: int = 2000) -> Path:
     return _write_parts(path, parts)
 
 
+def repeated_shared_string(path: Path, megabytes: int = 1, cells: int = 1000) -> Path:
+    """One shared string of ``megabytes`` MB, referred to by ``cells`` cells: a few kilobytes of
+    file (the string deflates to almost nothing), ``megabytes`` x ``cells`` MB as a table."""
+    parts = _parts(workbook(path))
+    original = parts[SHARED].decode()
+    count = original.count("<si>")
+    parts[SHARED] = original.replace("</sst>", f"<si><t>{'x' * megabytes * 1_000_000}</t></si></sst>").encode()
+    sheet = parts[SHEET].decode()
+    rows = "".join(f'<row r="{n}"><c r="A{n}" t="s"><v>{count}</v></c></row>' for n in range(10, cells + 10))
+    parts[SHEET] = sheet.replace("</sheetData>", rows + "</sheetData>").encode()
+    return _write_parts(path, parts)
+
+
 def deep_json(path: Path, depth: int = 200_000) -> Path:
     """A JSON document nested ``depth`` levels deep."""
     path.write_text('[{"id": "J-1", "title": "x", "start": "2021-01-01", "n": ' + "[" * depth + "]" * depth + "}]")

@@ -208,6 +208,7 @@ def test_a_verdict_is_recorded_only_for_a_snapshot_a_release_used(tmp_path, caps
 BOMBS = {
     "shared strings past max_bytes": ("xlsx", hostile_files.shared_strings_bomb, "max_bytes", {}),
     "cells up to column XFD": ("xlsx", hostile_files.cells_to_xfd, "max_columns", {}),
+    "one shared string in a thousand cells": ("xlsx", hostile_files.repeated_shared_string, "max_bytes", {}),
     "XML nested 2,000,000 deep": ("iati", hostile_files.deep_xml, "max_depth", {}),
     "five million empty JSON objects": ("json", hostile_files.json_object_flood, "max_cells", {}),
 }

@@ -750,3 +750,20 @@ def test_bombs_are_refused_in_little_memory(tmp_path):
     measured = peak_memory(wide)
     assert measured["outcome"] == "read"
     assert measured["peak_mb"] < baseline["peak_mb"] + 50
+
+
+def test_a_bug_in_a_part_handler_is_a_defect_not_the_workbooks_fault(tmp_path, monkeypatch):
+    """The expat callbacks are partnerdata's code: what they raise must not be taken for a broken file."""
+    from partnerdata.errors import PartnerFileError
+    from partnerdata.readers import xlsx_parts
+    from tests.hostile_files import workbook
+
+    path = workbook(tmp_path / "fine.xlsx")
+
+    def broken(self, *args, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'sheets'")
+
+    monkeypatch.setattr(xlsx_parts.WorkbookHandler, "opened", broken)
+    with pytest.raises(AttributeError) as caught:
+        xlsx_reader.read([path], xlsx_reader.parse_options({}, "test"), ";")
+    assert not isinstance(caught.value, PartnerFileError)

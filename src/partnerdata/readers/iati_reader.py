@@ -23,20 +23,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import mmap
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, iterparse
+from xml.etree.ElementTree import Element
 
 import pycountry
 
-from partnerdata.errors import ConfigError, PartnerFileError
+from partnerdata.errors import ConfigError
 from partnerdata.readers import ReadResult, text_table
-from partnerdata.readers.guard import parsed
+from partnerdata.readers.expat_feed import elements
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
 
@@ -92,7 +90,7 @@ def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
-    _check_prolog(Path(body), limits)
+    _check_size(Path(body), limits)
     projects: list[dict[str, str]] = []
     organisations: dict[str, dict[str, str]] = {}
     organisation_positions: dict[str, str] = {}
@@ -104,15 +102,12 @@ def read(
     file_lang = ""
     root: Element | None = None
     depth = held = 0  # how deep the parser is, and how many elements it holds in memory
-    for event, element in parsed(iterparse(body, events=("start", "end")), "not well-formed XML"):
+    for event, element in elements(Path(body), limits):
         if event == "start":
             depth += 1
             held += 1
             if held % 10_000 == 0:
                 limits.check_cells(held, "the XML elements held at once (one iati-activity, or what lies between two)")
-                limits.check_time("the file")
-            if depth > limits.max_depth:
-                limits.check_depth(depth, f"element <{_local(element.tag)}>")
             if element.tag == "iati-activities" and depth == 1:
                 version = element.get("version", "")
                 file_lang = _language(element.get(XML_LANG, ""))
@@ -162,25 +157,8 @@ def read(
     ]
 
 
-def _check_prolog(body: Path, limits: Limits) -> None:
-    """Bounded before it is parsed: its size, and no document type declaration. IATI files have
-    none; one can declare entities that expand a small file into gigabytes, or fetch others."""
-    size = body.stat().st_size
-    limits.check_bytes(size, "the file")
-    with (
-        open(body, "rb") as handle,
-        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else nullcontext(b"") as octets,
-    ):
-        for declaration in (b"<!DOCTYPE", b"<!ENTITY"):
-            if octets.find(declaration) >= 0:
-                raise PartnerFileError(
-                    f"the file declares {declaration.decode()[2:]}: IATI activity files have no document type "
-                    "declaration, and entity declarations are not read (they can expand a small file into gigabytes)"
-                )
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _check_size(body: Path, limits: Limits) -> None:
+    limits.check_bytes(body.stat().st_size, "the file")
 
 
 def _parent(activity: Element) -> str:

@@ -7,9 +7,10 @@ because a partner's workbook can be hostile or broken: a small zip can unpack to
 shared strings, a part can declare entities that expand without end, nest elements a million
 deep, or be cut off. So every part is unpacked in chunks, the bytes counted as they come out
 (a zip entry's declared size can lie) against ``max_bytes`` for the whole workbook, and fed to
-expat, which refuses any DOCTYPE (so no entity is ever declared or loaded), any element deeper
-than ``max_depth`` and any single tag longer than MAX_TOKEN_BYTES. Whatever zipfile, zlib or
-expat raise runs inside ``guard.parsing``: it is the file's fault.
+expat through ``expat_feed``, which refuses any DOCTYPE (so no entity is ever declared or loaded)
+and any single tag longer than its MAX_TOKEN_BYTES; the handlers refuse any element deeper than
+``max_depth``. Whatever zipfile, zlib or expat raise runs inside ``guard.parsing``: it is the
+file's fault; what the handlers (our code) raise is not.
 
 The element handlers (``PartHandler`` and its subclasses) keep what the reader needs and
 nothing else, each count bounded; ``xlsx_reader`` turns the worksheet's cells into a table.
@@ -26,12 +27,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
-from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
 
 from partnerdata.errors import PartnerFileError
+from partnerdata.readers.expat_feed import Feed
 from partnerdata.readers.guard import parsing
 from partnerdata.readers.limits import Limits
 
@@ -42,8 +43,6 @@ RELATIONSHIP_ID = "http://schemas.openxmlformats.org/officeDocument/2006/relatio
 MAX_ENTRIES = 10_000  # zip entries: a workbook has a few dozen; a zip listing more is not one we read
 DIRECTORY_BYTES_PER_ENTRY = 512  # central directory bytes an entry takes at most, as XLSX writers name parts
 CHUNK_BYTES = 64 * 1024  # unpacked bytes handed to expat at a time
-MAX_TOKEN_BYTES = 4 * 1024 * 1024  # of one tag (its attributes) or comment: expat holds it whole, and a tag
-# of a million attributes becomes a dict of a million entries, 15 times its bytes; Excel writes a few kB at most
 COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what XLSX writers use; zipfile unpacks
 # bzip2 and lzma entries without an output bound, so a few compressed bytes could fill the memory
 
@@ -82,15 +81,6 @@ class PartHandler:
         """Bound what a part makes the reader keep (strings, formats, relationships) by max_cells."""
         if count > self.limits.max_cells:
             self.limits.check_cells(count, f"part {self.part} of the workbook ({what})")
-
-    def refuse_doctype(self, *_: object) -> None:
-        raise PartnerFileError(
-            f"part {self.part} of the workbook declares a DOCTYPE, which no XLSX part has: its entities "
-            f"could expand without bound or load other files, so the workbook is refused"
-        )
-
-    def refuse_entity(self, name: str, *_: object) -> None:
-        raise PartnerFileError(f"part {self.part} of the workbook declares the entity '{name}'; refused")
 
 
 class TreeHandler(PartHandler):
@@ -196,23 +186,13 @@ class Package:
         """Feed the part to expat a chunk at a time; after each chunk ``each_chunk`` takes what the
         handler found, so memory stays one chunk's worth (and the reader's own work on it runs
         outside the parser: a failure there is not the file's)."""
-        parser = _expat_parser(handler)
-        fed = 0
+        feed = Feed(f"part {part} of the workbook", self.limits, handler.start, handler.end, handler.data)
         with closing(self._chunks(part)) as chunks:  # closes the part's stream when reading stops early
             for chunk in chunks:
-                with parsing(f"part {part} of the workbook is not well-formed XML"):
-                    parser.Parse(chunk, False)
-                fed += len(chunk)
-                if fed - parser.CurrentByteIndex > MAX_TOKEN_BYTES:  # expat's index: past the last whole token
-                    raise PartnerFileError(
-                        f"part {part} of the workbook holds a tag or comment of more than {MAX_TOKEN_BYTES:,} "
-                        f"bytes (at byte {parser.CurrentByteIndex:,}); refused"
-                    )
-                self.limits.check_time(f"the workbook (at part {part})")
+                feed.chunk(chunk)
                 if each_chunk is not None:
                     each_chunk()
-        with parsing(f"part {part} of the workbook is not well-formed XML (cut off?)"):
-            parser.Parse(b"", True)
+        feed.close()
         if each_chunk is not None:
             each_chunk()
 
@@ -274,19 +254,6 @@ def _check_declared_entries(path: Path) -> int:
             f"more than {MAX_ENTRIES:,} entries: not a workbook partnerdata reads"
         )
     return size
-
-
-def _expat_parser(handler: PartHandler) -> expat.XMLParserType:
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.buffer_text = True  # one call per text run, not one per line
-    parser.buffer_size = CHUNK_BYTES
-    parser.StartElementHandler = handler.start
-    parser.EndElementHandler = handler.end
-    parser.CharacterDataHandler = handler.data
-    parser.StartDoctypeDeclHandler = handler.refuse_doctype
-    parser.EntityDeclHandler = handler.refuse_entity
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    return parser
 
 
 def read_workbook(package: Package) -> Workbook:

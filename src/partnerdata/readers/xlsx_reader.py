@@ -199,6 +199,7 @@ class _SheetTable:
         self.texts: list[str] | None = None  # while a row below the header is read
         self.columns: list[list[str]] = []
         self.positions: list[str] = []
+        self.kept = 0  # characters of text in the table's cells
 
     def take(self, events: list[tuple[Any, ...]]) -> None:
         """The hot loop (a call per cell): a cell within the header of a row below it is done here."""
@@ -258,6 +259,13 @@ class _SheetTable:
                 return
             if (len(self.positions) + 1) * len(texts) > self.limits.max_cells:
                 self.limits.check_cells((len(self.positions) + 1) * len(texts), f"sheet '{self.sheet}'")
+            # The text the table holds counts against max_bytes: one shared string of a megabyte in a
+            # thousand cells is a few kilobytes of file and a gigabyte of table.
+            self.kept += sum(map(len, texts))
+            if self.kept > self.limits.max_bytes:
+                self.limits.check_bytes(
+                    self.kept, f"the text of sheet '{self.sheet}' (its cells, shared strings repeated)"
+                )
             for column, text in zip(self.columns, texts, strict=True):
                 column.append(text)
             self.positions.append(f"sheet {self.sheet} row {self.row}")
