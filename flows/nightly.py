@@ -54,8 +54,8 @@ def _secrets(sources_file: str) -> dict[str, str]:
 
 
 @task(cache_policy=NO_CACHE, task_run_name="validate-{collected[source_id]}")
-def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
-    validated = pipeline.validate_source(run, collected, work_dir)
+def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str, record: bool = True) -> dict[str, Any]:
+    validated = pipeline.validate_source(run, collected, work_dir, record)
     prepared = validated.get("prepared")
     counts = f"{prepared['rows_accepted']} of {prepared['rows_read']} rows accepted" if prepared else "no rows"
     get_run_logger().info("%s: validated, %s (%s)", collected["source_id"], counts, validated["status"])
@@ -228,7 +228,7 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: boo
         }
     work_dir = pipeline.make_work_dir()
     try:
-        validated = [f.result() for f in [validate.submit(run, c, work_dir) for c in collected]]
+        validated = [f.result() for f in [validate.submit(run, c, work_dir, not dry_run) for c in collected]]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(run, validated, started, dry_run)
         timings["publish"] = round(time.perf_counter() - clock, 3)

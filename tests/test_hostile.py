@@ -22,7 +22,7 @@ import yaml
 from partnerdata import cli
 from partnerdata.paths import PROJECT_ROOT
 from tests import hostile_files
-from tests.conftest import Project, dump_yaml
+from tests.conftest import Project, dump_yaml, dump_yaml
 from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
@@ -353,3 +353,31 @@ def test_partner_text_stays_data_in_every_output(tmp_path, capsys):
     rendered = MarkdownIt("commonmark").render(changes)
     assert "alert(1)" in rendered and "<script" not in rendered and "evil.example" in rendered
     assert '<a href="https://evil' not in rendered
+
+
+def test_a_typo_in_the_mapping_never_refuses_good_snapshots_nor_drops_the_partner(tmp_path, capsys):
+    project = hostile_project(tmp_path, {"url": "bad.json", "format": "json"})
+    hostile_files.valid_json(project.root / "bad.json")
+    assert run(project, capsys)[0] == 0
+    hostile_files.valid_json(project.root / "bad.json", rows=4)  # the partner sends a new file ...
+    good_entry = project.sources.read_text(encoding="utf-8")
+    document = yaml.safe_load(good_entry)
+    document["sources"][1]["columns"]["title"] = "titel"  # ... and a maintainer's typo in its entry
+    project.sources.write_text(dump_yaml(document), encoding="utf-8")
+
+    status, _, err = run(project, capsys, "--dry-run")  # a dry run to try the edit judges and records nothing
+    assert status == 3, err
+    assert not [e for e in events(project, "bad") if e["event"] in ("verdict", "defect")][1:]  # only 1.0.0's good
+
+    status, _, err = run(project, capsys)
+    assert status == 1, err
+    line = last_line(err)
+    assert "judged good before and now fails" in line and "check the entry" in line and "nothing was published" in line
+    assert published_ids(project) == {"G-1", "G-2", "J-1", "J-2", "J-3"}  # the release kept the partner's records
+    first = sorted(p.name for p in (project.raw / "bad").iterdir() if p.is_dir())[0]
+    assert [e["verdict"] for e in events(project, "bad") if e.get("snapshot") == first and "verdict" in e] == ["good"]
+
+    project.sources.write_text(good_entry, encoding="utf-8")  # the fix; then a republish, fetching nothing
+    status, out, err = run(project, capsys, "--no-fetch")
+    assert status == 0, err
+    assert published_ids(project) == {"G-1", "G-2", "J-1", "J-2", "J-3", "J-4"}  # the new file, judged again

@@ -5,8 +5,11 @@ raw/<source_id>/checks.jsonl, one JSON object a line:
 
 - ``{"event": "check", "outcome": "new-snapshot" | "not-modified" | "same-bytes" | "failed", ...}``
   from every fetch: a 304 or an identical body confirms the last snapshot is current;
-- ``{"event": "verdict", "verdict": "good" | "refused", "rows_read": ..., "reason": ...}`` from
-  validation: a good snapshot may be published, a refused one never is;
+- ``{"event": "verdict", "verdict": "good" | "refused", "rows_read": ..., "reason": ..., "basis": ...}``:
+  "good" once a release used the snapshot; "refused" from validation, binding for as long as the
+  source's entry, the schemas and the code (the basis) stay the same;
+- ``{"event": "defect", ...}`` when a snapshot could not be read for a reason that is not the
+  partner's (a defect of partnerdata, a changed configuration): no verdict, it is read again;
 - ``{"event": "accept", "by": ..., ...}`` from ``partnerdata accept``: a maintainer says a snapshot
   that the thresholds refused is right after all (a partner archived old records);
 - ``{"event": "removed", ...}`` when retention deleted a snapshot.
@@ -49,6 +52,21 @@ class History:
     def accepted(self, snapshot: Snapshot) -> bool:
         return any(e["event"] == "accept" and e.get("snapshot") == snapshot.name for e in self.events)
 
+    def was_good(self, snapshot: Snapshot) -> bool:
+        """Whether the snapshot was ever judged good or accepted: its bytes passed once."""
+        return any(
+            e.get("snapshot") == snapshot.name
+            and (e["event"] == "accept" or (e["event"] == "verdict" and e.get("verdict") == "good"))
+            for e in self.events
+        )
+
+    def refused(self, snapshot: Snapshot, basis: str) -> bool:
+        """Whether the latest verdict refused the snapshot on this basis (the same source entry, schemas
+        and code: see pipeline.judgement_basis). A refusal on another basis, or one an older partnerdata
+        recorded without one, binds no longer: the snapshot is judged again."""
+        verdict = self.verdict(snapshot)
+        return verdict is not None and verdict.get("verdict") == "refused" and verdict.get("basis") == basis
+
 
 def load_history(raw_dir: Path, source_id: str) -> History:
     return History(read_events(raw_dir, source_id))
@@ -66,28 +84,19 @@ def last_good(raw_dir: Path, source_id: str, before: Snapshot | None = None) -> 
     return None
 
 
-def usable(raw_dir: Path, source_id: str) -> Snapshot | None:
-    """The snapshot to fall back on: the last good one, else the newest that was never refused
-    (a run that failed before it could judge it, a defect that kept it from being read)."""
-    good = last_good(raw_dir, source_id)
-    if good is not None:
-        return good
+def usable(raw_dir: Path, source_id: str, basis: str) -> Snapshot | None:
+    """The snapshot a run that does not fetch the source starts from: the newest not refused on this
+    basis. It may be newer than the last good one: never judged (a run failed first), or refused
+    before a fix of the source's entry; validation falls back to older ones if it fails."""
     history = load_history(raw_dir, source_id)
-    return next(
-        (
-            s
-            for s in reversed(list_snapshots(raw_dir, source_id))
-            if (history.verdict(s) or {}).get("verdict") != "refused"
-        ),
-        None,
-    )
+    return next((s for s in reversed(list_snapshots(raw_dir, source_id)) if not history.refused(s, basis)), None)
 
 
-def candidates(raw_dir: Path, source_id: str, start: Snapshot) -> list[Snapshot]:
-    """start, then the older snapshots that were never refused, newest first: the order to try them in."""
+def candidates(raw_dir: Path, source_id: str, start: Snapshot, basis: str) -> list[Snapshot]:
+    """start, then the older snapshots not refused on this basis, newest first: the order to try them in."""
     history = load_history(raw_dir, source_id)
     older = [s for s in reversed(list_snapshots(raw_dir, source_id)) if s.name < start.name]
-    return [start] + [s for s in older if (history.verdict(s) or {}).get("verdict") != "refused"]
+    return [start] + [s for s in older if not history.refused(s, basis)]
 
 
 def record_verdict(
@@ -98,11 +107,15 @@ def record_verdict(
     rows_read: int,
     rows_accepted: int,
     reason: str | None,
+    basis: str | None = None,
 ) -> None:
-    record_event(raw_dir, snapshot.source_id, {
+    event = {
         "event": "verdict", "at": iso_timestamp(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
         "rows_read": rows_read, "rows_accepted": rows_accepted, "reason": reason,
-    })  # fmt: skip
+    }  # fmt: skip
+    if basis is not None:
+        event["basis"] = basis  # what a refusal depends on besides the bytes (pipeline.judgement_basis)
+    record_event(raw_dir, snapshot.source_id, event)
 
 
 def accept_snapshot(raw_dir: Path, source_id: str, name: str | None, by: str, at: dt.datetime) -> Snapshot:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_of_tables
-from partnerdata.config import Config, Source, load_config
+from partnerdata.config import SOURCE_ID_PATTERN, Config, Source, load_config
 from partnerdata.cores import CORES
 from partnerdata.errors import ConfigError, LimitExceeded, NoTrustworthyRelease, PartnerFileError, SourceError
 from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict, usable
@@ -53,6 +54,7 @@ from partnerdata.snapshots import (
     Snapshot,
     iso_timestamp,
     latest_snapshot,
+    list_snapshots,
     record_event,
     remove_incoming_leftovers,
     snapshot_at,
@@ -143,20 +145,21 @@ def collect_source(
     may_fetch: bool = True,
 ) -> dict[str, Any]:
     """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback."""
-    config, _ = load(run, secrets)
+    config, schemas = load(run, secrets)
     source = config.source(source_id)
     raw_dir = Path(run.raw_dir)
+    basis = judgement_basis(source, schemas)
     for leftover in remove_incoming_leftovers(raw_dir, source_id):
         LOG.info("%s: removed %s, a download a crashed run left unfinished", source_id, leftover)
     line = {"source_id": source_id, "checked_at": now_iso, "error": None}
     if not refetch and latest_snapshot(raw_dir, source_id) is not None:
-        reused = usable(raw_dir, source_id)
+        reused = usable(raw_dir, source_id, basis)
         if reused is None:
             return {
                 **line,
                 "status": "failed",
                 "snapshot": None,
-                "error": "every snapshot of it was refused (see raw/ checks.jsonl)",
+                "error": EVERY_SNAPSHOT_REFUSED,
             }
         return {**line, "status": "reused", "snapshot": str(reused.folder)}
     if not may_fetch:
@@ -165,7 +168,7 @@ def collect_source(
         snapshot, outcome = take_snapshot(source, raw_dir, utc_now())
     except SourceError as error:
         message = source.redact(str(error).removeprefix(f"source {source_id}: "))
-        fallback = usable(raw_dir, source_id)
+        fallback = usable(raw_dir, source_id, basis)
         if fallback is None:
             return {**line, "status": "failed", "snapshot": None, "error": message}
         return {**line, "status": "fallback", "snapshot": str(fallback.folder), "error": message}
@@ -173,22 +176,30 @@ def collect_source(
     return {**line, "status": status, "snapshot": str(snapshot.folder)}
 
 
-def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
+EVERY_SNAPSHOT_REFUSED = (
+    "every snapshot of it was refused (the reasons are in raw/<source_id>/checks.jsonl); it needs a new file "
+    "from the partner, or a fix of its entry in sources.yaml (a refusal is judged again once the entry changes)"
+)
+
+
+def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, record: bool = True) -> dict[str, Any]:
     """Read and check one source's snapshot, and judge it: a snapshot that cannot be read, has too
     many rejected rows, or lost too many rows since the last good one is refused, and the newest
-    older snapshot that passes is used instead (a fallback). Verdicts go to the source's checks log.
+    older snapshot that passes is used instead (a fallback). Refusals go to the source's checks log
+    (unless ``record`` is False: a dry run judges and records nothing); the verdict "good" is
+    recorded by publish, once a release uses the snapshot.
 
     Two texts say what went wrong: ``error`` for the maintainer (it may quote the partner's file)
     and ``public_error`` for validation.json and datapackage.json (it never does)."""
     with VALIDATION_SLOTS:  # validating is CPU-bound: more at once than cores only costs memory
-        return _validate_source(run, collected, work_dir)
+        return _validate_source(run, collected, work_dir, record)
 
 
 # How many sources are read and checked at once in a process; each uses every core already.
 VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
 
 
-def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) -> dict[str, Any]:
+def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, record: bool) -> dict[str, Any]:
     errors = _Errors(collected["error"])
     if collected["snapshot"] is None:
         return {**collected, **errors.as_dict(), "prepared": None, "verdict": None, "defect": None}
@@ -198,8 +209,9 @@ def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) ->
     now = dt.datetime.fromisoformat(collected["checked_at"])
     status = collected["status"]
     history = load_history(raw_dir, source.source_id)
+    basis = judgement_basis(source, schemas)
     defect = None
-    for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"]))):
+    for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"])), basis):
         if status in ("fallback", "reused"):  # data this run did not find current itself
             age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
             if age > source.max_fallback_age_days:
@@ -210,12 +222,18 @@ def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) ->
                 break
         try:
             prepared = prepare_source(source, list(snapshot.bodies), schemas, Path(work_dir))
-        except PartnerFileError as problem:  # the partner's: the snapshot is refused for good
-            refusal = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
-            errors.add(refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report")
-            record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal)
+        except PartnerFileError as problem:
+            if history.was_good(snapshot):  # the same bytes passed before: what changed is not the file
+                defect = _no_longer_read(raw_dir, source, snapshot, problem, now, errors, record)
+            else:  # the partner's: the snapshot is refused, for as long as the entry and the code stay the same
+                refusal = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
+                errors.add(
+                    refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
+                )
+                if record:
+                    record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
-            defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors)
+            defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors, record)
         else:
             refusal = None if history.accepted(snapshot) else _threshold_refusal(raw_dir, source, snapshot, prepared)
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
@@ -230,11 +248,59 @@ def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str) ->
                     "verdict": verdict,
                     "defect": defect,
                 }
-            record_verdict(raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal)
+            if record:
+                record_verdict(
+                    raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal, basis
+                )
             errors.add(refusal)
         status = "fallback"
     return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None,
             "verdict": None, "defect": defect}  # fmt: skip
+
+
+def judgement_basis(source: Source, schemas: Schemas) -> str:
+    """What a verdict on a snapshot's bytes depends on besides the bytes: how the source's entry reads
+    and judges them, the schemas and partnerdata's code. A refusal binds only while all are the same,
+    so that fixing sources.yaml, the schemas or the code reads a refused snapshot again."""
+    entry = {
+        key: getattr(source, key)
+        for key in ("format", "resource", "columns", "values", "constants", "date_format", "list_separator",
+                    "max_bytes", "max_columns", "max_cells", "max_depth", "max_read_seconds",
+                    "max_rejected_share", "max_row_drop_share")
+    }  # fmt: skip
+    entry["format_options"] = source.format_options
+    basis = {"entry": entry, "schemas": schemas.digest(), "code": code_digest()}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha256 of partnerdata's own code and data files (the readers' codelists included)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv") and p.is_file()):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _no_longer_read(
+    raw_dir: Path, source: Source, snapshot: Snapshot, problem: PartnerFileError, now: dt.datetime, errors: _Errors,
+    record: bool,
+) -> str:  # fmt: skip
+    """A snapshot judged good before fails now: its bytes are the same, so sources.yaml, the schemas or
+    partnerdata changed (a typo in ``columns``, a new limit). Not the partner's fault, and not recorded
+    against the snapshot: the source falls back, and a release that would lose its data is not made."""
+    what = f"{problem}{_limit_hint(problem, source)}"
+    if record:
+        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now), "snapshot": snapshot.name,
+                                                 "error": what, "partnerdata_version": __version__})  # fmt: skip
+    errors.add(
+        f"snapshot {snapshot.name} was judged good before and now fails: {what}; its bytes have not changed, so "
+        f"the entry of {source.source_id} in sources.yaml, the schemas or partnerdata did: check the entry "
+        "(the snapshot was not marked bad)",
+        f"snapshot {snapshot.name}, judged good before, no longer reads with the current configuration",
+    )
+    return f"snapshot {snapshot.name} was judged good before and now fails: {what}; check the entry in sources.yaml"
 
 
 # The machine, not a file: these stop the run (nothing is published) instead of one source.
@@ -242,8 +308,9 @@ MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOM
 
 
 def _not_the_partners(
-    raw_dir: Path, source: Source, snapshot: Snapshot, problem: Exception, now: dt.datetime, errors: _Errors
-) -> str:
+    raw_dir: Path, source: Source, snapshot: Snapshot, problem: Exception, now: dt.datetime, errors: _Errors,
+    record: bool,
+) -> str:  # fmt: skip
     """A failure that is not the partner's: a defect of partnerdata (an exception in its own code
     while it reads, maps or checks the snapshot), or raw/ unreadable. The source falls back for
     this run, loudly (the traceback is logged, the run's summary names it), and the snapshot gets
@@ -254,14 +321,23 @@ def _not_the_partners(
     what = redact_urls(f"{type(problem).__name__}: {' '.join(str(problem).split())[:300]} (at {where})")
     trace = redact_urls("".join(traceback.format_exception(problem)))
     LOG.error("%s: partnerdata defect while reading snapshot %s: %s\n%s", source.source_id, snapshot.name, what, trace)
-    record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now), "snapshot": snapshot.name,
-                                             "error": what, "partnerdata_version": __version__})  # fmt: skip
+    if record:
+        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now),
+                                                 "snapshot": snapshot.name, "error": what,
+                                                 "partnerdata_version": __version__})  # fmt: skip
+    if isinstance(problem, OSError):
+        errors.add(
+            f"snapshot {snapshot.name} cannot be read from raw/: {what}; not the partner's fault: check the "
+            "folder (its permissions, the disk); the snapshot was not marked bad",
+            f"snapshot {snapshot.name} could not be read from raw/ ({type(problem).__name__})",
+        )
+        return f"raw/ unreadable: {what}"
     errors.add(
         f"partnerdata defect while reading snapshot {snapshot.name}: {what}; a bug in partnerdata, not in the "
         "partner's file: please report it (the snapshot was not marked bad; the next run reads it again)",
         f"snapshot {snapshot.name} could not be read because of a partnerdata defect ({type(problem).__name__})",
     )
-    return what
+    return f"partnerdata defect: {what}"
 
 
 def _raised_at(problem: BaseException) -> str:
@@ -285,7 +361,7 @@ def _public_reason(problem: PartnerFileError) -> str:
     if isinstance(problem, LimitExceeded):
         return f"past the limit {problem.limit}"
     if isinstance(problem, SchemaDrift):
-        return "its columns changed (schema drift)"
+        return "its columns do not match the source's mapping"
     return "the file cannot be read as the format the source names"
 
 
@@ -367,7 +443,37 @@ def tidy_published(run: RunPaths) -> str | None:
     moved = finish_interrupted_switch(published)
     config, _ = load(run)
     _refresh_catalogue(published, config)  # only when a crash or a withdrawal left it behind
+    _record_missing_verdicts(run)
     return moved
+
+
+def _record_missing_verdicts(run: RunPaths) -> None:
+    """A run killed after its release was out, before it recorded its verdicts, left the snapshots of
+    the current release unjudged (the next run finds nothing changed and judges nothing): their
+    verdict "good" is recorded now, with the counts the release's validation.json gives."""
+    current = current_release(Path(run.published_dir))
+    if current is None:
+        return
+    folder = paths.release_dir(Path(run.published_dir), current["version"])
+    try:
+        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        counts = {
+            s["source_id"]: s for s in json.loads((folder / "validation.json").read_text(encoding="utf-8"))["sources"]
+        }
+    except (OSError, ValueError, KeyError):
+        return
+    raw_dir = Path(run.raw_dir)
+    for used in package.get("provenance", {}).get("snapshots", []):
+        source_id = used.get("source_id", "")
+        if not SOURCE_ID_PATTERN.match(source_id) or source_id not in counts:
+            continue
+        history = load_history(raw_dir, source_id)
+        for snapshot in list_snapshots(raw_dir, source_id):
+            if snapshot.sha256 == used.get("sha256") and history.verdict(snapshot) is None:
+                rows = counts[source_id]
+                record_verdict(
+                    raw_dir, snapshot, utc_now(), True, rows.get("rows_read", 0), rows.get("rows_accepted", 0), None
+                )
 
 
 def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
@@ -462,8 +568,9 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
 
 
 def _refuse_losses_to_defects(run: RunPaths, validated: list[dict[str, Any]]) -> None:
-    """A partnerdata defect must not take a partner's records out of the release: when a defect left a
-    source that the current release has data from without any readable snapshot, nothing is published."""
+    """A defect of partnerdata or a changed configuration must not take a partner's records out of the
+    release: when one left a source that the current release has data from without any readable
+    snapshot, nothing is published."""
     current = current_release(Path(run.published_dir))
     if current is None:
         return
@@ -477,8 +584,9 @@ def _refuse_losses_to_defects(run: RunPaths, validated: list[dict[str, Any]]) ->
     if lost:
         names = "; ".join(f"{v['source_id']} ({v['defect']})" for v in lost)
         raise NoTrustworthyRelease(
-            f"a partnerdata defect left no readable snapshot of {names}: nothing was published, so that a bug does not "
-            f"remove their records from release {current['version']}; published/ was not changed (please report the defect)"
+            f"no snapshot of {names} could be read, for a reason that is not the partner's: nothing was published, so "
+            f"that a defect of partnerdata or a changed configuration does not remove their records from release "
+            f"{current['version']}; published/ was not changed"
         )
 
 
