@@ -22,7 +22,7 @@ import yaml
 from partnerdata import cli
 from partnerdata.paths import PROJECT_ROOT
 from tests import hostile_files
-from tests.conftest import Project, dump_yaml, dump_yaml
+from tests.conftest import Project, dump_yaml
 from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
