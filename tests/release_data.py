@@ -64,7 +64,7 @@ def catalogue_site(schemas: Schemas, folder: Path, base_url: str) -> Path:
             {}, package_metadata(config, schemas),
         )  # fmt: skip
     withdraw_release(
-        published, "1.0.2", "a project title was wrong", False, "tester", dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+        published, "1.0.2", "a project title was wrong", "tester", dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     )
     refresh_catalogue(published, base_url)
     return published

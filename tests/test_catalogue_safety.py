@@ -93,7 +93,7 @@ def hostile(schemas, tmp_path_factory) -> dict:
 
     publish(0)
     publish(1)
-    withdraw_release(published, "1.0.1", "placeholder", False, "tester", day + dt.timedelta(days=2))
+    withdraw_release(published, "1.0.1", "placeholder", "tester", day + dt.timedelta(days=2))
     # `release withdraw` refuses such a reason now; a withdrawn.json an older partnerdata wrote may hold one.
     registry = json.loads((published / "withdrawn.json").read_text(encoding="utf-8"))
     registry["1.0.1"]["reason"] = REASON

@@ -355,3 +355,20 @@ def test_secrets_are_redacted_in_every_encoding_and_odd_errors(schemas, tmp_path
     with pytest.raises(SourceError) as caught:
         take_snapshot(bad, tmp_path / "raw2", _now())
     assert "request failed: InvalidHeader" in str(caught.value) and TOKEN not in str(caught.value)
+
+
+def test_max_total_seconds_holds_through_a_proxy(schemas, tmp_path, partner_server, monkeypatch):
+    """With HTTP_PROXY set, requests talks to the proxy's sockets: the deadline watches those too.
+    The loopback server is the proxy here (it answers the absolute URL a proxy receives)."""
+    import time
+
+    partner_server.serve("/slow.csv", Response(200, CSV, drip=0.3))  # about 40 s for the whole answer
+    monkeypatch.setenv("HTTP_PROXY", partner_server.base_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    source = _source(schemas, tmp_path, "http://partner.example.org/slow.csv", retries=0, timeout_seconds=5,
+                     max_total_seconds=2)  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"max_total_seconds \(2 s\)"):
+        take_snapshot(source, tmp_path / "raw", _now())
+    assert time.monotonic() - started < 20
+    assert partner_server.requests[-1][0] == "http://partner.example.org/slow.csv"  # it went through the proxy

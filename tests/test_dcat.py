@@ -16,6 +16,7 @@ from partnerdata.config import load_config
 from partnerdata.paths import PROJECT_ROOT
 from partnerdata.pipeline import package_metadata
 from partnerdata.release import publish_release, withdraw_release
+from partnerdata.takedown import purge_release
 from tests.release_data import demo_tables
 
 BASE_URL = "https://data.example.org/published/"
@@ -49,8 +50,8 @@ def published(schemas, tmp_path_factory) -> Path:
         now = day + dt.timedelta(days=number)
         outcome = publish_release(_retitled(tables, suffix), schemas, folder, now, "fp", {}, [], {}, metadata)
         assert outcome.version == f"1.0.{number}", outcome.message
-    withdraw_release(folder, "1.0.3", "a project title was wrong", False, "tester", day + dt.timedelta(days=5))
-    withdraw_release(folder, "1.0.1", "personal data in a title", True, "tester", day + dt.timedelta(days=5))
+    withdraw_release(folder, "1.0.3", "a project title was wrong", "tester", day + dt.timedelta(days=5))
+    purge_release(folder, "1.0.1", "personal data in a title", "tester", day + dt.timedelta(days=5))
     return folder
 
 

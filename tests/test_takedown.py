@@ -11,14 +11,20 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
+from pathlib import Path
 
 import frictionless
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
+from partnerdata.paths import PROJECT_ROOT
 from partnerdata.release import publish_release
+from partnerdata.takedown import resume_purge
 from tests.release_data import demo_tables
 from tests.test_hostile import GOOD_CSV, hostile_project, last_line, run
 
@@ -149,3 +155,65 @@ def test_accept_names_an_existing_snapshot_exactly(tmp_path, capsys):
     status = cli.main(["accept", "../bad", "--raw", str(project.raw), "--sources", str(project.sources)])
     assert status == 2 and "no source '../bad'" in last_line(capsys.readouterr().err)
     assert _tree(project.raw) == before
+
+
+def _retitled(tables, title):
+    projects = tables["projects"]
+    titles = [title, *projects.column("title").to_pylist()[1:]]
+    index = projects.schema.get_field_index("title")
+    return {**tables, "projects": projects.set_column(index, projects.schema.field(index), pa.array(titles))}
+
+
+@pytest.mark.slow
+def test_a_purge_killed_at_any_step_is_finished_by_the_next_command_and_leaks_nothing(schemas, tmp_path):
+    """SIGKILL before each file-system step of a purge; then the next run finishes it (tidy_published
+    calls resume_purge first thing, as `release withdraw` does)."""
+    private = "Workshop met Marie Vandenbroucke"
+    template = tmp_path / "template"
+    tables = demo_tables(schemas, tmp_path / "work")
+    for day, title in enumerate(["A seminar", private, "A seminar on multilingualism"]):
+        publish_release(_retitled(tables, title), schemas, template, dt.datetime(2026, 11, 20 + day, tzinfo=dt.UTC),
+                        f"fp{day}", {}, [], {}, {})  # fmt: skip
+    steps = int(_purge_until(template, tmp_path / "count", 0).stdout.split()[0])
+    assert steps > 20
+    for at in range(1, steps + 1):
+        published = tmp_path / f"crash-{at}"
+        crashed = _purge_until(template, published, at)
+        assert crashed.returncode == -signal.SIGKILL, (at, crashed.stderr[-2000:])
+        # What data users see meanwhile: latest names a complete release that is not the purged one,
+        # or (before the release is marked withdrawn) the newest.
+        target = Path(os.readlink(published / "latest")).name
+        assert target in ("1.0.2", "1.0.1") and (published / "releases" / target / "SHA256SUMS").is_file()
+        journaled = (published / ".purge-pending.json").exists()
+        resume_purge(published)  # what the next run's first step (tidy_published) and the next withdraw call
+        if not journaled:  # killed before the purge began: nothing changed (but a temporary file)
+            assert _visible_tree(published) == _visible_tree(template), at
+            shutil.rmtree(published)
+            continue
+        assert not (published / ".purge-pending.json").exists()
+        assert private not in _published_text(published), at
+        for version in ("1.0.0", "1.0.2"):
+            check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=published / "releases" / version,
+                                   capture_output=True, text=True)  # fmt: skip
+            assert check.returncode == 0, (at, version, check.stdout)
+        assert os.readlink(published / "latest") == "releases/1.0.2"
+        assert json.loads((published / "withdrawn.json").read_text())["1.0.1"]["purged"] is True
+        assert not list((published / "releases" / "1.0.1").glob("*.parquet"))
+        shutil.rmtree(published)
+
+
+def _visible_tree(folder) -> dict[str, bytes]:
+    """The releases and pointers (not temporary files, nor the catalogue a run rebuilds)."""
+    catalogue = ("index.html", "catalog.json", "feed.xml", "catalog.ttl")
+    return {
+        name: data
+        for name, data in _tree(folder).items()
+        if not any(part.startswith(".") for part in Path(name).parts) and Path(name).name not in catalogue
+    }
+
+
+def _purge_until(template, published, at):
+    if not published.exists():
+        shutil.copytree(template, published, symlinks=True)
+    return subprocess.run([sys.executable, "-m", "tests.crash_purge", str(published), "1.0.1", str(at)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip

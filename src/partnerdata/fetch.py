@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-import json
 import random
 import socket
 import threading
@@ -42,9 +41,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import ProxyManager
 
 from partnerdata.config import Source
-from partnerdata.errors import SourceError
+from partnerdata.errors import PartnerFileError, SourceError
+from partnerdata.readers.json_reader import load_document
 
 CHUNK = 1 << 16
 MAX_REDIRECTS = 5
@@ -138,12 +139,22 @@ class _WatchedTLSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedTLSConnection
 
 
+WATCHED_POOLS = {"http": _WatchedPool, "https": _WatchedTLSPool}
+
+
 class _WatchedAdapter(HTTPAdapter):
     """requests' adapter, with connections whose sockets the thread's Deadline watches."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through an HTTP(S) proxy (HTTPS_PROXY, say) the sockets are the proxy's: watched the same."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):
+            manager.pool_classes_by_scheme = WATCHED_POOLS
+        return manager
 
 
 def _session(headers: dict[str, str]) -> requests.Session:
@@ -203,6 +214,8 @@ def _download_pages(
     record_path = source.format_options.get("record_path", "")
     pages: list[Path] = []
     described: list[dict[str, Any]] = []
+    limits = source.limits()
+    total = 0  # bytes of every page so far: max_bytes bounds each page, and all of them together
     url = _page_url(source.url, pagination, 0) if style in ("page", "offset") else source.url
     origin = urlsplit(source.url)[:2]
     while url is not None:
@@ -216,14 +229,28 @@ def _download_pages(
         if response.status_code == 304:
             raise SourceError(source.source_id, f"page {number}: unexpected 304 Not Modified")
         _check_payload(source, target, response)
-        try:
-            document = json.loads(target.read_bytes())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise SourceError(source.source_id, f"page {number} is not valid JSON: {error}") from None
+        total += target.stat().st_size
+        if total > source.max_bytes:
+            raise SourceError(
+                source.source_id,
+                f"its pages are larger than max_bytes ({source.max_bytes} bytes) together, at page {number}; stopped",
+            )
+        try:  # bounded and guarded as the reader reads it: the pages are partner bytes too
+            document = load_document(target, source.format_options.get("encoding", "utf-8"), limits, f"page {number}: ")
+        except PartnerFileError as error:
+            raise SourceError(source.source_id, str(error)) from None
         records = _records(document, record_path)
         pages.append(target)
         described.append(_response_meta(source, response, attempts))
-        url = _next_url(source, style, pagination, url, response, document, number, len(records))
+        try:
+            url = _next_url(source, style, pagination, url, response, document, number, len(records))
+        except SourceError:
+            raise
+        except Exception as error:  # noqa: BLE001 (a next link the partner wrote that is no URL: "http://[::1")
+            raise SourceError(
+                source.source_id, f"page {number}: its next page's link cannot be followed ({type(error).__name__})"
+            ) from None
+        del document
         if url is not None and urlsplit(url)[:2] != origin:
             # Following it would send the partner's credentials to another server.
             raise SourceError(
@@ -248,7 +275,9 @@ def _next_url(
     if link in (None, ""):
         return None
     if not isinstance(link, str):
-        raise SourceError(source.source_id, f"page {number}: json.pagination.next_path holds {link!r}, not a URL")
+        raise SourceError(
+            source.source_id, f"page {number}: json.pagination.next_path holds a {type(link).__name__}, not a URL"
+        )
     return urljoin(response.url, link)
 
 

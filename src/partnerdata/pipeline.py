@@ -38,8 +38,6 @@ from partnerdata.prepare import PreparedSource, prepare_source, read_findings
 from partnerdata.privacy import Removal, scrub_free_text
 from partnerdata.redaction import redact_urls
 from partnerdata.release import (
-    checked_reason,
-    checked_version,
     current_release,
     finish_interrupted_switch,
     prune_releases,
@@ -60,7 +58,7 @@ from partnerdata.snapshots import (
     snapshot_at,
     take_snapshot,
 )
-from partnerdata.takedown import remove_purged_values
+from partnerdata.takedown import purge_release, resume_purge
 from partnerdata.timing import Stopwatch
 
 LOG = logging.getLogger("partnerdata")
@@ -441,6 +439,7 @@ def tidy_published(run: RunPaths) -> str | None:
     published = Path(run.published_dir)
     remove_staging_leftovers(published)
     moved = finish_interrupted_switch(published)
+    resume_purge(published)
     config, _ = load(run)
     _refresh_catalogue(published, config)  # only when a crash or a withdrawal left it behind
     _record_missing_verdicts(run)
@@ -714,14 +713,14 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
     config, _ = load(run)
     published_dir = Path(run.published_dir)
     with folder_lock(published_dir, config.settings.lock_timeout_seconds):
-        redacted = {}
-        if purge:  # before the files go: the values that only they hold are found in them
-            version = checked_version(published_dir, version)
-            redacted = remove_purged_values(published_dir, version, checked_reason(reason), utc_now())
-        entry = withdraw_release(published_dir, version, reason, purge, by, utc_now())
+        resume_purge(published_dir)  # a purge a crash interrupted is finished first
+        if purge:
+            entry = purge_release(published_dir, version, reason, by, utc_now())
+        else:
+            entry = {**withdraw_release(published_dir, version, reason, by, utc_now()), "redacted": {}}
         _refresh_catalogue(published_dir, config)
         current = current_release(published_dir)
-    return {**entry, "version": version, "latest": current["version"] if current else None, "redacted": redacted}
+    return {**entry, "version": version, "latest": current["version"] if current else None}
 
 
 def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:

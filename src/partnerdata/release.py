@@ -376,29 +376,60 @@ def good_versions(published_dir: Path) -> list[str]:
     return [v for v in (".".join(map(str, t)) for t in existing_versions(published_dir)) if v not in withdrawn]
 
 
-def withdraw_release(
-    published_dir: Path, version: str, reason: str, purge: bool, by: str, now: dt.datetime
-) -> dict[str, Any]:
+def withdraw_release(published_dir: Path, version: str, reason: str, by: str, now: dt.datetime) -> dict[str, Any]:
     """Mark a release as withdrawn; move latest and its v<MAJOR> back to the newest good release.
-
-    With purge (a legal takedown), the data files are deleted as well: TOMBSTONE.json keeps the
-    reason and the sha256 of every file that was there. Either way the event is appended to
-    published/log.jsonl. The caller holds the publish lock."""
+    A release's files are never changed by it (a purge is takedown.purge_release). The event is
+    appended to published/log.jsonl. The caller holds the publish lock."""
     version = checked_version(published_dir, version)
     reason = checked_reason(reason)
-    folder = paths.release_dir(published_dir, version)
     withdrawn = withdrawn_releases(published_dir)
-    if version in withdrawn and (withdrawn[version]["purged"] or not purge):
+    if version in withdrawn:
         raise UsageError(f"release {version} was withdrawn already, on {withdrawn[version]['withdrawn_at']}")
-    at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    entry = {"reason": reason, "withdrawn_at": at, "by": by, "purged": purge}
-    if purge:
-        entry["files"] = _purge(folder, reason, at, by)
+    entry = mark_withdrawn(published_dir, version, reason, by, _utc_text(now), purged=False)
+    append_log(published_dir, {"event": "withdrawn", "version": version, **entry})
+    return entry
+
+
+def mark_withdrawn(published_dir: Path, version: str, reason: str, by: str, at: str, purged: bool,
+                   files: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The entry in withdrawn.json, and latest and v<MAJOR> moved off the release (idempotent)."""
+    withdrawn = withdrawn_releases(published_dir)
+    entry: dict[str, Any] = {"reason": reason, "withdrawn_at": at, "by": by, "purged": purged}
+    if files is not None:
+        entry["files"] = files
     withdrawn[version] = entry
     write_json_atomically(published_dir / WITHDRAWN_JSON, withdrawn)
     _repoint(published_dir)
-    append_log(published_dir, {"event": "purged" if purge else "withdrawn", "version": version, **entry})
     return entry
+
+
+def release_hashes(folder: Path) -> dict[str, str]:
+    """name -> sha256 of the files a release was published with: its SHA256SUMS, or, once it was
+    purged, its tombstone's copy."""
+    if (folder / SHA256SUMS).is_file():
+        hashes = {}
+        for line in (folder / SHA256SUMS).read_text(encoding="utf-8").splitlines():
+            expected, name = line.split("  ", 1)
+            hashes[name] = expected
+        return hashes
+    return dict(json.loads((folder / TOMBSTONE_JSON).read_text(encoding="utf-8"))["files"])
+
+
+def delete_data_files(folder: Path, hashes: dict[str, str], reason: str, at: str, by: str) -> None:
+    """Delete the release's data files; TOMBSTONE.json keeps the reason and the hashes of every file
+    that was there (idempotent: a run killed halfway does the rest)."""
+    if not (folder / TOMBSTONE_JSON).is_file():
+        write_json_atomically(folder / TOMBSTONE_JSON, {"purged_at": at, "by": by, "reason": reason, "files": hashes})
+    for name in hashes:
+        # SHA256SUMS names files of this folder only: a name with a path in it is never followed.
+        if name.endswith((".csv", ".parquet")) and name == Path(name).name and not name.startswith("."):
+            (folder / name).unlink(missing_ok=True)
+    (folder / SHA256SUMS).unlink(missing_ok=True)  # it lists files that are gone; the tombstone keeps it
+    fsync_path(folder)
+
+
+def _utc_text(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def checked_version(published_dir: Path, version: str) -> str:
@@ -436,23 +467,6 @@ def checked_reason(reason: str) -> str:
     return reason.strip()
 
 
-def _purge(folder: Path, reason: str, at: str, by: str) -> dict[str, str]:
-    """Delete the data files; leave SHA256SUMS' hashes and the reason in TOMBSTONE.json."""
-    hashes = {}
-    for line in (folder / SHA256SUMS).read_text(encoding="utf-8").splitlines():
-        expected, name = line.split("  ", 1)
-        hashes[name] = expected
-    tombstone = {"purged_at": at, "by": by, "reason": reason, "files": hashes}
-    write_json_atomically(folder / TOMBSTONE_JSON, tombstone)
-    for name in hashes:
-        # SHA256SUMS names files of this folder only: a name with a path in it is never followed.
-        if name.endswith((".csv", ".parquet")) and name == Path(name).name and not name.startswith("."):
-            (folder / name).unlink(missing_ok=True)
-    (folder / SHA256SUMS).unlink(missing_ok=True)  # it lists files that are gone; the tombstone keeps it
-    fsync_path(folder)
-    return hashes
-
-
 def _repoint(published_dir: Path) -> None:
     """latest and each v<MAJOR> to the newest good release (of that major); gone when there is none."""
     good = good_versions(published_dir)
@@ -477,6 +491,21 @@ def append_log(published_dir: Path, event: dict[str, Any]) -> None:
         log.write(json.dumps(event, ensure_ascii=False) + "\n")
         log.flush()
         os.fsync(log.fileno())
+
+
+def read_log(published_dir: Path) -> list[dict[str, Any]]:
+    """published/log.jsonl, oldest first; a line torn by a crash is skipped."""
+    try:
+        lines = (published_dir / LOG_JSONL).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return [e for e in events if isinstance(e, dict)]
 
 
 def prune_releases(published_dir: Path, keep: int | None, now: dt.datetime) -> list[str]:

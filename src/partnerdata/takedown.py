@@ -13,6 +13,11 @@ down too, purge that release as well). A changelog that loses values is rewritte
 and CHANGES.md from it) and its release re-sealed: SHA256SUMS lists the same files with their
 new hashes, and published/log.jsonl records why, with the old and new hashes. The data files
 of every release, and SHA256SUMS's list of files, never change.
+
+A purge is resumable: published/.purge-pending.json names it until it is complete, and the next
+``withdraw`` or run finishes it. Its steps, each safe to repeat: the values out of the changelogs
+(while the data files still hold them), the release marked withdrawn and latest moved off it, then
+its data files deleted (the tombstone first), then the log line.
 """
 
 from __future__ import annotations
@@ -29,20 +34,74 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from partnerdata import paths
+from partnerdata.errors import UsageError
 from partnerdata.release import (
     CHANGES_JSON,
     CHANGES_MD,
     SHA256SUMS,
+    VERSION_PATTERN,
     append_log,
     changes_markdown,
+    checked_reason,
+    checked_version,
+    delete_data_files,
     existing_versions,
+    mark_withdrawn,
+    read_log,
+    release_hashes,
     verify_checksums,
+    withdrawn_releases,
     write_json_atomically,
     write_text_atomically,
 )
 
 # (resource, field) -> the texts a changelog shows there
 Shown = dict[tuple[str, str], set[str]]
+PURGE_JOURNAL = ".purge-pending.json"  # in published/: a purge begun and not finished
+
+
+def purge_release(published_dir: Path, version: str, reason: str, by: str, now: dt.datetime) -> dict[str, Any]:
+    """``release withdraw VERSION --purge``: a legal takedown. Returns the withdrawn.json entry and,
+    under "redacted", the values removed per re-sealed release. The caller holds the publish lock."""
+    resume_purge(published_dir)  # one begun before is finished first
+    version = checked_version(published_dir, version)
+    reason = checked_reason(reason)
+    entry = withdrawn_releases(published_dir).get(version)
+    if entry and entry.get("purged"):
+        raise UsageError(f"release {version} was purged already, on {entry['withdrawn_at']}")
+    at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    journal = {"version": version, "reason": reason, "by": by, "at": at}
+    write_json_atomically(published_dir / PURGE_JOURNAL, journal)
+    return _complete(published_dir, journal)
+
+
+def resume_purge(published_dir: Path) -> str | None:
+    """Finish a purge a crash interrupted; returns its version, if there was one."""
+    path = published_dir / PURGE_JOURNAL
+    if not path.is_file():
+        return None
+    journal = json.loads(path.read_text(encoding="utf-8"))
+    if not VERSION_PATTERN.match(str(journal.get("version", ""))):
+        raise UsageError(f"{path} names no release; remove it by hand")
+    _complete(published_dir, journal)
+    return journal["version"]
+
+
+def _complete(published_dir: Path, journal: dict[str, Any]) -> dict[str, Any]:
+    version, reason, by, at = journal["version"], journal["reason"], journal["by"], journal["at"]
+    folder = paths.release_dir(published_dir, version)
+    redacted = remove_purged_values(
+        published_dir, version, reason, dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    )
+    hashes = release_hashes(folder)
+    entry = mark_withdrawn(published_dir, version, reason, by, at, purged=True, files=hashes)
+    delete_data_files(folder, hashes, reason, at, by)
+    logged = any(e.get("event") == "purged" and e.get("version") == version and e.get("withdrawn_at") == at
+                 for e in read_log(published_dir))  # fmt: skip
+    if not logged:
+        append_log(published_dir, {"event": "purged", "version": version, **entry})
+    (published_dir / PURGE_JOURNAL).unlink(missing_ok=True)
+    return {**entry, "redacted": redacted}
 
 
 def remove_purged_values(published_dir: Path, version: str, reason: str, now: dt.datetime) -> dict[str, int]:
@@ -67,9 +126,12 @@ def remove_purged_values(published_dir: Path, version: str, reason: str, now: dt
             changes.setdefault("redactions", []).append(
                 {"purged_release": version, "at": at, "reason": reason, "values_removed": count}
             )
-            # The purged release itself is not re-sealed: its SHA256SUMS goes into its tombstone as published.
-            _reseal(published_dir, release, changes, version, at, seal=release != version)
             removed[release] = count
+        if count or any(r.get("purged_release") == version for r in changes.get("redactions", [])):
+            # Also a release redacted by a purge a crash interrupted: its CHANGES.md and SHA256SUMS follow
+            # its changes.json. The purged release itself is not re-sealed: its SHA256SUMS goes into its
+            # tombstone as it was published.
+            _reseal(published_dir, release, changes, version, at, seal=release != version)
     return removed
 
 
@@ -201,18 +263,25 @@ def _redact(
 
 
 def _reseal(published_dir: Path, version: str, changes: dict[str, Any], purged: str, at: str, seal: bool) -> None:
-    """Write the redacted changelog and (when ``seal``) a SHA256SUMS of the same files with their new hashes."""
+    """Write the redacted changelog and (when ``seal``) a SHA256SUMS of the same files with their new
+    hashes; each only where it differs, so that doing it again changes nothing."""
     folder = paths.release_dir(published_dir, version)
     sums = folder / SHA256SUMS
     before = _sums(sums) if sums.is_file() else {}
-    write_json_atomically(folder / CHANGES_JSON, changes)
-    write_text_atomically(folder / CHANGES_MD, changes_markdown(changes))
+    text = json.dumps(changes, indent=2, ensure_ascii=False) + "\n"
+    if (folder / CHANGES_JSON).read_text(encoding="utf-8") != text:
+        write_text_atomically(folder / CHANGES_JSON, text)
+    markdown = changes_markdown(changes)
+    if not (folder / CHANGES_MD).is_file() or (folder / CHANGES_MD).read_text(encoding="utf-8") != markdown:
+        write_text_atomically(folder / CHANGES_MD, markdown)
     if not before or not seal:
         return  # a release purged now or before: its tombstone keeps the hashes as they were published
     after = dict(before)
     for name in (CHANGES_JSON, CHANGES_MD):
         if name in after:
             after[name] = _file_sha256(folder / name)
+    if after == before:
+        return
     write_text_atomically(sums, "".join(f"{digest}  {name}\n" for name, digest in sorted(after.items())))
     verify_checksums(folder)
     append_log(

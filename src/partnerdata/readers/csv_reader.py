@@ -9,6 +9,7 @@ import csv
 import io
 import mmap
 import os
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,7 @@ def read(
     if options["delimiter"] == AUTO:
         options = {**options, "delimiter": _detect_delimiter(head)}
         detected["delimiter"] = options["delimiter"]
-    header, header_lines, rest = _header(head, options)
-    limits.check_columns(len(header), "the header row")
+    header, header_lines, rest = _header(head, options, limits)
     if rest is not None and not rest.strip():  # the whole file is its header: no rows
         table = pa.table({name: pa.array([], pa.string()) for name in header})
         return [ReadResult(table=table, positions=[], decimal=options["decimal"], thousands=options["thousands"],
@@ -296,7 +296,7 @@ def _detect_delimiter(text: str) -> str:
     return best
 
 
-def _header(text: str, options: Mapping[str, Any]) -> tuple[list[str], int, str | None]:
+def _header(text: str, options: Mapping[str, Any], limits: Limits) -> tuple[list[str], int, str | None]:
     """The column names of the first row (blank ones, from a trailing delimiter, get a
     placeholder), the number of lines the header takes (a quoted name may span lines), and
     the text after it when text is the whole file (else None)."""
@@ -306,8 +306,9 @@ def _header(text: str, options: Mapping[str, Any]) -> tuple[list[str], int, str 
         first = next(reader, None)
     if not first:
         raise PartnerFileError("the file is empty: no header row")
+    limits.check_columns(len(first), "the header row")  # before anything else looks at every name
     names = [name.strip() or f"(column {i + 1})" for i, name in enumerate(first)]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         raise PartnerFileError(f"the header row names column(s) {', '.join(duplicates)} more than once")
     if len(names) == 1 and options["delimiter"] not in first[0]:

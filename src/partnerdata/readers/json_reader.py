@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.errors import ConfigError, LimitExceeded, PartnerFileError
+from partnerdata.errors import ConfigError, PartnerFileError
 from partnerdata.readers import ReadResult
 from partnerdata.readers.guard import UnreadableFile, parsing
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
@@ -88,24 +89,34 @@ def read(
     columns: dict[str, None] = {}
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
-        document = _load(Path(body), options["encoding"], limits, where)
+        document = load_document(Path(body), options["encoding"], limits, where)
         records = _follow(document, record_path)
         indices = pc.cast(pa.array(np.arange(len(records), dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
-        table = _arrow_flat(records, list_separator, limits)
-        if table is None:
-            where_each = positions[-1].to_pylist()
-            table = _text_columns([_flatten(r, list_separator, where_each[i], limits) for i, r in enumerate(records)])
+        try:
+            table = _arrow_flat(records, list_separator, limits)
+            if table is None:
+                where_each = positions[-1].to_pylist()
+                table = _text_columns(
+                    [_flatten(r, list_separator, where_each[i], limits) for i, r in enumerate(records)]
+                )
+        except UnicodeEncodeError:  # "\ud800" in the JSON: half of a character, which Arrow cannot store as text
+            raise PartnerFileError(
+                f"{where}{label}[{_first_unencodable(records)}] holds a lone surrogate escape (such as \\ud800, half "
+                "of a character, what cutting an emoji in two leaves): not text; the partner should fix the export"
+            ) from None
         columns.update(dict.fromkeys(table.column_names))
         limits.check_columns(len(columns), f"{where or 'the file '}(its records' keys, nested ones as dotted names)")
         tables.append((table, len(records)))
         limits.check_time(f"{where}{label}")
         del document, records
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
-    return [ReadResult(table=_stack(tables), positions=position_array)]
+    table = _stack(tables)
+    limits.check_cells(table.num_rows * table.num_columns, f"the {label} of every page together")
+    return [ReadResult(table=table, positions=position_array)]
 
 
-def _load(body: Path, encoding: str, limits: Limits, where: str) -> Any:
+def load_document(body: Path, encoding: str, limits: Limits, where: str) -> Any:
     """One page's document. Before json.loads builds it, what it would build is bounded: its
     bytes, and its values (each value but the first follows a comma or opens a container, so
     commas plus brackets bound them: 5 million empty objects take about 340 MB of Python objects)."""
@@ -120,16 +131,17 @@ def _load(body: Path, encoding: str, limits: Limits, where: str) -> Any:
     del octets
     try:
         with parsing(f"{where}not readable as JSON"):
-            return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PartnerFileError(
-            f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as error:
+                raise PartnerFileError(
+                    f"{where}not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+                ) from None
     except UnreadableFile as error:
-        if isinstance(error.__cause__, RecursionError):
-            raise LimitExceeded(
-                "max_depth",
-                f"{where}the JSON is nested more deeply than its parser allows (max_depth is {limits.max_depth})",
+        if isinstance(error.__cause__, RecursionError):  # no limit to raise: Python's JSON parser stops there
+            raise PartnerFileError(
+                f"{where}the JSON is nested more than about {sys.getrecursionlimit():,} levels deep, deeper than "
+                f"its parser reads (and than max_depth, {limits.max_depth}, allows)"
             ) from None
         raise
 
@@ -216,11 +228,26 @@ def _arrow_flat(records: list[Any], list_separator: str, limits: Limits = DEFAUL
 
 
 def _type_depth(kind: pa.DataType) -> int:
-    """How deeply Arrow's type of the records nests (a record of scalars is 1)."""
-    if pa.types.is_struct(kind):
-        return 1 + max((_type_depth(kind.field(i).type) for i in range(kind.num_fields)), default=0)
-    if pa.types.is_list(kind):
-        return 1 + _type_depth(kind.value_type)
+    """How deeply Arrow's type of the records nests (a record of scalars is 1), counted with a stack."""
+    deepest, stack = 0, [(kind, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if pa.types.is_struct(node):
+            deepest = max(deepest, depth + 1)
+            stack.extend((node.field(i).type, depth + 1) for i in range(node.num_fields))
+        elif pa.types.is_list(node):
+            deepest = max(deepest, depth + 1)
+            stack.append((node.value_type, depth + 1))
+    return deepest
+
+
+def _first_unencodable(records: list[Any]) -> int:
+    """The index of the first record whose texts cannot be written as UTF-8."""
+    for index, record in enumerate(records):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return index
     return 0
 
 
