@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from partnerdata import __version__
+from partnerdata import __version__, cli
 from partnerdata.paths import PROJECT_ROOT
 
 PARTNERDATA = str(Path(sys.executable).with_name("partnerdata"))
@@ -69,3 +69,11 @@ def test_a_failing_partner_is_named_on_the_last_line_of_stderr(demo_project, tmp
     assert last.startswith("partnerdata: published, but these sources failed")
     assert "wereldschool-activities (" in last and "is empty" in last
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "two", "1000"])
+def test_an_impossible_number_of_dask_workers_is_refused_before_anything_starts(count, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["run", "--dask-workers", count])
+    assert stopped.value.code == 2
+    assert "--dask-workers" in capsys.readouterr().err.strip().splitlines()[-1]

@@ -225,6 +225,7 @@ def test_a_bomb_fails_as_its_source_with_the_limit_named(tmp_path, capsys, case)
     if fmt == "iati":
         del_keys(project, "bad", ("resource", "columns"))
     make(project.root / Path(entry["url"]).name)
+    before = outside(project)
     started = time.monotonic()
     status, _, err = run(project, capsys)
     assert status == 3, err
@@ -232,6 +233,7 @@ def test_a_bomb_fails_as_its_source_with_the_limit_named(tmp_path, capsys, case)
     assert "bad (" in line and limit in line and f"raise {limit}" in line, line
     assert published_ids(project) == {"G-1", "G-2"}
     assert time.monotonic() - started < 120  # refused early, not after minutes of unpacking
+    assert outside(project) == before
 
 
 def del_keys(project: Project, source_id: str, keys: tuple[str, ...]) -> None:
@@ -381,3 +383,42 @@ def test_a_typo_in_the_mapping_never_refuses_good_snapshots_nor_drops_the_partne
     status, out, err = run(project, capsys, "--no-fetch")
     assert status == 0, err
     assert published_ids(project) == {"G-1", "G-2", "J-1", "J-2", "J-3", "J-4"}  # the new file, judged again
+
+
+@pytest.mark.parametrize(
+    "second_page, named",
+    [
+        (b'{"items": [{"id": "P-2", "n": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]}", "nested"),
+        (b'{"items": [], "next": "http://[::1/next"}', "link cannot be followed"),
+        (b"[" + b",".join([b"{}"] * 6_000_000) + b"]", "max_cells"),
+    ],
+    ids=["nested 200,000 deep", "a next link that is no URL", "six million empty objects"],
+)
+def test_a_hostile_page_of_an_api_fails_as_its_source(tmp_path, capsys, partner_server, second_page, named):
+    first = b'{"items": [{"id": "P-1", "title": "Paged", "start": "2021-06-01"}], "next": "/api?page=2"}'
+
+    def page(path, headers):
+        return Response(200, second_page if "page=2" in path else first, {"Content-Type": "application/json"})
+
+    url = partner_server.serve("/api", page)
+    project = hostile_project(
+        tmp_path,
+        {"url": url, "format": "json", "retries": 0, "json": {"record_path": "items",
+                                                              "pagination": {"style": "next_link"}}},
+    )  # fmt: skip
+    status, _, err = run(project, capsys)
+    assert status == 3, err
+    line = last_line(err)
+    assert "bad (" in line and named in line, line
+    assert published_ids(project) == {"G-1", "G-2"}
+
+
+def test_a_header_of_a_hundred_thousand_columns_is_refused_at_once(tmp_path, capsys):
+    project = hostile_project(tmp_path, {"url": "bad.csv", "format": "csv"})
+    (project.root / "bad.csv").write_text(
+        "id,title,start" + "," * 100_000 + "\nW-1,Wide,2021-01-01\n", encoding="utf-8"
+    )
+    started = time.monotonic()
+    status, _, err = run(project, capsys)
+    assert status == 3 and "max_columns" in last_line(err) and "bad (" in last_line(err), err
+    assert time.monotonic() - started < 120  # comparing 100,000 names with each other took minutes

@@ -79,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         "--dask-address", metavar="tcp://HOST:PORT", help="run the per-source tasks on this Dask cluster"
     )
     scale.add_argument(
-        "--dask-workers", type=int, metavar="N", help="run the per-source tasks on a local Dask cluster of N processes"
+        "--dask-workers",
+        type=_worker_count,
+        metavar="N",
+        help="run the per-source tasks on a local Dask cluster of N processes (1 to 64)",
     )
     run.add_argument(
         "--no-fetch",
@@ -120,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     return parser
+
+
+def _worker_count(text: str) -> int:
+    """--dask-workers: a whole number of processes a machine can start (argparse exits with status 2)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of worker processes, got {text!r}") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"expected 1 to 64 worker processes, got {count}")
+    return count
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
