@@ -38,6 +38,9 @@ FEW_HUNDRED_MB = 400  # the promise: a hostile file costs at most this much more
 def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
     """name -> (the 'bad' entry, a function that writes its file into the project folder, or None)."""
     drip = server.serve("/drip.csv", Response(200, b"id,title,start\n" + b"D-1,Drip,2021-01-01\n" * 50, drip=2.0))
+    first = b'{"items": [{"id": "P-1", "title": "Paged", "start": "2021-06-01"}], "next": "/api?page=2"}'
+    flood = b"[" + b",".join([b"{}"] * 6_000_000) + b"]"
+    pages = server.serve("/api", lambda path, headers: Response(200, flood if "page=2" in path else first))
     return {
         "baseline (a valid 3-row workbook)": ({"url": "bad.xlsx", "format": "xlsx"}, hostile_files.workbook),
         "XLSX: shared strings expand to 170 MB": (
@@ -73,12 +76,27 @@ def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
             {"url": "bad.json", "format": "json"},
             lambda path: hostile_files.json_object_flood(path, megabytes=14),
         ),
+        "CSV: a header of 100,000 columns": ({"url": "bad.csv", "format": "csv"}, _wide_csv),
+        "API: a page of 6 million empty objects": (
+            {
+                "url": pages,
+                "format": "json",
+                "retries": 0,
+                "json": {"record_path": "items", "pagination": {"style": "next_link"}},
+            },
+            None,
+        ),  # fmt: skip
         "HTTP: one byte every 2 s (max_total_seconds 10)": (
             {"url": drip, "format": "csv", "max_total_seconds": 10, "timeout_seconds": 5, "retries": 0},
             None,
         ),
         "local url /dev/zero": ({"url": "/dev/zero", "format": "csv"}, None),
     }
+
+
+def _wide_csv(path: Path) -> Path:
+    path.write_text("id,title,start" + "," * 100_000 + "\nW-1,Wide,2021-01-01\n", encoding="utf-8")
+    return path
 
 
 def make_project(folder: Path, bad: dict, write) -> None:

@@ -136,3 +136,21 @@ def test_a_second_writer_waits_for_the_lock_and_then_goes_on(schemas, tmp_path, 
     assert os.readlink(published / "latest") == "releases/1.0.0"
     with folder_lock(published, 1):  # the lock is free again
         pass
+
+
+def test_temporary_files_a_crash_left_are_removed_and_nothing_else(schemas, tmp_path):
+    from partnerdata.release import remove_temporary_files
+
+    published = tmp_path / "published"
+    _publish(schemas, demo_tables(schemas, tmp_path / "work"), published)
+    release = published / "releases" / "1.0.0"
+    left = [published / ".withdrawn.json.1a2b3c4d", release / ".CHANGES.md.0f9e8d7c"]
+    for path in left:
+        path.write_text("half")
+    os.symlink("releases/1.0.0", published / ".latest.9f8e7d6c")
+    kept = [published / ".purge-pending.json", published / "notes.txt", release / "CHANGES.md"]
+    for path in kept[:2]:
+        path.write_text("{}")
+    assert sorted(remove_temporary_files(published)) == sorted([*left, published / ".latest.9f8e7d6c"])
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in left)
+    verify_checksums(release)

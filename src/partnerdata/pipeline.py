@@ -44,6 +44,7 @@ from partnerdata.release import (
     publish_release,
     release_snapshot_hashes,
     remove_staging_leftovers,
+    remove_temporary_files,
     withdraw_release,
 )
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
@@ -438,6 +439,7 @@ def tidy_published(run: RunPaths) -> str | None:
     left undone and bring the catalogue up to date. Returns the version latest was moved to, if any."""
     published = Path(run.published_dir)
     remove_staging_leftovers(published)
+    remove_temporary_files(published)
     moved = finish_interrupted_switch(published)
     resume_purge(published)
     config, _ = load(run)

@@ -138,6 +138,26 @@ def remove_staging_leftovers(published_dir: Path) -> list[Path]:
     return leftovers
 
 
+TEMPORARY_FILE = re.compile(r"^\.[^/]+\.[0-9a-f]{8}$")  # what write_text_atomically writes before its rename
+
+
+def remove_temporary_files(published_dir: Path) -> list[Path]:
+    """A crash between writing a file beside its target and the rename leaves `.NAME.1a2b3c4d`: never
+    visible (serve and static hosts skip dot-files), but it should not pile up. The caller holds the lock."""
+    if not published_dir.is_dir():
+        return []
+    folders = [published_dir, *(p for p in paths.releases_dir(published_dir).glob("*") if p.is_dir())]
+    removed = []
+    for folder in folders:
+        if folder.is_symlink() or folder.name.startswith(paths.STAGING_PREFIX):
+            continue
+        for leftover in folder.iterdir():
+            if TEMPORARY_FILE.match(leftover.name) and (leftover.is_file() or leftover.is_symlink()):
+                leftover.unlink()
+                removed.append(leftover)
+    return removed
+
+
 def publish_release(
     tables: dict[str, pa.Table],
     schemas: Schemas,
