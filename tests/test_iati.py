@@ -14,6 +14,7 @@ from partnerdata import cli
 from partnerdata.config import load_config
 from partnerdata.errors import PartnerFileError
 from partnerdata.prepare import prepare_source, read_findings
+from partnerdata.readers import iati_reader
 from partnerdata.readers.iati_reader import CODELISTS
 from tests.conftest import Project, dump_yaml
 
@@ -240,3 +241,31 @@ def test_revised_budgets_odd_languages_currencies_and_numbers(schemas, tmp_path)
     assert {(f.position, f.field, f.value, f.rule) for f in findings} == {
         ("iati-activity BE-BCE_KBO-0999999999-EDU-005", "disbursements", "60.000,00", "type")
     }
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_an_entity_declaration_is_refused_in_any_encoding(tmp_path, encoding):
+    """A byte search for <!DOCTYPE misses it in UTF-16; the parser itself refuses it."""
+    laughs = "".join(f'<!ENTITY e{n} "{f"&e{n - 1};" * 10}">' for n in range(1, 8))
+    document = (
+        f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+        f'<!DOCTYPE iati-activities [<!ENTITY e0 "lol">{laughs}]><iati-activities version="2.03">'
+        "<iati-activity><iati-identifier>XM-1</iati-identifier><title><narrative>&e7;</narrative></title>"
+        "</iati-activity></iati-activities>"
+    )
+    path = tmp_path / "laughs.xml"
+    path.write_bytes(document.encode(encoding))
+    with pytest.raises(PartnerFileError, match="declares a DOCTYPE"):
+        iati_reader.read([path], iati_reader.parse_options({}, "test"), ";")
+
+
+def test_a_tag_of_a_million_attributes_is_refused_before_it_is_built(tmp_path):
+    attributes = " ".join(f'a{n}=""' for n in range(1_000_000))
+    path = tmp_path / "attributes.xml"
+    path.write_text(
+        f'<iati-activities version="2.03"><iati-activity {attributes}><iati-identifier>XM-1</iati-identifier>'
+        "</iati-activity></iati-activities>",
+        encoding="utf-8",
+    )
+    with pytest.raises(PartnerFileError, match="holds a tag or comment of more than 4,194,304 bytes"):
+        iati_reader.read([path], iati_reader.parse_options({}, "test"), ";")
