@@ -72,9 +72,9 @@ def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
             {"url": "bad.json", "format": "json"},
             hostile_files.json_object_flood,
         ),
-        "JSON: 4.9 million empty objects (under max_cells)": (
+        "JSON: 2.4 million empty objects (under max_cells)": (
             {"url": "bad.json", "format": "json"},
-            lambda path: hostile_files.json_object_flood(path, megabytes=14),
+            lambda path: hostile_files.json_object_flood(path, megabytes=7),
         ),
         "CSV: a header of 100,000 columns": ({"url": "bad.csv", "format": "csv"}, _wide_csv),
         "API: a page of 6 million empty objects": (

@@ -236,7 +236,7 @@ def _download_pages(
                 f"its pages are larger than max_bytes ({source.max_bytes} bytes) together, at page {number}; stopped",
             )
         try:  # bounded and guarded as the reader reads it: the pages are partner bytes too
-            document = load_document(target, source.format_options.get("encoding", "utf-8"), limits, f"page {number}: ")
+            document = load_document(target, source.format_options.get("encoding", "utf-8"), limits, f"page {number}")
         except PartnerFileError as error:
             raise SourceError(source.source_id, str(error)) from None
         records = _records(document, record_path)

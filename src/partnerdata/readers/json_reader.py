@@ -89,7 +89,7 @@ def read(
     columns: dict[str, None] = {}
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
-        document = load_document(Path(body), options["encoding"], limits, where)
+        document = load_document(Path(body), options["encoding"], limits, where.strip())
         records = _follow(document, record_path)
         indices = pc.cast(pa.array(np.arange(len(records), dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
@@ -116,14 +116,16 @@ def read(
     return [ReadResult(table=table, positions=position_array)]
 
 
-def load_document(body: Path, encoding: str, limits: Limits, where: str) -> Any:
-    """One page's document. Before json.loads builds it, what it would build is bounded: its
-    bytes, and its values (each value but the first follows a comma or opens a container, so
-    commas plus brackets bound them: 5 million empty objects take about 340 MB of Python objects)."""
+def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> Any:
+    """One document (``page`` names it among an API's pages: "page 2"). Before json.loads builds it,
+    what it would build is bounded: its bytes, and its values, counted from above (each value but the
+    first follows a comma or opens a container, so commas plus brackets bound them; an empty object
+    counts twice): 5 million empty objects take about 340 MB of Python objects."""
+    where = f"{page}: " if page else ""  # the prefix of a message
     octets = body.read_bytes()
-    limits.check_bytes(len(octets), f"{where or 'the file'}")
+    limits.check_bytes(len(octets), page or "the file")
     values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 1
-    limits.check_cells(values, f"{where or 'the file'} (counted as JSON values)")
+    limits.check_cells(values, f"{page or 'the file'} (its JSON values, counted from above)")
     try:
         text = octets.decode(text_codec(encoding))
     except UnicodeDecodeError as error:
