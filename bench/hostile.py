@@ -76,6 +76,10 @@ def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
             {"url": "bad.json", "format": "json"},
             lambda path: hostile_files.json_object_flood(path, megabytes=7),
         ),
+        "JSON: 1.2 million one-key objects (under max_cells)": (
+            {"url": "bad.json", "format": "json"},
+            _one_key_objects,
+        ),
         "CSV: a header of 100,000 columns": ({"url": "bad.csv", "format": "csv"}, _wide_csv),
         "API: a page of 6 million empty objects": (
             {
@@ -92,6 +96,12 @@ def cases(server: PartnerServer) -> dict[str, tuple[dict, object]]:
         ),
         "local url /dev/zero": ({"url": "/dev/zero", "format": "csv"}, None),
     }
+
+
+def _one_key_objects(path: Path) -> Path:
+    """The JSON that costs the most memory per value max_cells counts: objects of one member."""
+    path.write_bytes(b"[" + b",".join([b'{"a":1}'] * 1_240_000) + b"]")
+    return path
 
 
 def _wide_csv(path: Path) -> Path:

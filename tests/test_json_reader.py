@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from partnerdata.errors import PartnerFileError
 from partnerdata.readers import json_reader
+from partnerdata.readers.limits import DEFAULT_LIMITS
 
 SCALARS = st.one_of(
     st.none(),
@@ -38,8 +39,7 @@ UNIFORM = st.fixed_dictionaries(
 
 
 def record_by_record(records: list, separator: str) -> dict[str, list[str]]:
-    flat = [json_reader._flatten(record, separator, f"records[{i}]") for i, record in enumerate(records)]
-    return json_reader._text_columns(flat).to_pydict()
+    return json_reader._text_columns(records, separator, "records", DEFAULT_LIMITS).to_pydict()
 
 
 def bulk(records: list, separator: str) -> dict[str, list[str]] | None:

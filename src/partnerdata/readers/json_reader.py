@@ -96,10 +96,7 @@ def read(
         try:
             table = _arrow_flat(records, list_separator, limits)
             if table is None:
-                where_each = positions[-1].to_pylist()
-                table = _text_columns(
-                    [_flatten(r, list_separator, where_each[i], limits) for i, r in enumerate(records)]
-                )
+                table = _text_columns(records, list_separator, f"{where}{label}", limits)
         except UnicodeEncodeError:  # "\ud800" in the JSON: half of a character, which Arrow cannot store as text
             raise PartnerFileError(
                 f"{where}{label}[{_first_unencodable(records)}] holds a lone surrogate escape (such as \\ud800, half "
@@ -118,13 +115,14 @@ def read(
 
 def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> Any:
     """One document (``page`` names it among an API's pages: "page 2"). Before json.loads builds it,
-    what it would build is bounded: its bytes, and its values, counted from above (each value but the
-    first follows a comma or opens a container, so commas plus brackets bound them; an empty object
-    counts twice): 5 million empty objects take about 340 MB of Python objects."""
+    what it would build is bounded: its bytes, and its values, counted from above. Each value but the
+    first follows a comma or opens a container, and each member of an object (a colon) is a key and a
+    value: commas, brackets and twice the colons bound them (one inside a text counts too). Python's
+    objects for them take at most about 70 bytes each, so max_cells stay within a few hundred MB."""
     where = f"{page}: " if page else ""  # the prefix of a message
     octets = body.read_bytes()
     limits.check_bytes(len(octets), page or "the file")
-    values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 1
+    values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 2 * octets.count(b":") + 1
     limits.check_cells(values, f"{page or 'the file'} (its JSON values, counted from above)")
     try:
         text = octets.decode(text_codec(encoding))
@@ -167,11 +165,18 @@ def _stack(tables: list[tuple[pa.Table, int]]) -> pa.Table:
     return pa.concat_tables(filled) if filled else pa.table({})
 
 
-def _text_columns(flat: list[dict[str, str]]) -> pa.Table:
-    names: dict[str, None] = {}
-    for row in flat:
-        names.update(dict.fromkeys(row))
-    return pa.table({name: pa.array([row.get(name, "") for row in flat], pa.string()) for name in names})
+def _text_columns(records: list[Any], list_separator: str, label: str, limits: Limits) -> pa.Table:
+    """The record-by-record path: each record flattened and its cells put into their columns at
+    once, so that no list of flat records (nor of their positions) is ever held beside the records."""
+    columns: dict[str, list[str]] = {}
+    for index, record in enumerate(records):
+        flat = _flatten(record, list_separator, f"{label}[{index}]", limits)
+        for name in flat:
+            if name not in columns:
+                columns[name] = [""] * index  # a key first seen here: empty in the records before
+        for name, cells in columns.items():
+            cells.append(flat.get(name, ""))
+    return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
 
 
 def _arrow_flat(records: list[Any], list_separator: str, limits: Limits = DEFAULT_LIMITS) -> pa.Table | None:
