@@ -7,8 +7,6 @@ Prefect task can wrap it without pickling tables. None of them imports Prefect.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import functools
 import hashlib
 import json
 import logging
@@ -16,7 +14,6 @@ import os
 import shutil
 import tempfile
 import threading
-import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +25,19 @@ from partnerdata import __version__, paths
 from partnerdata.assemble import assemble
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_of_tables
-from partnerdata.config import SOURCE_ID_PATTERN, Config, Source, load_config
+from partnerdata.config import Config, load_config
 from partnerdata.cores import CORES
-from partnerdata.errors import ConfigError, LimitExceeded, NoTrustworthyRelease, PartnerFileError, SourceError
-from partnerdata.history import accept_snapshot, candidates, last_good, load_history, prune, record_verdict, usable
+from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
+from partnerdata.history import accept_snapshot, load_history, prune, usable
+from partnerdata.judging import (
+    judge_source,
+    judgement_basis,
+    record_good_verdicts,
+    record_missing_verdicts,
+    refuse_losses_to_defects,
+)
 from partnerdata.lock import folder_lock
-from partnerdata.mapping import SchemaDrift
-from partnerdata.prepare import PreparedSource, prepare_source, read_findings
+from partnerdata.prepare import PreparedSource, read_findings
 from partnerdata.privacy import Removal, scrub_free_text
 from partnerdata.redaction import redact_urls
 from partnerdata.release import (
@@ -50,11 +53,7 @@ from partnerdata.release import (
 from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
 from partnerdata.snapshots import (
-    Snapshot,
-    iso_timestamp,
     latest_snapshot,
-    list_snapshots,
-    record_event,
     remove_incoming_leftovers,
     snapshot_at,
     take_snapshot,
@@ -191,221 +190,13 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, rec
     Two texts say what went wrong: ``error`` for the maintainer (it may quote the partner's file)
     and ``public_error`` for validation.json and datapackage.json (it never does)."""
     with VALIDATION_SLOTS:  # validating is CPU-bound: more at once than cores only costs memory
-        return _validate_source(run, collected, work_dir, record)
+        config, schemas = load(run)
+        source = config.source(collected["source_id"])
+        return judge_source(source, schemas, Path(run.raw_dir), collected, Path(work_dir), record)
 
 
 # How many sources are read and checked at once in a process; each uses every core already.
 VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
-
-
-def _validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, record: bool) -> dict[str, Any]:
-    errors = _Errors(collected["error"])
-    if collected["snapshot"] is None:
-        return {**collected, **errors.as_dict(), "prepared": None, "verdict": None, "defect": None}
-    config, schemas = load(run)
-    source = config.source(collected["source_id"])
-    raw_dir = Path(run.raw_dir)
-    now = dt.datetime.fromisoformat(collected["checked_at"])
-    status = collected["status"]
-    history = load_history(raw_dir, source.source_id)
-    basis = judgement_basis(source, schemas)
-    defect = None
-    for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"])), basis):
-        if status in ("fallback", "reused"):  # data this run did not find current itself
-            age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
-            if age > source.max_fallback_age_days:
-                errors.add(
-                    f"its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
-                    f"max_fallback_age_days ({source.max_fallback_age_days:g}), so its rows are left out"
-                )
-                break
-        try:
-            prepared = prepare_source(source, list(snapshot.bodies), schemas, Path(work_dir))
-        except PartnerFileError as problem:
-            if history.was_good(snapshot):  # the same bytes passed before: what changed is not the file
-                defect = _no_longer_read(raw_dir, source, snapshot, problem, now, errors, record)
-            else:  # the partner's: the snapshot is refused, for as long as the entry and the code stay the same
-                refusal = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
-                errors.add(
-                    refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
-                )
-                if record:
-                    record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal, basis)
-        except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
-            defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors, record)
-        else:
-            refusal = None if history.accepted(snapshot) else _threshold_refusal(raw_dir, source, snapshot, prepared)
-            if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
-                verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
-                           "rows_accepted": prepared.rows_accepted}  # fmt: skip
-                return {
-                    **collected,
-                    **errors.as_dict(),
-                    "status": status,
-                    "snapshot": str(snapshot.folder),
-                    "prepared": prepared.as_dict(),
-                    "verdict": verdict,
-                    "defect": defect,
-                }
-            if record:
-                record_verdict(
-                    raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal, basis
-                )
-            errors.add(refusal)
-        status = "fallback"
-    return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None,
-            "verdict": None, "defect": defect}  # fmt: skip
-
-
-def judgement_basis(source: Source, schemas: Schemas) -> str:
-    """What a verdict on a snapshot's bytes depends on besides the bytes: how the source's entry reads
-    and judges them, the schemas and partnerdata's code. A refusal binds only while all are the same,
-    so that fixing sources.yaml, the schemas or the code reads a refused snapshot again."""
-    entry = {
-        key: getattr(source, key)
-        for key in ("format", "resource", "columns", "values", "constants", "date_format", "list_separator",
-                    "max_bytes", "max_columns", "max_cells", "max_depth", "max_read_seconds",
-                    "max_rejected_share", "max_row_drop_share")
-    }  # fmt: skip
-    entry["format_options"] = source.format_options
-    basis = {"entry": entry, "schemas": schemas.digest(), "code": code_digest()}
-    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-@functools.cache
-def code_digest() -> str:
-    """sha256 of partnerdata's own code and data files (the readers' codelists included)."""
-    digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv") and p.is_file()):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def _no_longer_read(
-    raw_dir: Path, source: Source, snapshot: Snapshot, problem: PartnerFileError, now: dt.datetime, errors: _Errors,
-    record: bool,
-) -> str:  # fmt: skip
-    """A snapshot judged good before fails now: its bytes are the same, so sources.yaml, the schemas or
-    partnerdata changed (a typo in ``columns``, a new limit). Not the partner's fault, and not recorded
-    against the snapshot: the source falls back, and a release that would lose its data is not made."""
-    what = f"{problem}{_limit_hint(problem, source)}"
-    if record:
-        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now), "snapshot": snapshot.name,
-                                                 "error": what, "partnerdata_version": __version__})  # fmt: skip
-    errors.add(
-        f"snapshot {snapshot.name} was judged good before and now fails: {what}; its bytes have not changed, so "
-        f"the entry of {source.source_id} in sources.yaml, the schemas or partnerdata did: check the entry "
-        "(the snapshot was not marked bad)",
-        f"snapshot {snapshot.name}, judged good before, no longer reads with the current configuration",
-    )
-    return f"snapshot {snapshot.name} was judged good before and now fails: {what}; check the entry in sources.yaml"
-
-
-# The machine, not a file: these stop the run (nothing is published) instead of one source.
-MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM}
-
-
-def _not_the_partners(
-    raw_dir: Path, source: Source, snapshot: Snapshot, problem: Exception, now: dt.datetime, errors: _Errors,
-    record: bool,
-) -> str:  # fmt: skip
-    """A failure that is not the partner's: a defect of partnerdata (an exception in its own code
-    while it reads, maps or checks the snapshot), or raw/ unreadable. The source falls back for
-    this run, loudly (the traceback is logged, the run's summary names it), and the snapshot gets
-    no verdict: it is read again by the next run, with fixed code. A full disk stops the run."""
-    if isinstance(problem, OSError) and problem.errno in MACHINE_ERRNOS:
-        raise problem
-    where = _raised_at(problem)
-    what = redact_urls(f"{type(problem).__name__}: {' '.join(str(problem).split())[:300]} (at {where})")
-    trace = redact_urls("".join(traceback.format_exception(problem)))
-    LOG.error("%s: partnerdata defect while reading snapshot %s: %s\n%s", source.source_id, snapshot.name, what, trace)
-    if record:
-        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now),
-                                                 "snapshot": snapshot.name, "error": what,
-                                                 "partnerdata_version": __version__})  # fmt: skip
-    if isinstance(problem, OSError):
-        errors.add(
-            f"snapshot {snapshot.name} cannot be read from raw/: {what}; not the partner's fault: check the "
-            "folder (its permissions, the disk); the snapshot was not marked bad",
-            f"snapshot {snapshot.name} could not be read from raw/ ({type(problem).__name__})",
-        )
-        return f"raw/ unreadable: {what}"
-    errors.add(
-        f"partnerdata defect while reading snapshot {snapshot.name}: {what}; a bug in partnerdata, not in the "
-        "partner's file: please report it (the snapshot was not marked bad; the next run reads it again)",
-        f"snapshot {snapshot.name} could not be read because of a partnerdata defect ({type(problem).__name__})",
-    )
-    return f"partnerdata defect: {what}"
-
-
-def _raised_at(problem: BaseException) -> str:
-    """file:line of the innermost frame in partnerdata's own code (else the innermost frame)."""
-    frames = traceback.extract_tb(problem.__traceback__)
-    own = [f for f in frames if f"{os.sep}partnerdata{os.sep}" in f.filename] or frames
-    if not own:
-        return "unknown"
-    frame = own[-1]
-    return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
-
-
-def _limit_hint(problem: PartnerFileError, source: Source) -> str:
-    if isinstance(problem, LimitExceeded):
-        return f"; if the file is genuine, raise {problem.limit} in the entry of {source.source_id} in sources.yaml"
-    return ""
-
-
-def _public_reason(problem: PartnerFileError) -> str:
-    """What validation.json may say: the kind of refusal, never the file's content."""
-    if isinstance(problem, LimitExceeded):
-        return f"past the limit {problem.limit}"
-    if isinstance(problem, SchemaDrift):
-        return "its columns do not match the source's mapping"
-    return "the file cannot be read as the format the source names"
-
-
-@dataclass
-class _Errors:
-    """What went wrong with a source, for the maintainer and for the public."""
-
-    private: str | None
-    public: str | None = None
-
-    def __post_init__(self) -> None:
-        self.private = redact_urls(self.private) if self.private else self.private
-        self.public = self.private  # collection errors are composed by partnerdata and redacted
-
-    def add(self, private: str, public: str | None = None) -> None:
-        private = redact_urls(private)
-        public = redact_urls(public or private)
-        self.private = f"{self.private}; {private}" if self.private else private
-        self.public = f"{self.public}; {public}" if self.public else public
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"error": self.private, "public_error": self.public}
-
-
-def _threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
-    """Why the thresholds refuse this snapshot, or None: a collapse is not published."""
-    if prepared.rows_read == 0:
-        return f"snapshot {snapshot.name} has no rows"
-    rejected = prepared.rows_read - prepared.rows_accepted
-    if rejected / prepared.rows_read > source.max_rejected_share:
-        return (
-            f"snapshot {snapshot.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
-            f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report"
-        )
-    previous = last_good(raw_dir, source.source_id, before=snapshot)
-    if previous is not None:
-        before = load_history(raw_dir, source.source_id).verdict(previous) or {}
-        rows_before = before.get("rows_read") or 0
-        if rows_before and prepared.rows_read < rows_before * (1 - source.max_row_drop_share):
-            return (
-                f"snapshot {snapshot.name} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
-                f"than max_row_drop_share ({source.max_row_drop_share:.0%}); if the drop is real, "
-                f"run `partnerdata accept {source.source_id}`"
-            )
-    return None
 
 
 def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) -> str:
@@ -444,37 +235,8 @@ def tidy_published(run: RunPaths) -> str | None:
     resume_purge(published)
     config, _ = load(run)
     _refresh_catalogue(published, config)  # only when a crash or a withdrawal left it behind
-    _record_missing_verdicts(run)
+    record_missing_verdicts(Path(run.raw_dir), published, utc_now())
     return moved
-
-
-def _record_missing_verdicts(run: RunPaths) -> None:
-    """A run killed after its release was out, before it recorded its verdicts, left the snapshots of
-    the current release unjudged (the next run finds nothing changed and judges nothing): their
-    verdict "good" is recorded now, with the counts the release's validation.json gives."""
-    current = current_release(Path(run.published_dir))
-    if current is None:
-        return
-    folder = paths.release_dir(Path(run.published_dir), current["version"])
-    try:
-        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-        counts = {
-            s["source_id"]: s for s in json.loads((folder / "validation.json").read_text(encoding="utf-8"))["sources"]
-        }
-    except (OSError, ValueError, KeyError):
-        return
-    raw_dir = Path(run.raw_dir)
-    for used in package.get("provenance", {}).get("snapshots", []):
-        source_id = used.get("source_id", "")
-        if not SOURCE_ID_PATTERN.match(source_id) or source_id not in counts:
-            continue
-        history = load_history(raw_dir, source_id)
-        for snapshot in list_snapshots(raw_dir, source_id):
-            if snapshot.sha256 == used.get("sha256") and history.verdict(snapshot) is None:
-                rows = counts[source_id]
-                record_verdict(
-                    raw_dir, snapshot, utc_now(), True, rows.get("rows_read", 0), rows.get("rows_accepted", 0), None
-                )
 
 
 def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
@@ -496,7 +258,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
             "no source could be read: nothing to publish (see the errors above); published/ was not changed"
         )
     if not dry_run:
-        _refuse_losses_to_defects(run, validated)
+        refuse_losses_to_defects(Path(run.published_dir), validated)
     assembly = assemble(config, schemas, prepared)
     regions = {s.source_id: s.organisation.country for s in config.sources}
     tables, removals = scrub_free_text(assembly.tables, schemas, regions)
@@ -545,7 +307,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
             stopwatch,
         )
         if outcome.holds_content:  # the snapshots are used now: their verdicts say so, and never before
-            _record_good_verdicts(run, validated, utc_now())
+            record_good_verdicts(Path(run.raw_dir), validated, utc_now())
         releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
         drawn = (outcome.version, _drawn(charts)) if outcome.version else None  # charts of a new release only
     catalogue_error = _refresh_catalogue(Path(run.published_dir), config, drawn)
@@ -566,38 +328,6 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "publish_parts": stopwatch.parts,
         "catalogue_error": catalogue_error,
     }
-
-
-def _refuse_losses_to_defects(run: RunPaths, validated: list[dict[str, Any]]) -> None:
-    """A defect of partnerdata or a changed configuration must not take a partner's records out of the
-    release: when one left a source that the current release has data from without any readable
-    snapshot, nothing is published."""
-    current = current_release(Path(run.published_dir))
-    if current is None:
-        return
-    package = paths.release_dir(Path(run.published_dir), current["version"]) / "datapackage.json"
-    try:
-        contributed = {s["source_id"] for s in json.loads(package.read_text(encoding="utf-8")).get("sources", [])
-                       if s.get("snapshot_sha256")}  # fmt: skip
-    except (OSError, ValueError):
-        contributed = set()
-    lost = [v for v in validated if v.get("defect") and v["prepared"] is None and v["source_id"] in contributed]
-    if lost:
-        names = "; ".join(f"{v['source_id']} ({v['defect']})" for v in lost)
-        raise NoTrustworthyRelease(
-            f"no snapshot of {names} could be read, for a reason that is not the partner's: nothing was published, so "
-            f"that a defect of partnerdata or a changed configuration does not remove their records from release "
-            f"{current['version']}; published/ was not changed"
-        )
-
-
-def _record_good_verdicts(run: RunPaths, validated: list[dict[str, Any]], now: dt.datetime) -> None:
-    """The verdict "good" on every snapshot the release current now was built from."""
-    for v in validated:
-        verdict = v.get("verdict")
-        if verdict:
-            snapshot = snapshot_at(Path(verdict["snapshot"]))
-            record_verdict(Path(run.raw_dir), snapshot, now, True, verdict["rows_read"], verdict["rows_accepted"], None)
 
 
 def _drawn(charts: Future) -> list[Chart] | None:
