@@ -22,7 +22,10 @@ SIGNED_S3 = (
             "https://storage.googleapis.com/b/o.csv?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=feedface&x=1",
             ["feedface", "x=1"],  # a signed URL: every value of its query is part of the signature
         ),
-        ("https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&se=2026-12-02&sig=c2VjcmV0", ["c2VjcmV0", "2022-11-02"]),
+        (
+            "https://acct.blob.core.windows.net/c/f.csv?sv=2022-11-02&se=2026-12-02&sig=c2VjcmV0",
+            ["c2VjcmV0", "2022-11-02"],
+        ),
         ("fetching https://alice:hunter2@partner.example.org/data.csv failed", ["alice", "hunter2"]),
         ("https://api.example.org/v1/activities?page=2&access_token=tok-123", ["tok-123"]),
         ("https://api.example.org/v1?apikey=k1&client_secret=s2&password=p3&api-key=k4", ["k1", "s2", "p3", "k4"]),
