@@ -132,4 +132,6 @@ def reference() -> Path:
     folder = os.environ.get("PARTNERDATA_REFERENCE")
     if not folder:
         pytest.skip("PARTNERDATA_REFERENCE is not set (.ci/run sets it to ../shared/reference)")
+    if not Path(folder).is_dir():
+        pytest.skip(f"PARTNERDATA_REFERENCE names {folder}, which is not a folder (.ci/run sets it to ../shared/reference)")
     return Path(folder)

@@ -108,13 +108,16 @@ def record_verdict(
     rows_accepted: int,
     reason: str | None,
     basis: str | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> None:
     event = {
         "event": "verdict", "at": iso_timestamp(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
         "rows_read": rows_read, "rows_accepted": rows_accepted, "reason": reason,
     }  # fmt: skip
     if basis is not None:
-        event["basis"] = basis  # what a refusal depends on besides the bytes (pipeline.judgement_basis)
+        event["basis"] = basis  # what a refusal depends on besides the bytes (judging.judgement_basis)
+    if profile:
+        event["profile"] = profile  # what the next snapshot's drift check compares with (judging.drift_refusal)
     record_event(raw_dir, snapshot.source_id, event)
 
 

@@ -84,7 +84,7 @@ def judge_source(
             refusal = None if history.accepted(snapshot) else threshold_refusal(raw_dir, source, snapshot, prepared)
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
                 verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
-                           "rows_accepted": prepared.rows_accepted}  # fmt: skip
+                           "rows_accepted": prepared.rows_accepted, "profile": prepared.profile}  # fmt: skip
                 return {
                     **collected,
                     **errors.as_dict(),
@@ -236,6 +236,9 @@ def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepare
     """Why the thresholds refuse this snapshot, or None: a collapse is not published."""
     if prepared.rows_read == 0:
         return f"snapshot {snapshot.name} has no rows"
+    drift = drift_refusal(raw_dir, source, snapshot, prepared)
+    if drift is not None:
+        return drift
     rejected = prepared.rows_read - prepared.rows_accepted
     if rejected / prepared.rows_read > source.max_rejected_share:
         return (
@@ -253,6 +256,59 @@ def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepare
                 f"run `partnerdata accept {source.source_id}`"
             )
     return None
+
+
+# A field counts as mostly filled when at least this share of a resource's rows fill it, in a snapshot
+# of at least MIN_ROWS_FILLED rows of it.
+MOSTLY_FILLED = 0.5
+MIN_ROWS_FILLED = 5
+# What the drift check calls the parts of a file that a standard format's reader maps.
+COLUMN_WORD = {"iati": "element"}
+
+
+def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
+    """Why the snapshot is refused as drift against the source's previous good snapshot, or None
+    (README, "Drift"): a column (an element) that the previous snapshot had and the reader maps is
+    missing, or a field read from the file that was mostly filled is empty in every row."""
+    previous = last_good(raw_dir, source.source_id, before=snapshot)
+    if previous is None:
+        return None
+    before = (load_history(raw_dir, source.source_id).verdict(previous) or {}).get("profile")
+    if not before:
+        return None  # judged before profiles were recorded: this snapshot's becomes the first
+    now = prepared.profile
+    problems = []
+    columns_before, columns_now = before.get("columns"), now.get("columns")
+    if columns_before and columns_now is not None:
+        missing = [c for c, mapped in columns_before.items() if mapped and c not in columns_now]
+        if missing:
+            word = COLUMN_WORD.get(source.format, "column")
+            added = [c for c in columns_now if c not in columns_before]
+            problems.append(
+                f"it no longer has the {word}(s) {_quoted(missing)} that the reader maps "
+                + (f"(new {word}s: {_quoted(added)})" if added else f"(no new {word}s)")
+            )
+    for resource, was in before.get("resources", {}).items():
+        is_now = now.get("resources", {}).get(resource)
+        if not is_now or not is_now["rows"] or was["rows"] < MIN_ROWS_FILLED:
+            continue
+        for name, count in was["filled"].items():
+            if count >= MOSTLY_FILLED * was["rows"] and is_now["filled"].get(name) == 0:
+                problems.append(
+                    f"field '{name}' of {resource} is empty in every row (it was filled in {count} of "
+                    f"{was['rows']} rows)"
+                )
+    if not problems:
+        return None
+    return (
+        f"snapshot {snapshot.name} refused as drift since snapshot {previous.name}, the last good one: "
+        f"{'; '.join(problems)}; if the change is real, adjust the entry of {source.source_id} in sources.yaml "
+        f"(columns, values) or run `partnerdata accept {source.source_id}`"
+    )
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
 
 
 def refuse_losses_to_defects(published_dir: Path, validated: list[dict[str, Any]]) -> None:
@@ -284,7 +340,8 @@ def record_good_verdicts(raw_dir: Path, validated: list[dict[str, Any]], now: dt
         verdict = v.get("verdict")
         if verdict:
             snapshot = snapshot_at(Path(verdict["snapshot"]))
-            record_verdict(raw_dir, snapshot, now, True, verdict["rows_read"], verdict["rows_accepted"], None)
+            record_verdict(raw_dir, snapshot, now, True, verdict["rows_read"], verdict["rows_accepted"], None,
+                           profile=verdict.get("profile"))  # fmt: skip
 
 
 def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime) -> None:

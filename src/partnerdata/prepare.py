@@ -39,6 +39,10 @@ class PreparedSource:
     rows_read: int  # all rows of all resources the source fills
     rows_accepted: int
     detected: dict[str, Any] = field(default_factory=dict)
+    # What the drift check compares with the previous good snapshot's (judging.drift_refusal):
+    # "columns", the file's columns or elements and whether they are mapped (standard formats; else
+    # None), and per resource its "rows" and how many of them each field read from the file "filled".
+    profile: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,9 +56,14 @@ def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_di
     findings: list[Finding] = []
     rows_read = rows_accepted = 0
     detected: dict[str, Any] = {}
+    columns: dict[str, bool] | None = None
+    filled: dict[str, dict[str, Any]] = {}
     for read in reads:
         resource = read.resource or source.resource
-        accepted, found = _check_resource(source, resource, read, schemas)
+        accepted, found, fill = _check_resource(source, resource, read, schemas)
+        filled[resource] = {"rows": read.table.num_rows, "filled": fill}
+        if read.source_columns is not None:
+            columns = {**(columns or {}), **read.source_columns}
         found += [
             Finding(source.source_id, resource, -1 - i, position, "", text, "row-shape", message)
             for i, (position, message, text) in enumerate(read.problems)
@@ -75,14 +84,18 @@ def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_di
         rows_read=rows_read,
         rows_accepted=rows_accepted,
         detected=detected,
+        profile={"columns": columns, "resources": filled},
     )
 
 
 def _check_resource(
     source: Source, resource: str, read: ReadResult, schemas: Schemas
-) -> tuple[pa.Table, list[Finding]]:
-    """Map, coerce and check one table; return the accepted rows (with _row, _position) and the findings."""
+) -> tuple[pa.Table, list[Finding], dict[str, int]]:
+    """Map, coerce and check one table; return the accepted rows (with _row, _position), the findings
+    and how many rows each field read from the file fills."""
     mapped = map_columns(read, source, schemas, resource)
+    from_file = read.table.column_names if read.resource is not None else list(source.columns)
+    fill = filled_rows(mapped.original, [f for f in from_file if f not in source.constants])
     dialect = Dialect(
         decimal=read.decimal,
         thousands=read.thousands,
@@ -98,7 +111,20 @@ def _check_resource(
     rows = pa.array(np.arange(validated.table.num_rows, dtype=np.int64))
     keep = pc.invert(pc.is_in(rows, value_set=pa.array(sorted({p.row for p in problems}), pa.int64())))
     accepted = validated.table.append_column(ROW, rows).append_column(POSITION, position_array(read)).filter(keep)
-    return accepted.cast(staged_schema(schemas, resource)), findings
+    return accepted.cast(staged_schema(schemas, resource)), findings, fill
+
+
+def filled_rows(table: pa.Table, names: list[str]) -> dict[str, int]:
+    """How many rows of each of the named text columns (those the table has) are not empty."""
+    counts = {}
+    for name in names:
+        if name not in table.column_names:
+            continue
+        column = table.column(name).combine_chunks()
+        if isinstance(column, pa.DictionaryArray):
+            column = column.dictionary_decode()
+        counts[name] = int(pc.sum(pc.greater(pc.utf8_length(column), 0)).as_py() or 0)
+    return counts
 
 
 def staged_schema(schemas: Schemas, resource: str) -> pa.Schema:

@@ -59,6 +59,9 @@ class ReadResult:
     list_separator: str | None = None  # separator the reader joined list items with (None: the source's)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # rows the reader could not take:
     # (position, what is wrong, the row's text); each is a rejected row, counted among the rows read
+    # A standard format's reader: the columns (or elements) of the partner's file, each with whether it
+    # maps them; the drift check compares them with the previous good snapshot's (judging.py).
+    source_columns: Mapping[str, bool] | None = None
 
 
 def position_array(read: ReadResult) -> pa.Array:

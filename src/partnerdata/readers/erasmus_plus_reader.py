@@ -99,6 +99,18 @@ ORGANISATION_TYPES = (
     ("research institute", "research_institute"),
     ("enterprise", "company"),
 )
+# The columns read, as the drift check names them: a partner group's number is "N", and the grant
+# column by the start of its long name (its explanation in brackets has changed before).
+GRANT_COLUMN = "EU Grant award in euros"
+PARTNER_COLUMN = re.compile(r"^Partner [0-9]+ ")
+MAPPED_COLUMNS = frozenset(
+    ["Project Identifier", "Programme", "Programme Funding", "Key Action", "Action Type", "Call year",
+     "Project Title", "Project Summary", "Project Status", GRANT_COLUMN, "Participating countries",
+     "Results Platform Project Card", "Project Website", "Topics", "Is Good Practice", "Is Success Story",
+     "Results Available", "Coordinating organisation name", "Coordinating organisation type",
+     "Coordinator's organisation type", "Coordinator's address", "Coordinator's region", "Coordinator's country"]
+    + [f"Partner N {detail}" for detail in ("name", "type", "organisation type", "address", "region", "country")]
+)  # fmt: skip
 YES_NO = {"yes": "true", "no": "false"}
 # The EU writes EL for Greece and UK for the United Kingdom; ISO 3166-1 says GR and GB.
 EU_COUNTRY_CODES = {"EL": "GR", "UK": "GB"}
@@ -190,10 +202,18 @@ def read(
             resource="projects",
             list_separator=";",
             detected=raw.detected,
+            source_columns=source_columns(header),
         ),
         ReadResult(table=text_table(organisations), positions=organisation_positions, resource="organisations"),
         ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
     ]
+
+
+def source_columns(header: Sequence[str]) -> dict[str, bool]:
+    """The export's columns as the drift check compares them (see MAPPED_COLUMNS), each with whether
+    the reader reads it."""
+    names = [GRANT_COLUMN if c.startswith(GRANT_COLUMN) else PARTNER_COLUMN.sub("Partner N ", c) for c in header]
+    return {name: name in MAPPED_COLUMNS for name in names}
 
 
 class _Row(Mapping[str, str]):

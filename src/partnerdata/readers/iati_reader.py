@@ -45,6 +45,11 @@ OPTIONS = {
     # of type 1 naming its parent) describes an event of the parent project: it becomes an activity.
     "sub_activities": (str, "projects"),
 }
+# The elements of an iati-activity the reader maps (its direct children), for the drift check.
+MAPPED_ELEMENTS = frozenset(
+    ["iati-identifier", "title", "description", "activity-status", "activity-date", "recipient-country",
+     "reporting-org", "participating-org", "budget", "transaction", "sector", "related-activity"]
+)  # fmt: skip
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 CODELISTS = Path(__file__).with_name("iati_codelists")
@@ -101,6 +106,7 @@ def read(
     version = ""
     file_lang = ""
     root: Element | None = None
+    seen: set[str] = set()  # the elements found directly under an iati-activity (extensions aside)
     depth = held = 0  # how deep the parser is, and how many elements it holds in memory
     for event, element in elements(Path(body), limits):
         if event == "start":
@@ -115,6 +121,7 @@ def read(
             continue
         depth -= 1
         if element.tag == "iati-activity":
+            seen.update(child.tag for child in element if isinstance(child.tag, str) and "{" not in child.tag)
             position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
             project, orgs, roles = _activity(element, options["languages"], withdrawn, file_lang)
             parent = _parent(element)
@@ -146,6 +153,7 @@ def read(
             resource="projects",
             list_separator=";",
             detected=detected,
+            source_columns={tag: tag in MAPPED_ELEMENTS for tag in sorted(seen)},
         ),
         ReadResult(
             table=text_table(list(organisations.values())),
