@@ -9,6 +9,7 @@ import csv
 import io
 import mmap
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -100,6 +101,7 @@ def read(
     else:
         encoding = text_codec(options["encoding"])
     if encoding != "utf-8":
+        _refuse_utf8_read_as(encoding, pa.py_buffer(octets), options)
         octets = _decode(pa.py_buffer(octets), encoding, options).encode("utf-8")
         limits.check_bytes(len(octets), f"the file, decoded from {encoding},")
     start = len(codecs.BOM_UTF8) if has_bom and encoding == "utf-8" else 0
@@ -233,15 +235,67 @@ def _column_types(
 
 
 def _decode(data: pa.Buffer, encoding: str, options: Mapping[str, Any], partial: bool = False) -> str:
-    """The text of data; a byte the encoding cannot read is an error that says what to set."""
+    """The text of data; a byte the encoding cannot read is an error that says where, and what to set."""
     octets = memoryview(data)
     try:
         return codecs.getincrementaldecoder(encoding)().decode(octets, final=not partial)
     except UnicodeDecodeError as error:
-        raise PartnerFileError(
-            f"the file is not valid {options['encoding']} (byte {error.start}: {bytes(octets[error.start : error.start + 1])!r}); "
-            "set csv.encoding in sources.yaml to the file's real encoding"
-        ) from None
+        line = bytes(octets[: error.start]).count(b"\n") + 1
+        where = f"line {line}, byte {error.start}"
+        byte = bytes(octets[error.start : error.start + 1])
+        key = _encoding_key(options)
+        hint = f"set {key} in sources.yaml to the file's real encoding, or to auto"
+        if encoding == "utf-8":
+            word = _word_at(octets, error.start, "cp1252", "strict")
+            if word is not None:  # what Excel writes in Western European locales
+                hint = (
+                    f"it reads as cp1252 (Windows-1252), where that byte is in {word!r}: set {key} in "
+                    "sources.yaml to cp1252 or auto"
+                )
+        raise PartnerFileError(f"the file is not valid {options['encoding']} ({where}: {byte!r}); {hint}") from None
+
+
+def _refuse_utf8_read_as(encoding: str, data: pa.Buffer, options: Mapping[str, Any]) -> None:
+    """A file whose bytes are UTF-8 (with characters beyond ASCII), read as another encoding, would
+    turn to mojibake ('België' as cp1252 is 'BelgiÃ«'). Text in another encoding is almost never
+    valid UTF-8 as well, so such a file is refused, with the encoding it is in."""
+    if codecs.lookup(encoding).name.startswith("utf"):
+        return
+    beyond = np.frombuffer(data, np.uint8) >= 0x80
+    if not beyond.any():
+        return  # ASCII is the same in both
+    try:
+        codecs.decode(memoryview(data), "utf-8")  # text in another encoding fails at its first such byte
+    except UnicodeDecodeError:
+        return
+    first = int(beyond.argmax())
+    word = _word_at(memoryview(data), first, "utf-8", "ignore")
+    mangled = _word_at(memoryview(data), first, encoding, "replace")
+    line = bytes(memoryview(data)[:first]).count(b"\n") + 1
+    key = _encoding_key(options)
+    raise PartnerFileError(
+        f"the file is UTF-8 (its bytes decode as UTF-8, from line {line}: {word!r}), but {key} is "
+        f"{options['encoding']}, which would read it as {mangled!r}: set {key} in sources.yaml to utf-8 or auto"
+    )
+
+
+def _encoding_key(options: Mapping[str, Any]) -> str:
+    """The key of sources.yaml that sets the encoding: csv.encoding, or the standard format's that reads a CSV."""
+    return str(options.get("encoding_key", "csv.encoding"))
+
+
+def _word_at(octets: memoryview, position: int, encoding: str, errors: str) -> str | None:
+    """The word around a byte as the encoding reads it (None: it cannot read it, with errors="strict")."""
+    start = max(0, position - 40)
+    end = min(len(octets), position + 40)
+    try:
+        text = bytes(octets[start:end]).decode(encoding, errors=errors)
+    except UnicodeDecodeError:
+        return None
+    at = len(bytes(octets[start:position]).decode(encoding, errors="ignore"))
+    left = re.split(r"[\s,;\t\"]", text[:at])[-1]
+    right = re.split(r"[\s,;\t\"]", text[at:])[0]
+    return left + right
 
 
 def _line_positions(

@@ -345,6 +345,7 @@ def _raw_rows(body: Path, options: Mapping[str, Any], limits: Limits) -> ReadRes
             "decimal": ".",
             "thousands": None,
             "quote_char": '"',
+            "encoding_key": "erasmus_plus.encoding",  # what the csv reader's messages name
         }
         (raw,) = csv_reader.read([body], csv_options, ";", limits)
     return raw
