@@ -66,7 +66,7 @@ def test_a_failing_partner_is_named_on_the_last_line_of_stderr(demo_project, tmp
     result = _partnerdata("run", home=tmp_path / "prefect-home", cwd=demo_project.root)
     assert result.returncode == 3, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("partnerdata: published, but these sources failed")
+    assert last.startswith("partnerdata: published release 1.0.0, but these sources failed")
     assert "wereldschool-activities (" in last and "is empty" in last
     assert "Traceback" not in result.stdout + result.stderr
 

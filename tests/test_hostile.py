@@ -100,7 +100,7 @@ def test_a_corrupt_partner_file_is_refused_as_that_partner_and_the_others_are_pu
     status, out, err = run(project, capsys)
     assert status == 3, err
     line = last_line(err)
-    assert line.startswith("partnerdata: published, but these sources failed") and "bad (" in line, line
+    assert line.startswith("partnerdata: published release 1.0.0, but these sources failed") and "bad (" in line, line
     assert "refused" in line and named in line, line
     assert "partnerdata defect" not in out + err  # the file's fault, and nothing else
     assert published_ids(project) == {"G-1", "G-2"}  # the good partner is out, the careless one left out

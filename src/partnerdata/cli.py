@@ -250,9 +250,13 @@ def _run(args: argparse.Namespace) -> int:
         failing = ", ".join(
             f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed")
         )
-        return _fail(
-            status, f"published, but these sources failed and their last good data (or none) was used: {failing}"
-        )
+        if args.dry_run:
+            lead = "dry run, nothing published; these sources failed and their last good data (or none) would be used"
+        elif result.get("version"):
+            lead = f"published release {result['version']}, but these sources failed and their last good data (or none) was used"
+        else:
+            lead = "no new release was made, and these sources failed: their last good data (or none) was used"
+        return _fail(status, f"{lead}: {failing}")
     if status != pipeline.EXIT_OK:
         return _fail(status, result["message"])
     return status
@@ -321,7 +325,7 @@ def _fail(status: int, message: str) -> int:
 
 
 def _repeat_final_line() -> None:
-    if _final_line:
+    if _final_line and "prefect" in sys.modules:  # Prefect may have written after it; else it is the last line already
         print(_final_line[0], file=sys.stderr, flush=True)
 
 

@@ -254,8 +254,9 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
     if not prepared:
+        causes = "; ".join(f"{v['source_id']} ({v.get('error') or 'no readable snapshot'})" for v in validated)
         raise NoTrustworthyRelease(
-            "no source could be read: nothing to publish (see the errors above); published/ was not changed"
+            f"no source could be read, so nothing was published and published/ was not changed: {causes}"
         )
     if not dry_run:
         refuse_losses_to_defects(Path(run.published_dir), validated)

@@ -95,6 +95,25 @@ def text_table(rows: list[dict[str, str]]) -> pa.Table:
     return pa.table({name: pa.array([row.get(name) or "" for row in rows], pa.string()) for name in names})
 
 
+def looks_like(body: Path) -> str:
+    """What a file's first bytes say it is: "JSON", "XML" (HTML included), "a zip archive (XLSX)",
+    or "other" (CSV, say), for messages that tell a partner which file a source was given."""
+    with open(body, "rb") as file:
+        start = file.read(512)
+    if start.startswith(b"PK\x03\x04"):
+        return "a zip archive (XLSX)"
+    marks = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+    codec = next((c for mark, c in marks if start.startswith(mark)), None)
+    if codec is not None:
+        text = start.decode(codec, errors="ignore").removeprefix("\ufeff")
+    elif start[:2] in (b"<\0", b"\0<"):  # UTF-16 without its mark
+        return "XML"
+    else:
+        text = start.decode("latin-1")
+    first = text.lstrip()[:1]
+    return {"{": "JSON", "[": "JSON", "<": "XML"}.get(first, "other")
+
+
 class Reader(Protocol):
     RESOURCES: tuple[str, ...] | None  # the resources a standard format fills; None for a generic format
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata.errors import ConfigError, PartnerFileError
-from partnerdata.readers import ReadResult, csv_reader, position_list, text_table, xlsx_reader
+from partnerdata.readers import ReadResult, csv_reader, looks_like, position_list, text_table, xlsx_reader
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_encoding, check_options
 
@@ -132,6 +132,12 @@ def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
+    kind = looks_like(Path(body))
+    if kind in ("JSON", "XML"):
+        raise PartnerFileError(
+            f"the file is {kind}, not a Projects Overview export of the Erasmus+ Project Results Platform (CSV or "
+            "XLSX): check the source's url and format"
+        )
     raw = _raw_rows(Path(body), options, limits)
     header = raw.table.column_names
     grant_column = next((c for c in header if c.startswith("EU Grant award in euros")), None)

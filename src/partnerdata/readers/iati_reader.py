@@ -32,8 +32,8 @@ from xml.etree.ElementTree import Element
 
 import pycountry
 
-from partnerdata.errors import ConfigError
-from partnerdata.readers import ReadResult, text_table
+from partnerdata.errors import ConfigError, PartnerFileError
+from partnerdata.readers import ReadResult, looks_like, text_table
 from partnerdata.readers.expat_feed import elements
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options
@@ -167,6 +167,10 @@ def read(
 
 def _check_size(body: Path, limits: Limits) -> None:
     limits.check_bytes(body.stat().st_size, "the file")
+    kind = looks_like(body)
+    if kind != "XML":
+        what = "it does not start with '<'" if kind == "other" else f"it is {kind}"
+        raise PartnerFileError(f"the file is not IATI activity XML ({what}): check the source's url and format")
 
 
 def _parent(activity: Element) -> str:
