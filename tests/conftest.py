@@ -133,5 +133,7 @@ def reference() -> Path:
     if not folder:
         pytest.skip("PARTNERDATA_REFERENCE is not set (.ci/run sets it to ../shared/reference)")
     if not Path(folder).is_dir():
-        pytest.skip(f"PARTNERDATA_REFERENCE names {folder}, which is not a folder (.ci/run sets it to ../shared/reference)")
+        pytest.skip(
+            f"PARTNERDATA_REFERENCE names {folder}, which is not a folder (.ci/run sets it to ../shared/reference)"
+        )
     return Path(folder)

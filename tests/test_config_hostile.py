@@ -519,3 +519,48 @@ def test_a_file_that_is_not_utf8_or_not_a_file_is_refused(tmp_path, capsys):
     folder = tmp_path / "folder.yaml"
     folder.mkdir()
     _refused(folder, capsys, "cannot be read (Is a directory); pass --sources FILE")
+
+
+# ------------------------------------------------------------------ values and constants against the vocabularies
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"values": {"activity_type": {"Leerweek": "learning-week"}}},
+         ["sources[0] (college-a): key 'values.activity_type'", "label 'Leerweek' maps to 'learning-week'",
+          "did you mean 'learning_week'?", "the codes are guest_lecture"]),
+        ({"constants": {"programme": "Enspired"}},
+         ["key 'constants.programme'", "'Enspired', which is not a code of 'programme'", "the codes are"]),
+        ({"values": {"target_groups": {"leraren": "teachers", "studenten": "students"}}},
+         ["key 'values.target_groups'", "label 'studenten' maps to 'students'", "the codes are teacher_educators"]),
+        ({"constants": {"country": "Belgium"}}, ["key 'constants.country'", "'Belgium'", "(250 codes)"]),
+        ({"values": {"theme": {"Gender": "gender", "gender ": "inclusive_education"}}},
+         ["key 'values.theme'", "the labels 'Gender' and 'gender ' differ only in case or spaces"]),
+    ],
+)  # fmt: skip
+def test_values_and_constants_must_be_codes_of_the_field(tmp_path, capsys, overrides, expected):
+    _refused(_write(tmp_path, _entry(**overrides)), capsys, *expected)
+
+
+def test_codes_empty_targets_and_labels_in_any_case_pass(tmp_path, capsys):
+    entry = _entry(
+        values={"activity_type": {"Leerweek": "learning_week", "LEERWEEK": "learning_week"},
+                "target_groups": {"leerlingen": "", "leraren": "teachers"}},
+        constants={"programme": "enspired", "partner_countries": "KE;RW"},
+    )  # fmt: skip
+    _passes(_write(tmp_path, entry), capsys)
+
+
+def test_labels_match_ignoring_case_and_surrounding_spaces():
+    import pyarrow as pa
+
+    from partnerdata.mapping import _translate, _translate_list
+
+    column = pa.array(["Leerweek", " leerweek ", "LEERWEEK", "Gastcollege", "Leerweken"])
+    assert _translate(column, {"Leerweek": "learning_week"}).to_pylist() == [
+        "learning_week", "learning_week", "learning_week", "Gastcollege", "Leerweken",
+    ]  # fmt: skip
+    lists = pa.array(["Leraren; LEERLINGEN", "leraren"])
+    translated = _translate_list(lists, {"leraren": "teachers", "Leerlingen": ""}, ";")
+    assert translated.to_pylist() == ["teachers;", "teachers"]

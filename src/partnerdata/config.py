@@ -407,6 +407,7 @@ def _load_source(
                 )
     for name in set(columns) & set(constants):
         raise ConfigError(f"{where}: field '{name}' is both in 'columns' and in 'constants'; keep one")
+    _check_codes(values, constants, [spec for r in resources for spec in schemas.fields(r)], where)
 
     organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'", schemas)
     url_template = entry["url"]
@@ -656,6 +657,40 @@ def _reject_unknown(raw: dict, allowed: set[str], where: str) -> None:
         if key not in allowed:
             known = f" (known keys: {', '.join(sorted(allowed))})" if len(allowed) <= 8 else ""
             raise ConfigError(f"{where}: unknown key {str(key)!r}{_suggestion(str(key), allowed) or known}")
+
+
+def _check_codes(
+    values: Mapping[str, Mapping[str, str]], constants: Mapping[str, str], specs: list[dict[str, Any]], where: str
+) -> None:
+    """Every code that ``values`` maps a label to, and every constant, is one the field allows (its
+    vocabulary: ``enum``, or a list's ``itemEnum``); an empty target leaves the value (or the list
+    item) out. Labels match ignoring case and surrounding spaces, so two labels that differ only so
+    must map to the same code."""
+    for name, labels in values.items():
+        seen: dict[str, tuple[str, str]] = {}
+        for label, code in labels.items():
+            same = seen.setdefault(label.strip().lower(), (label, code))
+            if same[1] != code:
+                raise ConfigError(
+                    f"{where}: key 'values.{name}': the labels {same[0]!r} and {label!r} differ only in case or "
+                    f"spaces, which labels ignore, but map to different codes ({same[1]!r}, {code!r}); keep one"
+                )
+    checks = [(f"values.{name}", name, f"label {label!r} maps to ", code)
+              for name, labels in values.items() for label, code in labels.items()]  # fmt: skip
+    checks += [(f"constants.{name}", name, "", value) for name, value in constants.items()]
+    for key, name, what, code in checks:
+        for spec in (s for s in specs if s["name"] == name):
+            allowed = spec.get("itemEnum") if spec["type"] == "list" else spec.get("constraints", {}).get("enum")
+            if not allowed:
+                continue
+            items = [i.strip() for i in code.split(spec.get("delimiter", ";"))] if spec["type"] == "list" else [code]
+            for item in items:
+                if item and item not in allowed:
+                    listed = ", ".join(allowed[:30]) + (f", ... ({len(allowed)} codes)" if len(allowed) > 30 else "")
+                    raise ConfigError(
+                        f"{where}: key '{key}': {what}{item!r}, which is not a code of '{name}'"
+                        f"{_suggestion(item, allowed)}; the codes are {listed}"
+                    )
 
 
 def _suggestion(name: str, candidates: Any) -> str:

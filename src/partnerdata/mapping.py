@@ -88,10 +88,12 @@ def on_text(function: Callable[[pa.Array], pa.Array], column: pa.Array) -> pa.Ar
 
 
 def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
-    """Replace each partner label by its code; values without a label stay as they are."""
-    keys = pa.array(list(labels), pa.string())
+    """Replace each partner label by its code, ignoring case and surrounding spaces (config.py
+    refuses labels that differ only so and map to different codes); values without a label stay
+    as they are."""
+    keys = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(list(labels), pa.string())))
     codes = pa.array(list(labels.values()), pa.string())
-    index = pc.index_in(column, value_set=keys)
+    index = pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=keys)
     return pc.if_else(pc.is_valid(index), pc.take(codes, index), column)
 
 
