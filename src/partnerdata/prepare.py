@@ -121,9 +121,11 @@ def filled_rows(table: pa.Table, names: list[str]) -> dict[str, int]:
         if name not in table.column_names:
             continue
         column = table.column(name).combine_chunks()
-        if isinstance(column, pa.DictionaryArray):
-            column = column.dictionary_decode()
-        counts[name] = int(pc.sum(pc.greater(pc.utf8_length(column), 0)).as_py() or 0)
+        if isinstance(column, pa.DictionaryArray):  # each distinct text once
+            filled = pc.take(pc.greater(pc.utf8_length(column.dictionary), 0), column.indices)
+        else:
+            filled = pc.greater(pc.utf8_length(column), 0)
+        counts[name] = int(pc.sum(filled).as_py() or 0)
     return counts
 
 

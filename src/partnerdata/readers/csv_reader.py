@@ -261,14 +261,17 @@ def _refuse_utf8_read_as(encoding: str, data: pa.Buffer, options: Mapping[str, A
     valid UTF-8 as well, so such a file is refused, with the encoding it is in."""
     if codecs.lookup(encoding).name.startswith("utf"):
         return
-    beyond = np.frombuffer(data, np.uint8) >= 0x80
-    if not beyond.any():
+    octets, block = np.frombuffer(data, np.uint8), 1 << 24  # a block at a time: no copy of the file
+    first = next((i + int(np.argmax(octets[i : i + block] >= 0x80)) for i in range(0, len(octets), block)
+                  if (octets[i : i + block] >= 0x80).any()), None)  # fmt: skip
+    if first is None:
         return  # ASCII is the same in both
-    try:
-        codecs.decode(memoryview(data), "utf-8")  # text in another encoding fails at its first such byte
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:  # text in another encoding fails at its first such byte; the text decoded is not kept
+        for i in range(first - first % block, len(octets), block):
+            decoder.decode(memoryview(data)[i : i + block], final=i + block >= len(octets))
     except UnicodeDecodeError:
         return
-    first = int(beyond.argmax())
     word = _word_at(memoryview(data), first, "utf-8", "ignore")
     mangled = _word_at(memoryview(data), first, encoding, "replace")
     line = bytes(memoryview(data)[:first]).count(b"\n") + 1

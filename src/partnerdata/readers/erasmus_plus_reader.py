@@ -140,7 +140,7 @@ def read(
         )
     raw = _raw_rows(Path(body), options, limits)
     header = raw.table.column_names
-    grant_column = next((c for c in header if c.startswith("EU Grant award in euros")), None)
+    grant_column = next((c for c in header if c.startswith(GRANT_COLUMN)), None)
     if "Project Identifier" not in header:
         raise PartnerFileError(
             f"not a Projects Overview export: no 'Project Identifier' column (columns: {', '.join(header[:8])}, ...)"

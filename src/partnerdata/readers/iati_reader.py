@@ -95,7 +95,7 @@ def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
-    _check_size(Path(body), limits)
+    _check_file(Path(body), limits)
     projects: list[dict[str, str]] = []
     organisations: dict[str, dict[str, str]] = {}
     organisation_positions: dict[str, str] = {}
@@ -165,7 +165,8 @@ def read(
     ]
 
 
-def _check_size(body: Path, limits: Limits) -> None:
+def _check_file(body: Path, limits: Limits) -> None:
+    """Within max_bytes, and XML at all (a CSV or JSON file given to an iati source is told so)."""
     limits.check_bytes(body.stat().st_size, "the file")
     kind = looks_like(body)
     if kind != "XML":
