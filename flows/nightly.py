@@ -57,8 +57,15 @@ def _secrets(sources_file: str) -> dict[str, str]:
 def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str, record: bool = True) -> dict[str, Any]:
     validated = pipeline.validate_source(run, collected, work_dir, record)
     prepared = validated.get("prepared")
-    counts = f"{prepared['rows_accepted']} of {prepared['rows_read']} rows accepted" if prepared else "no rows"
+    counts = (
+        f"{prepared['rows_accepted']} of {prepared['rows_read']} records pass the source's own checks (the checks "
+        "across sources follow at publish)"
+        if prepared
+        else "no records"
+    )
     get_run_logger().info("%s: validated, %s (%s)", collected["source_id"], counts, validated["status"])
+    for found in validated["warnings"]:
+        get_run_logger().warning("%s: warning: %s", collected["source_id"], found["message"])
     return validated
 
 
@@ -177,6 +184,10 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
     message = summary["message"]
     if summary.get("catalogue_error"):
         message = f"{message}; but {summary['catalogue_error']}"
+    if summary.get("warnings"):  # nothing failed, but a person should look: notified, as warnings, not a failure
+        message = f"{message}; with {len(summary['warnings'])} warning(s): {pipeline.warned_sources(summary)}"
+        summary["notified"] = pipeline.notify(config, _notification("warnings", message, summary))
+        get_run_logger().warning("%s", summary["notified"])
     return Completed(message=message, data=summary)
 
 
@@ -201,6 +212,10 @@ def _notification(status: str, message: str, summary: dict[str, Any]) -> dict[st
             for s in summary.get("sources", [])
             if s["status"] in ("fallback", "failed")
         ],
+        "warnings": [
+            {"source_id": w["source_id"], "kind": w["kind"], "message": w["message"]}
+            for w in summary.get("warnings", [])
+        ],
     }
 
 
@@ -218,7 +233,9 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: boo
     same_as = pipeline.unchanged_since_latest(run, fingerprint)
     if same_as is not None and status == pipeline.EXIT_OK and not dry_run:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
+        config, _ = pipeline.load(run)
         return {
+            "warnings": pipeline.run_warnings(config, pipeline.Path(run.raw_dir), collected, pipeline.utc_now()),
             "exit_status": status,
             "message": message,
             "version": None,

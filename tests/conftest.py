@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,35 @@ def prefect_engine():
         yield
         # At shutdown Prefect logs to a stream pytest has already closed; don't print that as an error.
         logging.raiseExceptions = False
+
+
+class _CurrentStderr:
+    """sys.stderr as it is when written to: pytest's capture of the test running now."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _console_follows_capture() -> None:
+    """Prefect's console handler keeps the sys.stderr of the moment it was made, which is the capture
+    of one test; once that test ends, a warning logged by a later test's run lands in a closed stream
+    and Python prints a "Logging error" traceback into that test's output. Pointed at whatever
+    sys.stderr is when a record is written, each test's output holds its own run's log."""
+    if "prefect.logging.handlers" not in sys.modules:
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *[logging.getLogger(n) for n in logging.root.manager.loggerDict]]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.stream = handler.console.file = _CurrentStderr()
 
 
 @pytest.fixture

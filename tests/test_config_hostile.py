@@ -297,6 +297,8 @@ def test_organisation_texts_that_are_published_are_checked(tmp_path, capsys, org
         ("max_fallback_age_days", float("-inf"), "got -inf"),
         ("max_rejected_share", float("nan"), "expected a share between 0 and 1, got nan"),
         ("max_row_drop_share", 1.5, "expected a share between 0 and 1, got 1.5"),
+        ("warn_row_change_share", -0.1, "expected a share between 0 and 1, got -0.1"),
+        ("warn_unchanged_days", "90", "expected a number of days from 0 to 3,650, got '90'"),
     ],
 )
 def test_impossible_numbers_in_settings_are_refused(tmp_path, capsys, key, value, expected):

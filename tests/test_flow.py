@@ -80,11 +80,18 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     assert artifact.type == "table" and len(table) == 8
     assert table["hzk-leerweken"] == {
         "source": "hzk-leerweken", "status": "fetched", "data": "current", "rows read": 120, "accepted": 117,
-        "rejected": 3, "snapshot age (days)": 0.0, "error": "",
+        "rejected": 3, "of them across sources": 0, "snapshot age (days)": 0.0, "error": "",
+        "warnings": "1 row(s) held back, their theme not a code of the vocabulary: 'Burgerschap' (1); if a "
+        "label means an allowed code, add it under values.theme in the entry in sources.yaml",
     }  # fmt: skip
+    assert table["vredesschool-iati"]["of them across sources"] == 7
     summary = Artifact.get("partnerdata-release", _sync=True)
     assert summary.type == "markdown" and "# Release 1.0.0" in summary.data
     assert "| activities | 245 |" in summary.data and "activities.parquet" in summary.data
+    assert (
+        "## Warnings" in summary.data
+        and "- hzk-leerweken (unknown-label): 1 row(s) held back, their theme" in summary.data
+    )
 
     package = json.loads((release / "datapackage.json").read_text())
     assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"
@@ -154,7 +161,17 @@ def test_parquet_files_carry_the_declared_types(demo_project, capsys):
 
 
 def test_bad_demo_records_land_in_the_private_reports_not_in_the_release(demo_project, capsys):
-    assert _run(demo_project, capsys)[0] == 0
+    status, out, _ = _run(demo_project, capsys)
+    assert status == 0
+    # The planted unknown codes are the run's only warnings; the two IATI rows the checks across
+    # sources reject are told apart from those the source's own checks rejected.
+    warned = [line.strip() for line in out.splitlines() if line.strip().startswith("warning: ")]
+    assert [line.split(" held back, ")[0] for line in warned] == [
+        "warning: hzk-leerweken: 1 row(s)",
+        "warning: vredesschool-iati: 1 row(s)",
+    ], out
+    assert "'Burgerschap' (1)" in warned[0] and "'9' (1)" in warned[1]
+    assert "rejected    9 (7 across sources)" in out
     reports = demo_project.reports / "latest"
     assert reports.is_symlink()
     rejected = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False) for p in reports.glob("*/rejected.csv"))
@@ -204,6 +221,7 @@ def test_a_second_run_with_nothing_changed_publishes_nothing(demo_project, capsy
     status, out, _ = _run(demo_project, capsys)
     assert status == 0
     assert "nothing changed since release 1.0.0" in out
+    assert "warning" not in out  # a delivery warns once, when a release first uses it
     assert _releases(demo_project) == ["1.0.0"]
     assert sorted(demo_project.raw.glob("*/*/meta.json")) == snapshots  # same bytes: no new snapshot
     assert {p: p.stat().st_mtime_ns for p in demo_project.published.rglob("*") if p.is_file()} == before

@@ -288,10 +288,19 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
 
 def _print_summary(result: dict[str, Any]) -> None:
     lines = ["", "partnerdata run summary"]
+    if any("rows_read" in source for source in result.get("sources", [])):
+        lines.append("  (records of the resources a source fills, not lines of its file; rejected: by the source's")
+        lines.append(
+            "   own checks, and in brackets those of them the checks across sources, keys and references, rejected)"
+        )
     for source in result.get("sources", []):
         counts = ""
         if "rows_read" in source:
-            counts = f"  read {source['rows_read']:>5}  accepted {source['rows_accepted']:>5}  rejected {source['rows_rejected']:>4}"
+            across = source.get("rows_rejected_across", 0)
+            counts = (
+                f"  read {source['rows_read']:>5}  accepted {source['rows_accepted']:>5}  rejected {source['rows_rejected']:>4}"
+                + (f" ({across} across sources)" if across else "")
+            )
         error = f"  ({source['error']})" if source.get("error") else ""
         lines.append(f"  {source['source_id']:<28} {source['status']:<10}{counts}{error}")
     if "rows" in result:
@@ -307,6 +316,8 @@ def _print_summary(result: dict[str, Any]) -> None:
         lines.append(
             "  seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result["timings"].items())
         )
+    for found in result.get("warnings", []):
+        lines.append(f"  warning: {found['source_id']}: {found['message']}")
     if result.get("notified"):
         lines.append(f"  {result['notified']}")
     if result.get("catalogue_error"):  # last: the data is out, but what data users browse is behind

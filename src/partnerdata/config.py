@@ -58,8 +58,11 @@ THRESHOLD_KEYS: dict[str, Number] = {
     "max_rejected_share": ((int, float), 0, 1),
     "max_row_drop_share": ((int, float), 0, 1),
     "retention_snapshots": (int, 0, 100_000),
+    # Warnings (README, "Warnings"): 0 turns one off.
+    "warn_row_change_share": ((int, float), 0, 1),
+    "warn_unchanged_days": ((int, float), 0, 3650),
 }
-SHARE_KEYS = ("max_rejected_share", "max_row_drop_share")
+SHARE_KEYS = ("max_rejected_share", "max_row_drop_share", "warn_row_change_share")
 # HTTP behaviour of a source
 HTTP_KEYS: dict[str, Number] = {
     "timeout_seconds": ((int, float), 0.001, 3600),
@@ -137,6 +140,8 @@ class Settings:
     max_rejected_share: float = 0.2
     max_row_drop_share: float = 0.5
     retention_snapshots: int = 10
+    warn_row_change_share: float = 0.2
+    warn_unchanged_days: float = 90
     lock_timeout_seconds: float = 60
     retention_releases: int | None = None  # None: keep every release
     notify_url: str = ""  # expanded (${VAR}, ${secret:NAME}): never log it
@@ -188,6 +193,8 @@ class Source:
     max_rejected_share: float = 0.2
     max_row_drop_share: float = 0.5
     retention_snapshots: int = 10
+    warn_row_change_share: float = 0.2
+    warn_unchanged_days: float = 90
     secrets: tuple[str, ...] = ()  # every value a reference expanded to, for redaction
     secret_blocks: tuple[str, ...] = ()  # names of the Prefect Secret blocks the entry uses
 

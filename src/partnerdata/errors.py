@@ -32,15 +32,23 @@ class SourceError(PartnerdataError):
 class PartnerFileError(PartnerdataError):
     """The partner's file cannot be used as delivered: unreadable, not the format it should be,
     its columns drifted, or past one of the source's limits. The snapshot is refused (for good:
-    it is never offered as a fallback), and the source falls back to its last good snapshot."""
+    it is never offered as a fallback), and the source falls back to its last good snapshot.
+
+    ``str(error)`` is the maintainer's text: the problem, then ``hint``, what a maintainer may change
+    (sources.yaml); ``problem`` alone is what the partner's letter says."""
+
+    def __init__(self, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{problem}; {hint}" if hint else problem)
+        self.problem = problem
+        self.hint = hint
 
 
 class LimitExceeded(PartnerFileError):
     """A reader stopped at one of the source's limits (``max_bytes``, ``max_cells``, ...), before
     the file could exhaust the machine. ``limit`` names the sources.yaml key."""
 
-    def __init__(self, limit: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, limit: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
         self.limit = limit
 
 

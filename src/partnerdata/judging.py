@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import traceback
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from partnerdata.config import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
 from partnerdata.history import candidates, last_good, load_history, record_verdict
 from partnerdata.mapping import SchemaDrift
-from partnerdata.prepare import PreparedSource, prepare_source
+from partnerdata.prepare import PreparedSource, prepare_source, read_findings
 from partnerdata.redaction import redact_urls
 from partnerdata.release import current_release
 from partnerdata.schemas import Schemas
@@ -48,16 +49,22 @@ def judge_source(
     """Read and check the snapshot collection found, and judge it; on a refusal (or a failure that is
     not the partner's) the older snapshots in turn. Returns ``collected`` with what became of it:
     status, snapshot, error and public_error, prepared (the staged rows), the verdict "good" to record
-    once a release uses it, and the defect, if one kept a snapshot from being read."""
+    once a release uses it, the defect, if one kept a snapshot from being read, ``refused`` (the
+    newest snapshot, when it was refused: why, in the partner's words, and its findings, for the
+    partner's letter) and ``warnings`` (what a person should know although nothing was refused)."""
     errors = Errors(collected["error"])
+    nothing = {"prepared": None, "verdict": None, "defect": None, "refused": None, "warnings": []}
     if collected["snapshot"] is None:
-        return {**collected, **errors.as_dict(), "prepared": None, "verdict": None, "defect": None}
+        return {**collected, **errors.as_dict(), **nothing}
     now = dt.datetime.fromisoformat(collected["checked_at"])
     status = collected["status"]
     history = load_history(raw_dir, source.source_id)
     basis = judgement_basis(source, schemas)
-    defect = None
-    for snapshot in candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"])), basis):
+    defect = refused = None
+    for tried, snapshot in enumerate(
+        candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"])), basis)
+    ):
+        newest = tried == 0  # the delivery the partner's letter is about
         if status in ("fallback", "reused"):  # data this run did not find current itself
             age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
             if age > source.max_fallback_age_days:
@@ -76,15 +83,19 @@ def judge_source(
                 errors.add(
                     refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
                 )
+                if newest:
+                    refused = _refused(snapshot, f"we could not read it: {problem.problem}", None, work_dir)
                 if record:
                     record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
             defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors, record)
         else:
-            refusal = None if history.accepted(snapshot) else threshold_refusal(raw_dir, source, snapshot, prepared)
+            accepted = history.accepted(snapshot)
+            refusal = None if accepted else threshold_refusal(raw_dir, source, snapshot, prepared)
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
                 verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
                            "rows_accepted": prepared.rows_accepted, "profile": prepared.profile}  # fmt: skip
+                first_use = not history.was_good(snapshot)  # a delivery warns once, when a release first uses it
                 return {
                     **collected,
                     **errors.as_dict(),
@@ -93,15 +104,38 @@ def judge_source(
                     "prepared": prepared.as_dict(),
                     "verdict": verdict,
                     "defect": defect,
+                    "refused": refused,
+                    "warnings": delivery_warnings(raw_dir, source, snapshot, prepared, not accepted)
+                    if first_use
+                    else [],
                 }
             if record:
                 record_verdict(
-                    raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal, basis
+                    raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal.reason, basis
                 )
-            errors.add(refusal)
+            errors.add(refusal.reason)
+            if newest:
+                refused = _refused(snapshot, refusal.for_partner, prepared, work_dir)
         status = "fallback"
-    return {**collected, **errors.as_dict(), "status": "failed", "snapshot": None, "prepared": None,
-            "verdict": None, "defect": defect}  # fmt: skip
+    return {**collected, **errors.as_dict(), **nothing, "status": "failed", "snapshot": None, "defect": defect,
+            "refused": refused}  # fmt: skip
+
+
+def _refused(snapshot: Snapshot, why: str, prepared: PreparedSource | None, work_dir: Path) -> dict[str, Any]:
+    """The newest snapshot, refused: what the partner's letter says of it. Its findings are moved
+    aside, so that the snapshot the source falls back to does not overwrite them."""
+    findings = None
+    if prepared is not None:
+        findings = str(work_dir / f"{prepared.source_id}.refused.findings.jsonl")
+        os.replace(prepared.findings, findings)
+    return {
+        "snapshot": snapshot.name,
+        "fetched_at": iso_timestamp(snapshot.fetched_at),
+        "why": why,
+        "rows_read": prepared.rows_read if prepared else 0,
+        "rows_accepted": prepared.rows_accepted if prepared else 0,
+        "findings": findings,
+    }
 
 
 def judgement_basis(source: Source, schemas: Schemas) -> str:
@@ -232,79 +266,161 @@ class Errors:
         return {"error": self.private, "public_error": self.public}
 
 
-def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why the thresholds refuse a snapshot: for the maintainer (what to do in sources.yaml, or
+    ``partnerdata accept``), and for the partner's letter (what is wrong with the file)."""
+
+    reason: str
+    for_partner: str
+
+
+def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> Refusal | None:
     """Why the thresholds refuse this snapshot, or None: a collapse is not published."""
     if prepared.rows_read == 0:
-        return f"snapshot {snapshot.name} has no rows"
+        return Refusal(f"snapshot {snapshot.name} has no rows", "the file has no rows")
     drift = drift_refusal(raw_dir, source, snapshot, prepared)
     if drift is not None:
         return drift
     rejected = prepared.rows_read - prepared.rows_accepted
     if rejected / prepared.rows_read > source.max_rejected_share:
-        return (
+        return Refusal(
             f"snapshot {snapshot.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
-            f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report"
+            f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report",
+            f"{rejected} of its {prepared.rows_read} rows have problems, more than the "
+            f"{source.max_rejected_share:.0%} we accept in one delivery, so none of it was used: the rows and "
+            "their problems are listed below",
         )
-    previous = last_good(raw_dir, source.source_id, before=snapshot)
-    if previous is not None:
-        before = load_history(raw_dir, source.source_id).verdict(previous) or {}
-        rows_before = before.get("rows_read") or 0
-        if rows_before and prepared.rows_read < rows_before * (1 - source.max_row_drop_share):
-            return (
-                f"snapshot {snapshot.name} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
-                f"than max_row_drop_share ({source.max_row_drop_share:.0%}); if the drop is real, "
-                f"run `partnerdata accept {source.source_id}`"
-            )
+    before = _previous_verdict(raw_dir, source, snapshot)
+    rows_before = before.get("rows_read") or 0
+    if rows_before and prepared.rows_read < rows_before * (1 - source.max_row_drop_share):
+        return Refusal(
+            f"snapshot {snapshot.name} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
+            f"than max_row_drop_share ({source.max_row_drop_share:.0%}); if the drop is real, "
+            f"run `partnerdata accept {source.source_id}`",
+            f"it has {prepared.rows_read} rows where your previous delivery had {rows_before}; if you removed "
+            "those records on purpose, tell us and we will use the file; if not, please send the complete file",
+        )
     return None
 
 
+def _previous_verdict(raw_dir: Path, source: Source, snapshot: Snapshot) -> dict[str, Any]:
+    """The verdict on the source's last good snapshot before this one ({} when there is none)."""
+    previous = last_good(raw_dir, source.source_id, before=snapshot)
+    if previous is None:
+        return {}
+    verdict = load_history(raw_dir, source.source_id).verdict(previous) or {}
+    return {**verdict, "name": previous.name, "delivered": previous.fetched_at.date().isoformat()}
+
+
 # A field counts as mostly filled when at least this share of a resource's rows fill it, in a snapshot
-# of at least MIN_ROWS_FILLED rows of it.
+# of at least MIN_ROWS_FILLED rows of it; as mostly empty when fewer than MOSTLY_EMPTY of them do.
 MOSTLY_FILLED = 0.5
+MOSTLY_EMPTY = 0.25
 MIN_ROWS_FILLED = 5
 # What the drift check calls the parts of a file that a standard format's reader maps.
 COLUMN_WORD = {"iati": "element"}
 
 
-def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> str | None:
+def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> Refusal | None:
     """Why the snapshot is refused as drift against the source's previous good snapshot, or None
     (README, "Drift"): a column (an element) that the previous snapshot had and the reader maps is
     missing, or a field read from the file that was mostly filled is empty in every row."""
-    previous = last_good(raw_dir, source.source_id, before=snapshot)
-    if previous is None:
-        return None
-    before = (load_history(raw_dir, source.source_id).verdict(previous) or {}).get("profile")
-    if not before:
-        return None  # judged before profiles were recorded: this snapshot's becomes the first
-    now = prepared.profile
-    problems = []
-    columns_before, columns_now = before.get("columns"), now.get("columns")
+    before = _previous_verdict(raw_dir, source, snapshot)
+    if not before.get("profile"):
+        return None  # no good snapshot yet, or judged before profiles were recorded: this one's becomes the first
+    found: list[tuple[str, str]] = []  # (for the maintainer, for the partner)
+    columns_before, columns_now = before["profile"].get("columns"), prepared.profile.get("columns")
     if columns_before and columns_now is not None:
         missing = [c for c, mapped in columns_before.items() if mapped and c not in columns_now]
         if missing:
             word = COLUMN_WORD.get(source.format, "column")
             added = [c for c in columns_now if c not in columns_before]
-            problems.append(
-                f"it no longer has the {word}(s) {_quoted(missing)} that the reader maps "
-                + (f"(new {word}s: {_quoted(added)})" if added else f"(no new {word}s)")
-            )
+            new = f"(new {word}s: {_quoted(added)})" if added else f"(no new {word}s)"
+            found.append((
+                f"it no longer has the {word}(s) {_quoted(missing)} that the reader maps {new}",
+                f"the {word}(s) {_quoted(missing)} that we read are missing {new}",
+            ))  # fmt: skip
+    for resource, name, was, count, rows in _fill_changes(before["profile"], prepared.profile):
+        if count == 0 and was >= MOSTLY_FILLED * rows[0]:
+            found.append((
+                f"field '{name}' of {resource} is empty in every row (it was filled in {was} of {rows[0]} rows)",
+                f"{name} is empty in every row (your previous delivery filled it in {was} of {rows[0]} rows)",
+            ))  # fmt: skip
+    if not found:
+        return None
+    return Refusal(
+        f"snapshot {snapshot.name} refused as drift since snapshot {before['name']}, the last good one: "
+        f"{'; '.join(f for f, _ in found)}; if the change is real, adjust the entry of {source.source_id} in "
+        f"sources.yaml (columns, values) or run `partnerdata accept {source.source_id}`",
+        f"it differs from your delivery of {before['delivered']} in a way that would lose data: "
+        f"{'; '.join(f for _, f in found)}. If the change is on purpose, tell us, so that we read the file as it "
+        "is now; if not, please send the file as it was",
+    )
+
+
+def _fill_changes(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str, int, int, tuple[int, int]]]:
+    """(resource, field, rows filled before, rows filled now, (rows before, rows now)) for each field read
+    from the file, of a resource with rows in both snapshots and MIN_ROWS_FILLED rows before."""
+    changes = []
     for resource, was in before.get("resources", {}).items():
         is_now = now.get("resources", {}).get(resource)
         if not is_now or not is_now["rows"] or was["rows"] < MIN_ROWS_FILLED:
             continue
         for name, count in was["filled"].items():
-            if count >= MOSTLY_FILLED * was["rows"] and is_now["filled"].get(name) == 0:
-                problems.append(
-                    f"field '{name}' of {resource} is empty in every row (it was filled in {count} of "
-                    f"{was['rows']} rows)"
-                )
-    if not problems:
-        return None
-    return (
-        f"snapshot {snapshot.name} refused as drift since snapshot {previous.name}, the last good one: "
-        f"{'; '.join(problems)}; if the change is real, adjust the entry of {source.source_id} in sources.yaml "
-        f"(columns, values) or run `partnerdata accept {source.source_id}`"
-    )
+            if name in is_now["filled"]:
+                changes.append((resource, name, count, is_now["filled"][name], (was["rows"], is_now["rows"])))
+    return changes
+
+
+def delivery_warnings(
+    raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource, compare: bool
+) -> list[dict[str, str]]:
+    """What a person should know of a delivery that is used (README, "Warnings"): rows held back by a
+    label that is not a code, and (``compare``: not for a snapshot a maintainer accepted) a row count
+    that moved by more than warn_row_change_share, a field that became mostly empty."""
+    warnings = []
+    unknown: dict[str, Counter[str]] = {}
+    for finding in read_findings(prepared.findings):
+        if finding.rule == "enum":
+            unknown.setdefault(finding.field, Counter())[str(finding.value)] += 1
+    for name, labels in sorted(unknown.items()):
+        rows = sum(labels.values())
+        shown = ", ".join(f"{label!r} ({count})" for label, count in labels.most_common(5))
+        more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
+        warnings.append(warning(
+            source, "unknown-label",
+            f"{rows} row(s) held back, their {name} not a code of the vocabulary: {shown}{more}; if a label "
+            f"means an allowed code, add it under values.{name} in the entry in sources.yaml",
+            f"{rows} row(s) were left out because their {name} is not one we know: {shown}{more}; use one of the "
+            "allowed codes (listed with the problem above), or tell us which code your label means",
+        ))  # fmt: skip
+    before = _previous_verdict(raw_dir, source, snapshot) if compare else {}
+    rows_before, rows_now, share = before.get("rows_read") or 0, prepared.rows_read, source.warn_row_change_share
+    if rows_before and share and abs(rows_now - rows_before) > share * rows_before:
+        change = "fell" if rows_now < rows_before else "grew"
+        warnings.append(warning(
+            source, "row-change",
+            f"its row count {change} from {rows_before} to {rows_now} since snapshot {before['name']}, by more than "
+            f"warn_row_change_share ({share:.0%}); published, as it is within the thresholds",
+            f"your delivery has {rows_now} rows where the previous one had {rows_before}; if records are missing "
+            "by mistake, please send them again",
+        ))  # fmt: skip
+    for resource, name, was, count, rows in _fill_changes(before.get("profile") or {}, prepared.profile):
+        if was >= MOSTLY_FILLED * rows[0] and 0 < count < MOSTLY_EMPTY * rows[1]:
+            warnings.append(warning(
+                source, "mostly-empty",
+                f"field '{name}' of {resource} is filled in {count} of {rows[1]} rows, where snapshot "
+                f"{before['name']} filled it in {was} of {rows[0]}",
+                f"{name} is filled in only {count} of {rows[1]} rows, where your previous delivery filled it in "
+                f"{was} of {rows[0]}: please check that the column is complete",
+            ))  # fmt: skip
+    return warnings
+
+
+def warning(source: Source, kind: str, message: str, for_partner: str) -> dict[str, str]:
+    """One warning: its kind, the maintainer's text and the partner's."""
+    return {"source_id": source.source_id, "kind": kind, "message": message, "for_partner": for_partner}
 
 
 def _quoted(names: list[str]) -> str:

@@ -43,9 +43,9 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
     if missing:
         unexpected = sorted(present - set(columns.values()))
         raise SchemaDrift(
-            f"column(s) {', '.join(repr(c) for c in missing)} named in 'columns' are not in the file"
-            + (f"; columns not mapped: {', '.join(repr(c) for c in unexpected)}" if unexpected else "")
-            + "; fix the mapping in sources.yaml or ask the partner about the change"
+            f"the column(s) {', '.join(repr(c) for c in missing)} we read are not in the file"
+            + (f"; columns we do not read: {', '.join(repr(c) for c in unexpected)}" if unexpected else ""),
+            "fix the mapping in sources.yaml or ask the partner about the change",
         )
     rows = read.table.num_rows
     original, mapped = {}, {}

@@ -35,6 +35,7 @@ from partnerdata.judging import (
     record_good_verdicts,
     record_missing_verdicts,
     refuse_losses_to_defects,
+    warning,
 )
 from partnerdata.lock import folder_lock
 from partnerdata.prepare import PreparedSource, read_findings
@@ -50,7 +51,7 @@ from partnerdata.release import (
     remove_temporary_files,
     withdraw_release,
 )
-from partnerdata.reports import SourceOutcome, iso_utc, validation_summary, write_private_reports
+from partnerdata.reports import RefusedDelivery, SourceOutcome, iso_utc, validation_summary, write_private_reports
 from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
 from partnerdata.snapshots import (
     latest_snapshot,
@@ -264,7 +265,8 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     regions = {s.source_id: s.organisation.country for s in config.sources}
     tables, removals = scrub_free_text(assembly.tables, schemas, regions)
     stopwatch.lap("assemble")
-    outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals)
+    warnings = run_warnings(config, Path(run.raw_dir), validated, started)
+    outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals, warnings)
     write_private_reports(outcomes, assembly.conflicts, Path(run.reports_dir), started)
     stopwatch.lap("reports")
     sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
@@ -282,6 +284,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
             "releases_removed": [],
             "changes": None,
             "publish_parts": stopwatch.parts,
+            "warnings": warnings,
         }
     provenance = {
         "snapshots": [
@@ -328,6 +331,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "base_url": config.settings.base_url,
         "publish_parts": stopwatch.parts,
         "catalogue_error": catalogue_error,
+        "warnings": warnings,
     }
 
 
@@ -396,15 +400,17 @@ def remove_work_dir(work_dir: str) -> None:
 
 
 def _outcomes(
-    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list, removals: list[Removal]
-) -> list[SourceOutcome]:
+    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list, removals: list[Removal],
+    warnings: list[dict[str, str]],
+) -> list[SourceOutcome]:  # fmt: skip
     outcomes = []
     for v in validated:
         source = config.source(v["source_id"])
         prepared = v["prepared"]
         findings = read_findings(prepared["findings"]) if prepared else []
-        findings += [f for f in cross_findings if f.source_id == source.source_id]
+        across = [f for f in cross_findings if f.source_id == source.source_id]
         snapshot = snapshot_at(Path(v["snapshot"])) if v["snapshot"] else None
+        refused = v.get("refused")
         outcomes.append(
             SourceOutcome(
                 source=source,
@@ -417,12 +423,50 @@ def _outcomes(
                 if snapshot
                 else None,
                 rows_read=prepared["rows_read"] if prepared else 0,
-                findings=sorted(findings, key=lambda f: f.row),
+                findings=sorted(findings + across, key=lambda f: f.row),
                 detected=prepared["detected"] if prepared else {},
                 removals=[r for r in removals if r.source_id == source.source_id],
+                snapshot_name=snapshot.name if snapshot else None,
+                refused=None
+                if refused is None
+                else RefusedDelivery(
+                    snapshot=refused["snapshot"],
+                    fetched_at=dt.datetime.fromisoformat(refused["fetched_at"]),
+                    why=refused["why"],
+                    rows_read=refused["rows_read"],
+                    findings=read_findings(refused["findings"]) if refused["findings"] else [],
+                ),
+                warnings=[w for w in warnings if w["source_id"] == source.source_id],
+                rows_rejected_across=len({(f.resource, f.row) for f in across}),
             )
         )
     return outcomes
+
+
+def run_warnings(
+    config: Config, raw_dir: Path, collected: list[dict[str, Any]], now: dt.datetime
+) -> list[dict[str, str]]:
+    """The warnings of a run (README, "Warnings"): those validation found in each delivery, and a
+    source whose file has not changed for longer than its warn_unchanged_days."""
+    found = [w for c in collected for w in c.get("warnings") or []]
+    for c in collected:
+        source = config.source(c["source_id"])
+        if c["status"] != "unchanged" or not c["snapshot"] or not source.warn_unchanged_days:
+            continue
+        snapshot = snapshot_at(Path(c["snapshot"]))
+        days = (now - snapshot.fetched_at).total_seconds() / 86400
+        if days > source.warn_unchanged_days:
+            found.append(
+                warning(
+                    source,
+                    "unchanged",
+                    f"its file has not changed for {days:.0f} days (since snapshot {snapshot.name}), longer than "
+                    f"warn_unchanged_days ({source.warn_unchanged_days:g}); ask the partner whether it is still kept",
+                    f"we have received the same file since {snapshot.fetched_at.date().isoformat()} ({days:.0f} days); "
+                    "if you have newer records, please update it",
+                )
+            )
+    return found
 
 
 def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
@@ -466,8 +510,12 @@ def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "rows read": line["rows_read"],
             "accepted": line["rows_accepted"],
             "rejected": line["rows_rejected"],
+            "of them across sources": line.get("rows_rejected_across", 0),
             "snapshot age (days)": line.get("snapshot_age_days"),
             "error": line["error"] or "",
+            "warnings": "; ".join(
+                w["message"] for w in summary.get("warnings", []) if w["source_id"] == line["source_id"]
+            ),
         }
         for line in summary["sources"]
     ]
@@ -476,8 +524,10 @@ def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def release_markdown(summary: dict[str, Any]) -> str:
     """The run's release summary for a Markdown artifact: version, the reason for the bump, the
     change counts, links to the files."""
+    warned = [f"- {w['source_id']} ({w['kind']}): {w['message']}" for w in summary.get("warnings", [])]
+    warned = ["## Warnings", "", *warned, ""] if warned else []
     if not summary.get("version"):
-        return f"# No new release\n\n{summary['message']}\n"
+        return "\n".join([f"# No new release\n\n{summary['message']}\n", *warned])
     changes = summary.get("changes") or {}
     base = (summary.get("base_url") or "").rstrip("/")
     where = f"{base}/releases/{summary['version']}" if base else summary["release_path"]
@@ -496,7 +546,7 @@ def release_markdown(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {rows} | {counts.get('added', '')} | {counts.get('removed', '')} | {counts.get('changed', '')} | {files} |"
         )
-    lines += ["", f"[datapackage.json]({where}/datapackage.json) · [CHANGES.md]({where}/CHANGES.md)", ""]
+    lines += ["", f"[datapackage.json]({where}/datapackage.json) · [CHANGES.md]({where}/CHANGES.md)", "", *warned]
     return "\n".join(lines)
 
 
@@ -521,6 +571,11 @@ def failed_partners(summary: dict[str, Any]) -> str:
     )
 
 
+def warned_sources(summary: dict[str, Any]) -> str:
+    """The warnings of a run, one per source and kind, for the run's state message."""
+    return "; ".join(f"{w['source_id']} ({w['kind']})" for w in summary.get("warnings", []))
+
+
 def _changes_summary(release_path: Path | None) -> dict[str, Any] | None:
     if release_path is None:
         return None
@@ -542,5 +597,6 @@ def _source_line(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
         "rows_read": outcome.rows_read,
         "rows_accepted": outcome.rows_accepted,
         "rows_rejected": outcome.rows_rejected,
+        "rows_rejected_across": outcome.rows_rejected_across,
         "snapshot_age_days": outcome.age_days(now),
     }

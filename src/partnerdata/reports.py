@@ -55,6 +55,22 @@ REJECTED_COLUMNS = ["source_id", "file", "position", "resource", "field", "value
 
 
 @dataclass(frozen=True)
+class RefusedDelivery:
+    """The newest snapshot of a source, refused as a whole (unreadable, drift, a threshold): what the
+    partner's letter says instead of the counts of the snapshot the source fell back to."""
+
+    snapshot: str
+    fetched_at: dt.datetime
+    why: str  # in the partner's words: what is wrong with the file, never what to change in sources.yaml
+    rows_read: int
+    findings: list[Finding]
+
+    @property
+    def rows_rejected(self) -> int:
+        return len({(f.resource, f.row) for f in self.findings})
+
+
+@dataclass(frozen=True)
 class SourceOutcome:
     """How one source fared in this run (collection and validation)."""
 
@@ -69,6 +85,10 @@ class SourceOutcome:
     findings: list[Finding]
     detected: dict[str, Any]
     removals: list[Removal] = field(default_factory=list)  # personal data taken out of free text
+    snapshot_name: str | None = None
+    refused: RefusedDelivery | None = None  # the newest snapshot, when it was refused
+    warnings: list[dict[str, str]] = field(default_factory=list)  # judging.warning: kind, message, for_partner
+    rows_rejected_across: int = 0  # of rows_rejected, those the checks across sources rejected (keys, references)
 
     def age_days(self, now: dt.datetime) -> float | None:
         """Days since a check last found the snapshot current: how stale the published rows may be."""
@@ -146,7 +166,9 @@ def validation_summary(
 def write_private_reports(
     outcomes: list[SourceOutcome], conflicts: list[dict[str, Any]], reports_dir: Path, run_started: dt.datetime
 ) -> Path:
-    """reports/<run>/<source_id>/rejected.csv (one line per problem) and report.md (a letter to the partner)."""
+    """reports/<run>/<source_id>/rejected.csv (one line per problem) and report.md (a letter to the partner).
+    Both are about the partner's newest delivery: when it was refused, its own problems, not those of
+    the snapshot the source fell back to."""
     run_dir = paths.run_reports_dir(reports_dir, run_started)
     for outcome in outcomes:
         folder = paths.source_report_dir(reports_dir, run_started, outcome.source.source_id)
@@ -154,7 +176,7 @@ def write_private_reports(
         with open(folder / "rejected.csv", "w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, REJECTED_COLUMNS, lineterminator="\n")
             writer.writeheader()
-            for finding in outcome.findings:
+            for finding in outcome.refused.findings if outcome.refused else outcome.findings:
                 row = finding.as_dict()
                 writer.writerow(
                     _spreadsheet_safe(
@@ -184,47 +206,55 @@ def _spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
+    """The partner's letter: what became of its newest delivery, what to correct, and what to check.
+    It never tells the partner what a maintainer changes (sources.yaml, ``partnerdata accept``)."""
     source = outcome.source
     lines = [
         f"# Data check: {source.title}",
         "",
         f"Source `{source.source_id}` ({source.url_template}), delivered by {source.organisation.name}.",
         "",
-        f"- Status of this delivery: **{outcome.status}**" + (f" ({outcome.error})" if outcome.error else ""),
-        f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",
-        "",
     ]
-    if not outcome.findings:
-        lines += ["Every row passed every check. Thank you!", ""]
-    else:
-        groups: dict[tuple[str, str], list[Finding]] = {}
-        for finding in outcome.findings:
-            groups.setdefault((finding.rule, finding.field), []).append(finding)
+    used = (
+        f"The data published for you is your delivery of {_day(outcome.snapshot_fetched_at)} (snapshot "
+        f"{outcome.snapshot_name}): {outcome.rows_accepted} of its {outcome.rows_read} rows."
+        if outcome.snapshot_sha256
+        else "No data of yours is published until one of your deliveries can be used."
+    )
+    refused = outcome.refused
+    if refused is not None:
         lines += [
-            "The rows below were left out of the published data. Please correct them in your next delivery;",
-            "each problem names the row as you find it in your file, the field, the value we received and what we expected.",
+            f"## Your delivery of {_day(refused.fetched_at)} was not used",
             "",
-            "| problem | field | rows |",
-            "|---|---|---|",
-            *[f"| {RULE_TITLES.get(rule, rule)} | {field or '(whole row)'} | {len({(f.resource, f.row) for f in found})} |"
-              for (rule, field), found in sorted(groups.items())],
+            f"This file (snapshot {refused.snapshot}) was not used: {refused.why}.",
             "",
-        ]  # fmt: skip
-        for (rule, field), findings in sorted(groups.items()):
+            used,
+            "",
+        ]
+        if refused.findings:
             lines += [
-                f"## {RULE_TITLES.get(rule, rule)}: {field or 'whole row'} ({len(findings)} problem(s), rule `{rule}`)",
+                f"- Rows read: {refused.rows_read}; with problems: {refused.rows_rejected}",
                 "",
-                f"How to fix: {RULE_ADVICE.get(rule, DEFAULT_ADVICE).format(field=field)}",
-                "",
-                "| where | value | problem |",
-                "|---|---|---|",
-            ]
-            for finding in findings[:EXAMPLES]:
-                value = "" if finding.value is None else markdown_code(_shortened(str(finding.value)), in_table=True)
-                lines.append(f"| {_cell(finding.position)} | {value} | {_cell(finding.message)} |")
-            if len(findings) > EXAMPLES:
-                lines.append(f"| ... | | {len(findings) - EXAMPLES} more in rejected.csv |")
-            lines.append("")
+                *_problems(refused.findings, "Please correct the rows below and deliver the file again; each problem names"),
+            ]  # fmt: skip
+    else:
+        status = f"- Status of this delivery: **{outcome.status}**"
+        if outcome.status in ("fallback", "failed"):
+            status += f" (we could not use your data this time: {outcome.public_error}). {used}"
+        lines += [
+            status,
+            f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",
+            "",
+        ]
+        if outcome.findings:
+            lines += _problems(
+                outcome.findings,
+                "The rows below were left out of the published data. Please correct them in your next delivery; each problem names",
+            )
+        elif outcome.snapshot_sha256 and not outcome.warnings:
+            lines += ["Every row passed every check. Thank you!", ""]
+    if outcome.warnings:
+        lines += ["## Please check", "", *[f"- {w['for_partner']}" for w in outcome.warnings], ""]
     if outcome.removals:
         lines += [
             f"## Personal data: {len(outcome.removals)} item(s) removed before publication",
@@ -249,6 +279,43 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _problems(findings: list[Finding], lead: str) -> list[str]:
+    """The problems of a delivery by kind: a count table, then examples of each with how to fix it."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.rule, finding.field), []).append(finding)
+    lines = [
+        lead,
+        "the row as you find it in your file, the field, the value we received and what we expected.",
+        "",
+        "| problem | field | rows |",
+        "|---|---|---|",
+        *[f"| {RULE_TITLES.get(rule, rule)} | {name or '(whole row)'} | {len({(f.resource, f.row) for f in found})} |"
+          for (rule, name), found in sorted(groups.items())],
+        "",
+    ]  # fmt: skip
+    for (rule, name), found in sorted(groups.items()):
+        lines += [
+            f"## {RULE_TITLES.get(rule, rule)}: {name or 'whole row'} ({len(found)} problem(s), rule `{rule}`)",
+            "",
+            f"How to fix: {RULE_ADVICE.get(rule, DEFAULT_ADVICE).format(field=name)}",
+            "",
+            "| where | value | problem |",
+            "|---|---|---|",
+        ]
+        for finding in found[:EXAMPLES]:
+            value = "" if finding.value is None else markdown_code(_shortened(str(finding.value)), in_table=True)
+            lines.append(f"| {_cell(finding.position)} | {value} | {_cell(finding.message)} |")
+        if len(found) > EXAMPLES:
+            lines.append(f"| ... | | {len(found) - EXAMPLES} more in rejected.csv |")
+        lines.append("")
+    return lines
+
+
+def _day(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).date().isoformat() if moment else "an unknown day"
 
 
 def _cell(text: str) -> str:

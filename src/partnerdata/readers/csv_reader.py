@@ -248,11 +248,8 @@ def _decode(data: pa.Buffer, encoding: str, options: Mapping[str, Any], partial:
         if encoding == "utf-8":
             word = _word_at(octets, error.start, "cp1252", "strict")
             if word is not None:  # what Excel writes in Western European locales
-                hint = (
-                    f"it reads as cp1252 (Windows-1252), where that byte is in {word!r}: set {key} in "
-                    "sources.yaml to cp1252 or auto"
-                )
-        raise PartnerFileError(f"the file is not valid {options['encoding']} ({where}: {byte!r}); {hint}") from None
+                hint = f"it reads as cp1252 (Windows-1252), where that byte is in {word!r}: set {key} in sources.yaml to cp1252 or auto"
+        raise PartnerFileError(f"the file is not valid {options['encoding']} ({where}: {byte!r})", hint) from None
 
 
 def _refuse_utf8_read_as(encoding: str, data: pa.Buffer, options: Mapping[str, Any]) -> None:
@@ -278,7 +275,8 @@ def _refuse_utf8_read_as(encoding: str, data: pa.Buffer, options: Mapping[str, A
     key = _encoding_key(options)
     raise PartnerFileError(
         f"the file is UTF-8 (its bytes decode as UTF-8, from line {line}: {word!r}), but {key} is "
-        f"{options['encoding']}, which would read it as {mangled!r}: set {key} in sources.yaml to utf-8 or auto"
+        f"{options['encoding']}, which would read it as {mangled!r}",
+        f"set {key} in sources.yaml to utf-8 or auto",
     )
 
 
@@ -370,7 +368,8 @@ def _header(text: str, options: Mapping[str, Any], limits: Limits) -> tuple[list
         raise PartnerFileError(f"the header row names column(s) {', '.join(duplicates)} more than once")
     if len(names) == 1 and options["delimiter"] not in first[0]:
         raise PartnerFileError(
-            f"the header row has a single column {first[0][:60]!r}: is csv.delimiter ({options['delimiter']!r}) right?"
+            f"the header row has a single column {first[0][:60]!r}",
+            f"is csv.delimiter ({options['delimiter']!r}) right?",
         )
     rest = stream.read() if len(text.encode("utf-8")) < HEAD_BYTES else None
     return names, reader.line_num, rest

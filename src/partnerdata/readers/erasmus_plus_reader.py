@@ -136,7 +136,8 @@ def read(
     if kind in ("JSON", "XML"):
         raise PartnerFileError(
             f"the file is {kind}, not a Projects Overview export of the Erasmus+ Project Results Platform (CSV or "
-            "XLSX): check the source's url and format"
+            "XLSX)",
+            "check the source's url and format",
         )
     raw = _raw_rows(Path(body), options, limits)
     header = raw.table.column_names

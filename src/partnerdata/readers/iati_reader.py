@@ -171,7 +171,7 @@ def _check_file(body: Path, limits: Limits) -> None:
     kind = looks_like(body)
     if kind != "XML":
         what = "it does not start with '<'" if kind == "other" else f"it is {kind}"
-        raise PartnerFileError(f"the file is not IATI activity XML ({what}): check the source's url and format")
+        raise PartnerFileError(f"the file is not IATI activity XML ({what})", "check the source's url and format")
 
 
 def _parent(activity: Element) -> str:
