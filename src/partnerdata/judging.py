@@ -34,7 +34,7 @@ from partnerdata.config import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
 from partnerdata.history import candidates, last_good, load_history, record_verdict
 from partnerdata.mapping import SchemaDrift
-from partnerdata.prepare import PreparedSource, prepare_source, read_findings
+from partnerdata.prepare import PreparedSource, prepare_source
 from partnerdata.redaction import redact_urls
 from partnerdata.release import current_release
 from partnerdata.schemas import Schemas
@@ -373,6 +373,9 @@ def _fill_changes(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str
     return changes
 
 
+LABEL_SHOWN = 60  # characters of an unknown label a warning quotes
+
+
 def delivery_warnings(
     raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource, compare: bool
 ) -> list[dict[str, str]]:
@@ -381,9 +384,10 @@ def delivery_warnings(
     that moved by more than warn_row_change_share, a field that became mostly empty."""
     warnings = []
     unknown: dict[str, Counter[str]] = {}
-    for finding in read_findings(prepared.findings):
-        if finding.rule == "enum":
-            unknown.setdefault(finding.field, Counter())[str(finding.value)] += 1
+    with open(prepared.findings, encoding="utf-8") as lines:  # a line at a time: a file may hold millions
+        for line in lines:
+            if '"enum"' in line and (finding := json.loads(line))["rule"] == "enum":
+                unknown.setdefault(finding["field"], Counter())[str(finding["value"])[:LABEL_SHOWN]] += 1
     for name, labels in sorted(unknown.items()):
         rows = sum(labels.values())
         shown = ", ".join(f"{label!r} ({count})" for label, count in labels.most_common(5))
