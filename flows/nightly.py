@@ -64,8 +64,6 @@ def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str, r
         else "no records"
     )
     get_run_logger().info("%s: validated, %s (%s)", collected["source_id"], counts, validated["status"])
-    for found in validated["warnings"]:
-        get_run_logger().warning("%s: warning: %s", collected["source_id"], found["message"])
     return validated
 
 
@@ -186,8 +184,11 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
         message = f"{message}; but {summary['catalogue_error']}"
     if summary.get("warnings"):  # nothing failed, but a person should look: notified, as warnings, not a failure
         message = f"{message}; with {len(summary['warnings'])} warning(s): {pipeline.warned_sources(summary)}"
-        summary["notified"] = pipeline.notify(config, _notification("warnings", message, summary))
-        get_run_logger().warning("%s", summary["notified"])
+        for found in summary["warnings"]:
+            get_run_logger().warning("%s: warning: %s", found["source_id"], found["message"])
+        if not dry_run:  # a dry run is watched by the person who started it
+            summary["notified"] = pipeline.notify(config, _notification("warnings", message, summary))
+            get_run_logger().warning("%s", summary["notified"])
     return Completed(message=message, data=summary)
 
 

@@ -163,8 +163,8 @@ def test_parquet_files_carry_the_declared_types(demo_project, capsys):
 def test_bad_demo_records_land_in_the_private_reports_not_in_the_release(demo_project, capsys):
     status, out, _ = _run(demo_project, capsys)
     assert status == 0
-    # The planted unknown codes are the run's only warnings; the two IATI rows the checks across
-    # sources reject are told apart from those the source's own checks rejected.
+    # The planted unknown codes are the run's only warnings; of the 9 IATI records rejected, the 7
+    # partner rows of the two rejected activities, rejected by the checks across sources, are told apart.
     warned = [line.strip() for line in out.splitlines() if line.strip().startswith("warning: ")]
     assert [line.split(" held back, ")[0] for line in warned] == [
         "warning: hzk-leerweken: 1 row(s)",

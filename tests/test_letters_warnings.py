@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +19,7 @@ from tests.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
 
-MAINTAINER_WORDS = ("sources.yaml", "partnerdata accept", "max_rejected_share", "max_row_drop_share", "csv.")
+MAINTAINER_WORDS = ("sources.yaml", "partnerdata accept", "max_", "warn_", "csv.", "json.", "erasmus_plus.")
 
 
 def _csv(count: int, bad: int = 0, header: str = "id,title,start") -> bytes:
@@ -54,25 +53,48 @@ def _no_maintainer_hint(letter: str) -> None:
 
 
 def test_a_first_delivery_refused_for_its_rejected_rows_gets_them_all_in_its_letter(tmp_path, partner_server, capsys):
-    """A first onboarding with a low acceptance rate is diagnosable without raising max_rejected_share."""
+    """A first onboarding with a low acceptance rate is diagnosable without raising max_rejected_share,
+    even when no source can be used and nothing is published."""
     project = remote_and_local_project(tmp_path, partner_server)
+    (project.root / "local.csv").write_text("id,title,start\nL-1,Local seminar,01/05/2021\n", encoding="utf-8")
     partner_server.serve("/export.csv", Response(200, _csv(2, bad=8)))
     status, _, err = _run(project, capsys)
-    assert status == 3
+    assert status == 1 and "no source could be read, so nothing was published" in err.strip().splitlines()[-1]
     assert "8 of 10 rows rejected, more than max_rejected_share (20%)" in err.strip().splitlines()[-1]
     letter = _letter(project)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert f"## Your delivery of {today} was not used" in letter
-    assert (
-        "8 of its 10 rows have problems, more than the 20% we accept in one delivery, so none of it was used" in letter
-    )
+    assert "8 of its 10 rows have problems, more than the 20% we accept in one delivery; the rows and" in letter
     assert "No data of yours is published until one of your deliveries can be used." in letter
     assert "- Rows read: 10; with problems: 8" in letter
-    assert "| Wrong format | start_date | 8 |" in letter or "| Value of the wrong kind | start_date | 8 |" in letter
+    assert "| Value of the wrong kind | start_date | 8 |" in letter
     _no_maintainer_hint(letter)
     rejected = _rejected(project)
     assert rejected["position"].tolist() == [f"line {n}" for n in range(4, 12)]
     assert set(rejected["field"]) == {"start_date"} and set(rejected["value"]) == {"01/03/2021"}
+
+
+def test_a_refused_delivery_and_the_one_published_instead_each_keep_their_rejected_rows(
+    tmp_path, partner_server, capsys
+):
+    project = remote_and_local_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(200, _csv(10, bad=1)))  # 1 of 11 rejected: used
+    assert _run(project, capsys)[0] == 0
+    first = list_snapshots(project.raw, "remote")[0]
+    partner_server.serve("/export.csv", Response(200, _csv(3, bad=5)))  # 5 of 8 rejected: refused
+    status, _, err = _run(project, capsys)
+    assert status == 3 and "5 of 8 rows rejected, more than max_rejected_share (20%)" in err
+    rejected = _rejected(project)
+    assert rejected["position"].tolist() == [f"line {n}" for n in range(5, 10)]  # the refused file's, not the old
+    letter = _letter(project)
+    assert (
+        f"The data published for you is your delivery of {first.fetched_at.date().isoformat()} (snapshot "
+        f"{first.name}): 10 of its 11 rows." in letter
+    )
+    assert "## The delivery published instead: 1 of its rows left out" in letter
+    refused, published = letter.split("## The delivery published instead")
+    assert "| line 5 |" in refused and "| line 9 |" in refused and "| line 12 |" in published
+    _no_maintainer_hint(letter)
 
 
 def test_a_refused_drop_says_which_delivery_is_published_instead(tmp_path, partner_server, capsys):
@@ -96,24 +118,26 @@ def test_a_refused_drop_says_which_delivery_is_published_instead(tmp_path, partn
 @pytest.mark.parametrize(
     ("body", "for_the_partner", "for_the_maintainer"),
     [
-        (_csv(3, header="id,name,start"), "the column(s) 'title' we read are not in the file; columns we do not read: 'name'",
+        (_csv(3, header="id,name,start"), "the column(s) 'title' that we read are missing; columns we do not read: 'name'",
          "fix the mapping in sources.yaml"),
+        (_csv(3, header="id,title,start,a,b"), "it is past one of the limits we set for the files of your source (its "
+         "columns); if the file is complete and genuine, tell us", "raise max_columns in the entry of remote"),
         (_csv(3, header="id;title;start").replace(b",", b";"), "the header row has a single column 'id;title;start'",
          "is csv.delimiter (',') right?"),
     ],
-    ids=["renamed-column", "other-delimiter"],
+    ids=["renamed-column", "other-delimiter", "past-a-limit"],
 )  # fmt: skip
 def test_an_unreadable_delivery_tells_the_partner_what_is_wrong_and_the_maintainer_what_to_change(
     tmp_path, partner_server, capsys, body, for_the_partner, for_the_maintainer
 ):
-    project = remote_and_local_project(tmp_path, partner_server)
+    project = remote_and_local_project(tmp_path, partner_server, max_columns=3)
     partner_server.serve("/export.csv", Response(200, _csv(3)))
     assert _run(project, capsys)[0] == 0
     partner_server.serve("/export.csv", Response(200, body))
     status, _, err = _run(project, capsys)
     assert status == 3 and for_the_maintainer in err.strip().splitlines()[-1]
     letter = _letter(project)
-    assert f"was not used: we could not read it: {for_the_partner}." in letter
+    assert f"was not used: {for_the_partner}." in letter
     assert "The data published for you is your delivery of " in letter
     _no_maintainer_hint(letter)
 
@@ -187,8 +211,8 @@ def test_an_unknown_label_and_an_emptied_field_warn_once(tmp_path, partner_serve
         "it in 10 of 10",
     ]
     letter = _letter(project)
-    assert "- description is filled in only 1 of 10 rows, where your previous delivery filled it in 10 of 10" in letter
-    assert "1 row(s) were left out because their activity_type is not one we know: 'Hackathon' (1)" in letter
+    assert "- 'about' is filled in only 1 of 10 rows, where your previous delivery filled it in 10 of 10" in letter
+    assert "1 row(s) were left out because their 'kind' is not one we know: 'Hackathon' (1)" in letter
 
     (project.root / "local.csv").write_text("id,title,start\nL-1,Local seminar,2021-05-02\n", encoding="utf-8")
     status, out, _ = _run(project, capsys)  # the same delivery, in a new release: it warned already
@@ -205,9 +229,8 @@ def test_a_file_that_stops_changing_warns_even_when_nothing_is_published(tmp_pat
     status, out, _ = _run(project, capsys)
     assert status == 0 and "nothing changed since release 1.0.0" in out
     (warned,) = _warnings(out)
-    assert warned.startswith("remote: its file has not changed for 0 days (since snapshot ")
+    assert warned.startswith("remote: its file has not changed for 0.0 days (since snapshot ")
     assert "longer than warn_unchanged_days (2e-05)" in warned
     ((_, body),) = partner_server.posts
     payload = json.loads(body)
     assert payload["status"] == "warnings" and [w["kind"] for w in payload["warnings"]] == ["unchanged"]
-    assert Path(project.reports / "latest").is_symlink()

@@ -201,7 +201,7 @@ def test_a_missing_mapped_column_is_schema_drift_naming_the_columns(schemas, tmp
         columns={"activity_id": "Nr", "activity_type": "Soort", "title": "Titel"},
     )
     with pytest.raises(
-        SchemaDrift, match="the column\\(s\\) 'Soort' we read are not in the file; columns we do not read: 'Kind'"
+        SchemaDrift, match="the column\\(s\\) 'Soort' that we read are missing; columns we do not read: 'Kind'"
     ):
         _prepare(schemas, tmp_path, "own", sources)
 

@@ -289,9 +289,9 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
 def _print_summary(result: dict[str, Any]) -> None:
     lines = ["", "partnerdata run summary"]
     if any("rows_read" in source for source in result.get("sources", [])):
-        lines.append("  (records of the resources a source fills, not lines of its file; rejected: by the source's")
+        lines.append("  (records of the resources a source fills, not lines of its file; rejected: by the source's own")
         lines.append(
-            "   own checks, and in brackets those of them the checks across sources, keys and references, rejected)"
+            "   checks or by the checks across sources, keys and references; in brackets, how many by the latter)"
         )
     for source in result.get("sources", []):
         counts = ""

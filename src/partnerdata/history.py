@@ -60,6 +60,13 @@ class History:
             for e in self.events
         )
 
+    def used(self, snapshot: Snapshot) -> bool:
+        """Whether a release used the snapshot (a verdict "good"; an acceptance alone is not a use)."""
+        return any(
+            e["event"] == "verdict" and e.get("snapshot") == snapshot.name and e.get("verdict") == "good"
+            for e in self.events
+        )
+
     def refused(self, snapshot: Snapshot, basis: str) -> bool:
         """Whether the latest verdict refused the snapshot on this basis (the same source entry, schemas
         and code: see pipeline.judgement_basis). A refusal on another basis, or one an older partnerdata

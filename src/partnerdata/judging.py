@@ -84,7 +84,7 @@ def judge_source(
                     refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
                 )
                 if newest:
-                    refused = _refused(snapshot, f"we could not read it: {problem.problem}", None, work_dir)
+                    refused = _refused(snapshot, _partner_reason(problem), None, work_dir)
                 if record:
                     record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
@@ -95,7 +95,7 @@ def judge_source(
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
                 verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
                            "rows_accepted": prepared.rows_accepted, "profile": prepared.profile}  # fmt: skip
-                first_use = not history.was_good(snapshot)  # a delivery warns once, when a release first uses it
+                first_use = not history.used(snapshot)  # a delivery warns once, when a release first uses it
                 return {
                     **collected,
                     **errors.as_dict(),
@@ -236,6 +236,17 @@ def _limit_hint(problem: PartnerFileError, source: Source) -> str:
     return ""
 
 
+def _partner_reason(problem: PartnerFileError) -> str:
+    """Why the file was refused, for the partner's letter: the file's problem, never a key of sources.yaml."""
+    if isinstance(problem, LimitExceeded):
+        what = problem.limit.removeprefix("max_").replace("_", " ")
+        return (
+            f"it is past one of the limits we set for the files of your source (its {what}); if the file is complete "
+            "and genuine, tell us"
+        )
+    return problem.problem
+
+
 def _public_reason(problem: PartnerFileError) -> str:
     """What validation.json may say: the kind of refusal, never the file's content."""
     if isinstance(problem, LimitExceeded):
@@ -288,8 +299,7 @@ def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepare
             f"snapshot {snapshot.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
             f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report",
             f"{rejected} of its {prepared.rows_read} rows have problems, more than the "
-            f"{source.max_rejected_share:.0%} we accept in one delivery, so none of it was used: the rows and "
-            "their problems are listed below",
+            f"{source.max_rejected_share:.0%} we accept in one delivery; the rows and their problems are listed below",
         )
     before = _previous_verdict(raw_dir, source, snapshot)
     rows_before = before.get("rows_read") or 0
@@ -345,7 +355,8 @@ def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: P
         if count == 0 and was >= MOSTLY_FILLED * rows[0]:
             found.append((
                 f"field '{name}' of {resource} is empty in every row (it was filled in {was} of {rows[0]} rows)",
-                f"{name} is empty in every row (your previous delivery filled it in {was} of {rows[0]} rows)",
+                f"{_their_column(source, name)} is empty in every row (your previous delivery filled it in {was} of "
+                f"{rows[0]} rows)",
             ))  # fmt: skip
     if not found:
         return None
@@ -389,14 +400,14 @@ def delivery_warnings(
             if '"enum"' in line and (finding := json.loads(line))["rule"] == "enum":
                 unknown.setdefault(finding["field"], Counter())[str(finding["value"])[:LABEL_SHOWN]] += 1
     for name, labels in sorted(unknown.items()):
-        rows = sum(labels.values())
+        rows, column = sum(labels.values()), _their_column(source, name)
         shown = ", ".join(f"{label!r} ({count})" for label, count in labels.most_common(5))
         more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
         warnings.append(warning(
             source, "unknown-label",
             f"{rows} row(s) held back, their {name} not a code of the vocabulary: {shown}{more}; if a label "
             f"means an allowed code, add it under values.{name} in the entry in sources.yaml",
-            f"{rows} row(s) were left out because their {name} is not one we know: {shown}{more}; use one of the "
+            f"{rows} row(s) were left out because their {column} is not one we know: {shown}{more}; use one of the "
             "allowed codes (listed with the problem above), or tell us which code your label means",
         ))  # fmt: skip
     before = _previous_verdict(raw_dir, source, snapshot) if compare else {}
@@ -416,10 +427,17 @@ def delivery_warnings(
                 source, "mostly-empty",
                 f"field '{name}' of {resource} is filled in {count} of {rows[1]} rows, where snapshot "
                 f"{before['name']} filled it in {was} of {rows[0]}",
-                f"{name} is filled in only {count} of {rows[1]} rows, where your previous delivery filled it in "
+                f"{_their_column(source, name)} is filled in only {count} of {rows[1]} rows, where your previous "
+                "delivery filled it in "
                 f"{was} of {rows[0]}: please check that the column is complete",
             ))  # fmt: skip
     return warnings
+
+
+def _their_column(source: Source, name: str) -> str:
+    """A field as the partner knows it: the column of its file that the entry maps to it."""
+    column = source.columns.get(name)
+    return f"'{column}'" if column else name
 
 
 def warning(source: Source, kind: str, message: str, for_partner: str) -> dict[str, str]:

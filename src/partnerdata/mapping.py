@@ -43,7 +43,7 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
     if missing:
         unexpected = sorted(present - set(columns.values()))
         raise SchemaDrift(
-            f"the column(s) {', '.join(repr(c) for c in missing)} we read are not in the file"
+            f"the column(s) {', '.join(repr(c) for c in missing)} that we read are missing"
             + (f"; columns we do not read: {', '.join(repr(c) for c in unexpected)}" if unexpected else ""),
             "fix the mapping in sources.yaml or ask the partner about the change",
         )

@@ -254,7 +254,10 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
     fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
-    if not prepared:
+    if not prepared:  # the letters still go out: a refused first delivery is told what to correct
+        write_private_reports(
+            _outcomes(config, Path(run.raw_dir), validated, [], [], []), [], Path(run.reports_dir), started
+        )
         causes = "; ".join(f"{v['source_id']} ({v.get('error') or 'no readable snapshot'})" for v in validated)
         raise NoTrustworthyRelease(
             f"no source could be read, so nothing was published and published/ was not changed: {causes}"
@@ -460,9 +463,9 @@ def run_warnings(
                 warning(
                     source,
                     "unchanged",
-                    f"its file has not changed for {days:.0f} days (since snapshot {snapshot.name}), longer than "
+                    f"its file has not changed for {days:.1f} days (since snapshot {snapshot.name}), longer than "
                     f"warn_unchanged_days ({source.warn_unchanged_days:g}); ask the partner whether it is still kept",
-                    f"we have received the same file since {snapshot.fetched_at.date().isoformat()} ({days:.0f} days); "
+                    f"we have received the same file since {snapshot.fetched_at.date().isoformat()} ({days:.1f} days); "
                     "if you have newer records, please update it",
                 )
             )
@@ -572,7 +575,7 @@ def failed_partners(summary: dict[str, Any]) -> str:
 
 
 def warned_sources(summary: dict[str, Any]) -> str:
-    """The warnings of a run, one per source and kind, for the run's state message."""
+    """The warnings of a run, each as its source and kind, for the run's state message."""
     return "; ".join(f"{w['source_id']} ({w['kind']})" for w in summary.get("warnings", []))
 
 

@@ -237,10 +237,19 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
                 "",
                 *_problems(refused.findings, "Please correct the rows below and deliver the file again; each problem names"),
             ]  # fmt: skip
+        if outcome.findings:
+            lines += [
+                f"## The delivery published instead: {outcome.rows_rejected} of its rows left out",
+                "",
+                *_problems(outcome.findings, "These rows of the delivery published for you were left out; each problem names"),
+            ]  # fmt: skip
     else:
         status = f"- Status of this delivery: **{outcome.status}**"
-        if outcome.status in ("fallback", "failed"):
-            status += f" (we could not use your data this time: {outcome.public_error}). {used}"
+        if outcome.status in (
+            "fallback",
+            "failed",
+        ):  # the cause is the maintainers' to read: it may name their settings
+            status += f" (we could not fetch or read a new file from you this time; we know the details). {used}"
         lines += [
             status,
             f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",

@@ -274,9 +274,9 @@ def _refuse_utf8_read_as(encoding: str, data: pa.Buffer, options: Mapping[str, A
     line = bytes(memoryview(data)[:first]).count(b"\n") + 1
     key = _encoding_key(options)
     raise PartnerFileError(
-        f"the file is UTF-8 (its bytes decode as UTF-8, from line {line}: {word!r}), but {key} is "
-        f"{options['encoding']}, which would read it as {mangled!r}",
-        f"set {key} in sources.yaml to utf-8 or auto",
+        f"the file is UTF-8 (its bytes decode as UTF-8, from line {line}: {word!r}), but the source is read as "
+        f"{options['encoding']}, which would turn that into {mangled!r}",
+        f"{key} is {options['encoding']}: set it in sources.yaml to utf-8 or auto",
     )
 
 
@@ -347,7 +347,7 @@ def _detect_delimiter(text: str) -> str:
     counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
     best = max(counts, key=lambda c: (counts[c], -DELIMITERS.index(c)))
     if counts[best] == 0:
-        raise PartnerFileError("csv.delimiter is auto, but the header row contains none of , ; tab |")
+        raise PartnerFileError("the header row contains none of the separators , ; tab |", "csv.delimiter is auto")
     return best
 
 
