@@ -260,10 +260,15 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
                 outcome.findings,
                 "The rows below were left out of the published data. Please correct them in your next delivery; each problem names",
             )
-        elif outcome.snapshot_sha256 and not outcome.warnings:
+        elif outcome.snapshot_sha256 and outcome.status not in ("fallback", "failed") and not outcome.warnings:
             lines += ["Every row passed every check. Thank you!", ""]
     if outcome.warnings:
-        lines += ["## Please check", "", *[f"- {w['for_partner']}" for w in outcome.warnings], ""]
+        lines += [
+            "## Please check",
+            "",
+            *[f"- {_cell(w['for_partner'])}" for w in outcome.warnings],
+            "",
+        ]  # quotes labels
     if outcome.removals:
         lines += [
             f"## Personal data: {len(outcome.removals)} item(s) removed before publication",
