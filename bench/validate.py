@@ -70,7 +70,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def partnerdata_findings(path: Path) -> set[tuple[int, str, str]]:
     from partnerdata.readers import csv_reader, positions_of
-    from partnerdata.validation import validate_table
+    from partnerdata.validate.checks import validate_table
 
     (read,) = csv_reader.read([path], csv_reader.parse_options({}, "bench"), ";")
     problems = validate_table(read.table, bench_schema()).problems
@@ -106,7 +106,7 @@ def measure(engine: str, path: Path) -> None:
 
     if engine == "partnerdata":
         import partnerdata.readers  # noqa: F401  (registers every reader, openpyxl included)
-        import partnerdata.validation  # noqa: F401
+        import partnerdata.validate.checks  # noqa: F401
     else:
         import frictionless  # noqa: F401
     started = time.perf_counter()

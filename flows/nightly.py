@@ -2,7 +2,7 @@
 refresh-sources (collect chosen sources again), republish (from the raw snapshots, fetching
 nothing) and dry-run (collect, validate and report; publish nothing).
 
-Thin on purpose: each task wraps one call of partnerdata.pipeline and passes
+Thin on purpose: each task wraps one call of partnerdata.run.steps and passes
 paths and small dictionaries, never tables. Input caching is off for every task:
 its inputs are paths to large files whose contents change under the same name.
 """
@@ -20,10 +20,10 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from partnerdata import pipeline
-from partnerdata.config import secret_block_names
+from partnerdata.collect.lock import folder_lock
+from partnerdata.config.sources import secret_block_names
 from partnerdata.errors import ConfigError, LockTimeout, NoTrustworthyRelease
-from partnerdata.lock import folder_lock
+from partnerdata.run import steps as pipeline
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
 SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that validated

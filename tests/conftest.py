@@ -23,8 +23,8 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 
-from partnerdata.paths import PROJECT_ROOT, SCHEMAS_DIR  # noqa: E402
-from partnerdata.schemas import load_schemas  # noqa: E402
+from partnerdata.config.layout import PROJECT_ROOT, SCHEMAS_DIR  # noqa: E402
+from partnerdata.config.schemas import load_schemas  # noqa: E402
 from tests.partner_server import PartnerServer  # noqa: E402
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from partnerdata.paths import SCHEMAS_DIR
-from partnerdata.release import publish_release
-from partnerdata.schemas import RESOURCE_NAMES, load_schemas
+from partnerdata.config.layout import SCHEMAS_DIR
+from partnerdata.config.schemas import RESOURCE_NAMES, load_schemas
+from partnerdata.release.publish import publish_release
 
 count = 0
 

@@ -18,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from partnerdata.takedown import purge_release
+from partnerdata.release.purge import purge_release
 
 count = 0
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from partnerdata.assemble import assemble
-from partnerdata.config import load_config
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.prepare import prepare_source
-from partnerdata.privacy import scrub_free_text
-from partnerdata.schemas import Schemas
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.config.schemas import Schemas
+from partnerdata.config.sources import load_config
+from partnerdata.validate.across import assemble
+from partnerdata.validate.privacy import scrub_free_text
+from partnerdata.validate.source import prepare_source
 
 
 def demo_tables(schemas: Schemas, work_dir: Path) -> dict[str, pa.Table]:
@@ -31,8 +31,8 @@ def catalogue_site(schemas: Schemas, folder: Path, base_url: str) -> Path:
     import datetime as dt
 
     from partnerdata.catalogue import refresh_catalogue
-    from partnerdata.pipeline import package_metadata
-    from partnerdata.release import publish_release, withdraw_release
+    from partnerdata.release.publish import publish_release, withdraw_release
+    from partnerdata.run.steps import package_metadata
 
     config = load_config(PROJECT_ROOT / "sources.yaml", schemas, environ={})
     tables = demo_tables(schemas, folder / "work")

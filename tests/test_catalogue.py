@@ -220,10 +220,10 @@ def test_a_chart_whose_columns_a_schema_change_removed_is_left_out(site, tmp_pat
 
 
 def test_a_catalogue_that_cannot_be_built_never_fails_the_run(site, monkeypatch, caplog):
-    from partnerdata import pipeline
-    from partnerdata.config import load_config
-    from partnerdata.paths import PROJECT_ROOT
-    from partnerdata.schemas import load_schemas
+    from partnerdata.config.layout import PROJECT_ROOT
+    from partnerdata.config.schemas import load_schemas
+    from partnerdata.config.sources import load_config
+    from partnerdata.run import steps as pipeline
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

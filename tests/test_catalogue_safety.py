@@ -21,11 +21,11 @@ from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.dcat import catalog_turtle
 from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.model import build_model
-from partnerdata.config import load_config
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.pipeline import package_metadata
-from partnerdata.release import publish_release, withdraw_release
-from partnerdata.safe_text import mailto_link, relative_link, safe_link
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.config.sources import load_config
+from partnerdata.release.publish import publish_release, withdraw_release
+from partnerdata.run.steps import package_metadata
+from partnerdata.util.safe_text import mailto_link, relative_link, safe_link
 from tests.release_data import demo_tables
 
 BASE_URL = "https://data.example.org/published/"

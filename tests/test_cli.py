@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from partnerdata import __version__, cli
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
 
 PARTNERDATA = str(Path(sys.executable).with_name("partnerdata"))
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from partnerdata.config import Source, load_config
+from partnerdata.collect.fetch import Clock, download
+from partnerdata.collect.snapshots import list_snapshots, read_events, take_snapshot
+from partnerdata.config.sources import Source, load_config
 from partnerdata.errors import SourceError
-from partnerdata.fetch import Clock, download
 from partnerdata.readers import READERS, position_list
-from partnerdata.snapshots import list_snapshots, read_events, take_snapshot
 from tests.conftest import dump_yaml
 from tests.partner_server import Response
 

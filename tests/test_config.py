@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from partnerdata import cli
-from partnerdata.config import load_config
+from partnerdata.config.layout import SCHEMAS_DIR
+from partnerdata.config.sources import load_config
 from partnerdata.errors import ConfigError
-from partnerdata.paths import SCHEMAS_DIR
 from tests.conftest import dump_yaml
 
 
@@ -104,7 +104,7 @@ def test_settings_are_checked(tmp_path, schemas):
 
 
 def test_the_bundled_sources_yaml_is_valid(schemas):
-    from partnerdata.paths import PROJECT_ROOT
+    from partnerdata.config.layout import PROJECT_ROOT
 
     config = load_config(PROJECT_ROOT / "sources.yaml", schemas)
     assert len(config.enabled_sources) >= 4
@@ -135,7 +135,7 @@ def test_run_only_with_an_unknown_source_is_a_configuration_error(tmp_path, caps
 
 
 def test_check_passes_on_the_bundled_configuration(capsys):
-    from partnerdata.paths import PROJECT_ROOT
+    from partnerdata.config.layout import PROJECT_ROOT
 
     assert cli.main(["check", "--sources", str(PROJECT_ROOT / "sources.yaml")]) == 0
     assert "all fine" in capsys.readouterr().out
@@ -169,7 +169,7 @@ def test_the_organisation_block_must_pass_the_organisations_schema(tmp_path, sch
 def test_a_wrong_row_rule_is_named_with_its_mistake(tmp_path, rule, expected):
     import shutil
 
-    from partnerdata.schemas import load_schemas
+    from partnerdata.config.schemas import load_schemas
 
     folder = tmp_path / "schemas"
     shutil.copytree(SCHEMAS_DIR, folder)
@@ -203,7 +203,7 @@ def test_a_schema_feature_partnerdata_cannot_check_exactly_is_refused(tmp_path, 
     import json
     import shutil
 
-    from partnerdata.schemas import load_schemas
+    from partnerdata.config.schemas import load_schemas
 
     folder = tmp_path / "schemas"
     shutil.copytree(SCHEMAS_DIR, folder)

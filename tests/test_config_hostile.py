@@ -557,7 +557,7 @@ def test_codes_empty_targets_and_labels_in_any_case_pass(tmp_path, capsys):
 def test_labels_match_ignoring_case_and_surrounding_spaces():
     import pyarrow as pa
 
-    from partnerdata.mapping import _translate, _translate_list
+    from partnerdata.mapping.columns import _translate, _translate_list
 
     column = pa.array(["Leerweek", " leerweek ", "LEERWEEK", "Gastcollege", "Leerweken"])
     assert _translate(column, {"Leerweek": "learning_week"}).to_pylist() == [

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from partnerdata import cli
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
 from tests.conftest import Project
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_engine")]

@@ -12,11 +12,11 @@ from rdflib.namespace import RDF
 
 from partnerdata.catalogue.dcat import catalog_turtle
 from partnerdata.catalogue.model import build_model
-from partnerdata.config import load_config
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.pipeline import package_metadata
-from partnerdata.release import publish_release, withdraw_release
-from partnerdata.takedown import purge_release
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.config.sources import load_config
+from partnerdata.release.publish import publish_release, withdraw_release
+from partnerdata.release.purge import purge_release
+from partnerdata.run.steps import package_metadata
 from tests.release_data import demo_tables
 
 BASE_URL = "https://data.example.org/published/"

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 PREFECT = str(Path(os.sys.executable).with_name("prefect"))

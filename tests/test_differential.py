@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from partnerdata.formats import FORMATS
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.mapping.formats import FORMATS
 from partnerdata.readers import csv_reader, positions_of
-from partnerdata.validation import check_foreign_key, validate_table
+from partnerdata.validate.checks import check_foreign_key, validate_table
 
 FRICTIONLESS_TYPE = {"type": "type-error", "primary-key": "primary-key", "unique": "unique-error"}
 SETTINGS = settings(
@@ -106,7 +106,8 @@ def engine_path(request, monkeypatch):
     by the CSV parser (and by coercion), fields checked in parallel. The thresholds are lowered so that
     these small tables take it too."""
     if request.param == "dictionary-parallel":
-        from partnerdata import coercion, validation
+        from partnerdata.mapping import coercion
+        from partnerdata.validate import checks as validation
 
         monkeypatch.setattr(csv_reader, "SAMPLE_BYTES", 200)
         monkeypatch.setattr(csv_reader, "FEW_DISTINCT", 1.0)

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
-from partnerdata.config import load_config
+from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
-from partnerdata.prepare import prepare_source, read_findings
 from partnerdata.readers.erasmus_plus_reader import organisation_id
+from partnerdata.validate.source import prepare_source, read_findings
 from tests.conftest import Project, dump_yaml
 
 GRANT = (

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
-from partnerdata.lock import folder_lock
+from partnerdata.collect.lock import folder_lock
 from tests.conftest import Project, remote_and_local_project
 from tests.partner_server import Response
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from partnerdata import cli
-from partnerdata.snapshots import list_snapshots, read_events
+from partnerdata.collect.snapshots import list_snapshots, read_events
 from tests.conftest import Project, remote_and_local_project
 from tests.partner_server import Response
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from partnerdata import cli
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
 from tests import hostile_files
 from tests.conftest import Project, dump_yaml
 from tests.partner_server import Response
@@ -124,7 +124,7 @@ def test_a_defect_of_partnerdata_falls_back_loudly_and_never_marks_the_snapshot_
 
     # The partner sends a new file, and partnerdata's mapping has a bug that this file meets.
     hostile_files.valid_json(project.root / "bad.json", rows=4)
-    from partnerdata import prepare
+    from partnerdata.validate import source as prepare
 
     real = prepare.map_columns
 
@@ -160,7 +160,7 @@ def test_a_defect_that_leaves_a_partner_without_data_publishes_nothing(tmp_path,
     assert run(project, capsys)[0] == 0
     hostile_files.valid_json(project.root / "bad.json", rows=4)
     (project.root / "good.csv").write_text(GOOD_CSV + "G-3,Third seminar,2021-05-15\n", encoding="utf-8")
-    from partnerdata import prepare
+    from partnerdata.validate import source as prepare
 
     real = prepare.map_columns
 
@@ -187,7 +187,7 @@ def test_a_verdict_is_recorded_only_for_a_snapshot_a_release_used(tmp_path, caps
     assert run(project, capsys)[0] == 0
 
     hostile_files.valid_json(project.root / "bad.json", rows=400)  # a mistaken export, four times as long
-    from partnerdata import release
+    from partnerdata.release import publish as release
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -276,8 +276,8 @@ def test_a_download_killed_midway_leaves_nothing_behind_after_the_next_run(tmp_p
     # A download by the library in a process of its own, killed with SIGKILL while the bytes arrive.
     code = (
         "import sys, datetime as dt; from pathlib import Path\n"
-        "from partnerdata.config import load_config; from partnerdata.schemas import load_schemas\n"
-        "from partnerdata.paths import SCHEMAS_DIR; from partnerdata.snapshots import take_snapshot\n"
+        "from partnerdata.config.sources import load_config; from partnerdata.config.schemas import load_schemas\n"
+        "from partnerdata.config.layout import SCHEMAS_DIR; from partnerdata.collect.snapshots import take_snapshot\n"
         "source = load_config(sys.argv[1], load_schemas(SCHEMAS_DIR)).source('bad')\n"
         "take_snapshot(source, Path(sys.argv[2]), dt.datetime.now(dt.UTC))\n"
     )
@@ -315,7 +315,7 @@ def test_a_redirect_to_a_signed_url_that_fails_publishes_no_signature(tmp_path, 
 
 
 def test_a_catalogue_that_cannot_be_rebuilt_is_the_last_line_of_the_summary(tmp_path, capsys, monkeypatch):
-    from partnerdata import pipeline
+    from partnerdata.run import steps as pipeline
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
-from partnerdata.config import load_config
+from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
-from partnerdata.prepare import prepare_source, read_findings
 from partnerdata.readers import iati_reader
 from partnerdata.readers.iati_reader import CODELISTS
+from partnerdata.validate.source import prepare_source, read_findings
 from tests.conftest import Project, dump_yaml
 
 ACTIVITY = """

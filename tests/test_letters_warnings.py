@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from partnerdata import cli
-from partnerdata.snapshots import list_snapshots
+from partnerdata.collect.snapshots import list_snapshots
 from tests.conftest import Project, remote_and_local_project
 from tests.partner_server import Response
 

@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from partnerdata.config import load_config
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
-from partnerdata.mapping import SchemaDrift
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.prepare import prepare_source, read_findings
+from partnerdata.mapping.columns import SchemaDrift
+from partnerdata.validate.source import prepare_source, read_findings
 from tests.conftest import dump_yaml
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from partnerdata.paths import PROJECT_ROOT
+from partnerdata.config.layout import PROJECT_ROOT
 from tests.conftest import dump_yaml
 from tests.test_hostile import hostile_project, last_line, run
 

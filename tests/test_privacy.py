@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from partnerdata import cli
-from partnerdata.paths import SCHEMAS_DIR
-from partnerdata.privacy import scrub_text
+from partnerdata.config.layout import SCHEMAS_DIR
+from partnerdata.validate.privacy import scrub_text
 from tests.conftest import Project, dump_yaml
 
 

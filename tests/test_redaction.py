@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from partnerdata.redaction import MARK, redact_urls
+from partnerdata.util.redaction import MARK, redact_urls
 
 SIGNED_S3 = (
     "https://bucket.s3.eu-west-1.amazonaws.com/export.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"

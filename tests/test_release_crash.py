@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
-from partnerdata.lock import folder_lock
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.release import publish_release, verify_checksums
+from partnerdata.collect.lock import folder_lock
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.release.publish import publish_release, verify_checksums
 from tests.release_data import demo_tables
 
 
@@ -122,7 +122,7 @@ def test_a_second_writer_waits_for_the_lock_and_then_goes_on(schemas, tmp_path, 
     _publish(schemas, tables, published)
     _publish(schemas, _changed(tables), published)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from partnerdata.lock import folder_lock\n"
+        [sys.executable, "-c", "import sys, time; from partnerdata.collect.lock import folder_lock\n"
          "with folder_lock(__import__('pathlib').Path(sys.argv[1]), 5):\n    print('held', flush=True); time.sleep(2)",
          str(published)],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
@@ -139,7 +139,7 @@ def test_a_second_writer_waits_for_the_lock_and_then_goes_on(schemas, tmp_path, 
 
 
 def test_temporary_files_a_crash_left_are_removed_and_nothing_else(schemas, tmp_path):
-    from partnerdata.release import remove_temporary_files
+    from partnerdata.release.publish import remove_temporary_files
 
     published = tmp_path / "published"
     _publish(schemas, demo_tables(schemas, tmp_path / "work"), published)

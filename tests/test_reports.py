@@ -12,10 +12,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from partnerdata.assemble import assemble
-from partnerdata.config import load_config
-from partnerdata.prepare import prepare_source, read_findings
-from partnerdata.reports import SourceOutcome, validation_summary, write_private_reports
+from partnerdata.config.sources import load_config
+from partnerdata.validate.across import assemble
+from partnerdata.validate.reports import SourceOutcome, validation_summary, write_private_reports
+from partnerdata.validate.source import prepare_source, read_findings
 from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,start,end,country,total,international,hours,project\n"

@@ -1,4 +1,4 @@
-"""Text made safe for XML, HTML, links, Markdown and spreadsheet cells (partnerdata.safe_text)."""
+"""Text made safe for XML, HTML, links, Markdown and spreadsheet cells (partnerdata.util.safe_text)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partnerdata.safe_text import (
+from partnerdata.util.safe_text import (
     html_text,
     mailto_link,
     markdown_code,

@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
-from partnerdata.paths import PROJECT_ROOT
-from partnerdata.release import publish_release
-from partnerdata.takedown import resume_purge
+from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.release.publish import publish_release
+from partnerdata.release.purge import resume_purge
 from tests.release_data import demo_tables
 from tests.test_hostile import GOOD_CSV, hostile_project, last_line, run
 

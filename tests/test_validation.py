@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from partnerdata.assemble import assemble
-from partnerdata.config import load_config
-from partnerdata.prepare import prepare_source, read_findings
+from partnerdata.config.sources import load_config
+from partnerdata.validate.across import assemble
+from partnerdata.validate.source import prepare_source, read_findings
 from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,theme,start,end,country,participants,international,project,organiser\n"
@@ -178,7 +178,7 @@ def test_accepted_rows_keep_their_position_in_the_partner_file(schemas, tmp_path
 def test_numbers_in_a_partner_locale_are_read_strictly():
     import pyarrow as pa
 
-    from partnerdata.coercion import Dialect, coerce_table
+    from partnerdata.mapping.coercion import Dialect, coerce_table
 
     text = pa.table({"n": ["+5", "1.250", "2.5", "1e400", "12,5", "1.234.567,5", "7"]})
     coerced = coerce_table(text, [{"name": "n", "type": "number"}], [""], Dialect(decimal=",", thousands="."))
@@ -189,7 +189,7 @@ def test_numbers_in_a_partner_locale_are_read_strictly():
 def test_unique_ignores_empty_values_and_flags_repeats():
     import pyarrow as pa
 
-    from partnerdata.validation import check_unique
+    from partnerdata.validate.checks import check_unique
 
     table = pa.table({"k": ["a", None, "b", None, "a"], "m": ["x", "y", "x", "y", "x"]})
     assert [p.row for p in check_unique(table, ["k"], "unique")] == [4]

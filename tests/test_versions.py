@@ -10,8 +10,8 @@ import shutil
 import pyarrow as pa
 import pytest
 
-from partnerdata.changes import bump, data_changes, highest, schema_changes
-from partnerdata.release import publish_release
+from partnerdata.release.diff import bump, data_changes, highest, schema_changes
+from partnerdata.release.publish import publish_release
 from tests.release_data import demo_tables
 
 PROJECTS = {
@@ -177,8 +177,8 @@ def test_releases_carry_the_rule_and_the_reasons_and_moving_the_files_is_no_chan
 
 
 def test_a_very_large_diff_is_capped_with_a_note_and_complete_counts(monkeypatch):
-    from partnerdata import changes
-    from partnerdata.release import changes_markdown
+    from partnerdata.release import diff as changes
+    from partnerdata.release.publish import changes_markdown
 
     monkeypatch.setattr(changes, "MAX_KEYS", 1)
     monkeypatch.setattr(changes, "MAX_CHANGED_RECORDS", 1)

@@ -13,7 +13,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from partnerdata import writers
+from partnerdata.release import write as writers
 
 TEXT = st.text(alphabet=st.sampled_from(["a", "é", " ", ",", ";", '"', "\n", "\r", "'", "\t", "€", "0"]), max_size=6)
 

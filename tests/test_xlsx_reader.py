@@ -27,8 +27,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.errors import LimitExceeded, PartnerFileError
-from partnerdata.paths import PROJECT_ROOT
 from partnerdata.readers import position_list, xlsx_reader
 from partnerdata.readers.guard import UnreadableFile
 from partnerdata.readers.limits import Limits

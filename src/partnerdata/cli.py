@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from partnerdata import __version__, pipeline
+from partnerdata import __version__
 from partnerdata.errors import ConfigError, LockTimeout, UsageError
-from partnerdata.redaction import redact_urls
+from partnerdata.run import steps as pipeline
+from partnerdata.util.redaction import redact_urls
 
 # Prefect defaults for this project (a user's own environment still wins):
 PREFECT_DEFAULTS = {

@@ -13,12 +13,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from partnerdata import paths
 from partnerdata.catalogue.charts import Chart, charts
 from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.html import index_page, release_page
 from partnerdata.catalogue.model import build_model, input_digest
-from partnerdata.durable import fsync_path
+from partnerdata.config import layout as paths
+from partnerdata.util.files import fsync_path
 
 CATALOG_JSON = "catalog.json"
 CATALOG_TTL = "catalog.ttl"

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
-from partnerdata.safe_text import mailto_link, safe_link, xml_text
+from partnerdata.util.safe_text import mailto_link, safe_link, xml_text
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3: rdflib.namespace.DCAT lacks DatasetSeries, inSeries, version

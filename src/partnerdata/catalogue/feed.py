@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from partnerdata.catalogue.model import file_url
-from partnerdata.safe_text import safe_link, xml_text
+from partnerdata.util.safe_text import safe_link, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 

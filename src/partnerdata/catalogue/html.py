@@ -18,7 +18,7 @@ from html import escape
 from typing import Any
 
 from partnerdata.catalogue.charts import Chart
-from partnerdata.safe_text import html_text, mailto_link, relative_link, safe_link
+from partnerdata.util.safe_text import html_text, mailto_link, relative_link, safe_link
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem; color: #1d1d1d; line-height: 1.45; }

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from partnerdata import paths
-from partnerdata.release import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
+from partnerdata.config import layout as paths
+from partnerdata.release.publish import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
+from partnerdata.util import safe_text
 
 MODEL_VERSION = 1
 RELEASE_DOCUMENTS = ("SHA256SUMS", "datapackage.json", "CHANGES.md", "changes.json", "validation.json", TOMBSTONE_JSON)
@@ -66,7 +67,7 @@ def input_digest(published_dir: Path, base_url: str | None) -> str:
     """sha256 over everything the model is built from, to tell whether the catalogue is current."""
     published_dir = Path(published_dir)
     digest = hashlib.sha256(json.dumps([MODEL_VERSION, base_url]).encode())
-    code = [*sorted(Path(__file__).parent.glob("*.py")), Path(__file__).parents[1] / "safe_text.py"]
+    code = [*sorted(Path(__file__).parent.glob("*.py")), Path(safe_text.__file__)]
     for path in code:  # a new partnerdata rebuilds the pages (safe_text.py decides what they may hold)
         digest.update(path.read_bytes())
     for name in (WITHDRAWN_JSON, paths.LATEST_JSON):

@@ -31,7 +31,7 @@ OPTIONS = {
     "encoding": (str, "utf-8"),
     "pagination": (dict, None),  # how to ask an API for the next page; see PAGINATION
 }
-# style -> its options with defaults; the fetcher (partnerdata.fetch) follows them
+# style -> its options with defaults; the fetcher (partnerdata.collect.fetch) follows them
 PAGINATION = {
     "page": {"page_param": "page", "size_param": "per_page", "size": 100, "first_page": 1},
     "offset": {"offset_param": "offset", "size_param": "limit", "size": 100},

@@ -23,8 +23,12 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import pyarrow as pa
 
-from partnerdata.coercion import Dialect, coerce_table
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.config.sources_yaml import brief as _brief
+from partnerdata.config.sources_yaml import one_line as _one_line
+from partnerdata.config.sources_yaml import read_sources_yaml
 from partnerdata.errors import ConfigError
+from partnerdata.mapping.coercion import Dialect, coerce_table
 from partnerdata.readers import READERS
 from partnerdata.readers.limits import (
     DEFAULT_MAX_BYTES,
@@ -35,13 +39,9 @@ from partnerdata.readers.limits import (
     Limits,
 )
 from partnerdata.readers.options import control_character
-from partnerdata.redaction import redact_urls
-from partnerdata.safe_text import mailto_link, safe_link
-from partnerdata.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.sources_yaml import brief as _brief
-from partnerdata.sources_yaml import one_line as _one_line
-from partnerdata.sources_yaml import read_sources_yaml
-from partnerdata.validation import check_fields
+from partnerdata.util.redaction import redact_urls
+from partnerdata.util.safe_text import mailto_link, safe_link
+from partnerdata.validate.checks import check_fields
 
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # ${VAR} names an environment variable; ${secret:NAME} a Prefect Secret block, resolved by the flow.

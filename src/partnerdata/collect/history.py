@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from partnerdata.collect.snapshots import Snapshot, iso_timestamp, list_snapshots, read_events, record_event
 from partnerdata.errors import ConfigError
-from partnerdata.snapshots import Snapshot, iso_timestamp, list_snapshots, read_events, record_event
 
 CONFIRMING_CHECKS = {"new-snapshot", "not-modified", "same-bytes"}
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata.cores import CORES
+from partnerdata.util.cores import CORES
 
 ROW_GROUP_SIZE = 128 * 1024
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.coercion import (
+from partnerdata.mapping.coercion import (
     PARALLEL_ROWS,
     CoercedTable,
     Column,
@@ -33,7 +33,7 @@ from partnerdata.coercion import (
     describe_expected,
     in_parallel,
 )
-from partnerdata.cores import CORES
+from partnerdata.util.cores import CORES
 
 LISTED_CODES = 12  # list the allowed codes in a message when there are at most this many
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnerdata import __version__, paths
-from partnerdata.config import Source
-from partnerdata.durable import fsync_folder, fsync_path
+from partnerdata import __version__
+from partnerdata.collect.fetch import Download, download
+from partnerdata.config import layout as paths
+from partnerdata.config.sources import Source
 from partnerdata.errors import SourceError
-from partnerdata.fetch import Download, download
+from partnerdata.util.files import fsync_folder, fsync_path
 
 CHUNK = 1 << 16
 

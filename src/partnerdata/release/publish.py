@@ -24,14 +24,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from partnerdata import paths
-from partnerdata.changes import LEVELS, Change, bump, data_changes, highest, schema_changes
-from partnerdata.durable import fsync_folder, fsync_path
+from partnerdata.config import layout as paths
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.errors import UsageError
-from partnerdata.safe_text import markdown_code
-from partnerdata.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.timing import Stopwatch
-from partnerdata.writers import write_csv, write_parquet
+from partnerdata.release.diff import LEVELS, Change, bump, data_changes, highest, schema_changes
+from partnerdata.release.write import write_csv, write_parquet
+from partnerdata.util.files import fsync_folder, fsync_path
+from partnerdata.util.safe_text import markdown_code
+from partnerdata.util.timing import Stopwatch
 
 FIRST_VERSION = "1.0.0"
 CHANGES_JSON = "changes.json"

@@ -26,7 +26,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.schemas import Schemas
+from partnerdata.config.schemas import Schemas
 
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,}")
 # Written to fool harvesters: "an.peeters [at] school.example", "an (at) school (dot) be".

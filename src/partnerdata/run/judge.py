@@ -29,16 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnerdata import __version__, paths
-from partnerdata.config import SOURCE_ID_PATTERN, Source
+from partnerdata import __version__
+from partnerdata.collect.history import candidates, last_good, load_history, record_verdict
+from partnerdata.collect.snapshots import Snapshot, iso_timestamp, list_snapshots, record_event, snapshot_at
+from partnerdata.config import layout as paths
+from partnerdata.config.schemas import Schemas
+from partnerdata.config.sources import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
-from partnerdata.history import candidates, last_good, load_history, record_verdict
-from partnerdata.mapping import SchemaDrift
-from partnerdata.prepare import PreparedSource, prepare_source
-from partnerdata.redaction import redact_urls
-from partnerdata.release import current_release
-from partnerdata.schemas import Schemas
-from partnerdata.snapshots import Snapshot, iso_timestamp, list_snapshots, record_event, snapshot_at
+from partnerdata.mapping.columns import SchemaDrift
+from partnerdata.release.publish import current_release
+from partnerdata.util.redaction import redact_urls
+from partnerdata.validate.source import PreparedSource, prepare_source
 
 LOG = logging.getLogger("partnerdata")
 
@@ -157,7 +158,7 @@ def judgement_basis(source: Source, schemas: Schemas) -> str:
 def code_digest() -> str:
     """sha256 of partnerdata's own code and data files (the readers' codelists included)."""
     digest = hashlib.sha256()
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".csv") and p.is_file()):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -33,9 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata import paths
+from partnerdata.config import layout as paths
 from partnerdata.errors import UsageError
-from partnerdata.release import (
+from partnerdata.release.publish import (
     CHANGES_JSON,
     CHANGES_MD,
     SHA256SUMS,

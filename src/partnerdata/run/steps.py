@@ -21,27 +21,22 @@ from typing import Any
 
 import requests
 
-from partnerdata import __version__, paths
-from partnerdata.assemble import assemble
+from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_of_tables
-from partnerdata.config import Config, load_config
-from partnerdata.cores import CORES
-from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
-from partnerdata.history import accept_snapshot, load_history, prune, usable
-from partnerdata.judging import (
-    judge_source,
-    judgement_basis,
-    record_good_verdicts,
-    record_missing_verdicts,
-    refuse_losses_to_defects,
-    warning,
+from partnerdata.collect.history import accept_snapshot, load_history, prune, usable
+from partnerdata.collect.lock import folder_lock
+from partnerdata.collect.snapshots import (
+    latest_snapshot,
+    remove_incoming_leftovers,
+    snapshot_at,
+    take_snapshot,
 )
-from partnerdata.lock import folder_lock
-from partnerdata.prepare import PreparedSource, read_findings
-from partnerdata.privacy import Removal, scrub_free_text
-from partnerdata.redaction import redact_urls
-from partnerdata.release import (
+from partnerdata.config import layout as paths
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
+from partnerdata.config.sources import Config, load_config
+from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
+from partnerdata.release.publish import (
     current_release,
     finish_interrupted_switch,
     prune_releases,
@@ -51,16 +46,28 @@ from partnerdata.release import (
     remove_temporary_files,
     withdraw_release,
 )
-from partnerdata.reports import RefusedDelivery, SourceOutcome, iso_utc, validation_summary, write_private_reports
-from partnerdata.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
-from partnerdata.snapshots import (
-    latest_snapshot,
-    remove_incoming_leftovers,
-    snapshot_at,
-    take_snapshot,
+from partnerdata.release.purge import purge_release, resume_purge
+from partnerdata.run.judge import (
+    judge_source,
+    judgement_basis,
+    record_good_verdicts,
+    record_missing_verdicts,
+    refuse_losses_to_defects,
+    warning,
 )
-from partnerdata.takedown import purge_release, resume_purge
-from partnerdata.timing import Stopwatch
+from partnerdata.util.cores import CORES
+from partnerdata.util.redaction import redact_urls
+from partnerdata.util.timing import Stopwatch
+from partnerdata.validate.across import assemble
+from partnerdata.validate.privacy import Removal, scrub_free_text
+from partnerdata.validate.reports import (
+    RefusedDelivery,
+    SourceOutcome,
+    iso_utc,
+    validation_summary,
+    write_private_reports,
+)
+from partnerdata.validate.source import PreparedSource, read_findings
 
 LOG = logging.getLogger("partnerdata")
 EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4

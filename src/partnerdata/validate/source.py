@@ -17,13 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata.coercion import Dialect
-from partnerdata.config import Source
-from partnerdata.findings import Finding
-from partnerdata.mapping import map_columns
+from partnerdata.config.schemas import Schemas
+from partnerdata.config.sources import Source
+from partnerdata.mapping.coercion import Dialect
+from partnerdata.mapping.columns import map_columns
 from partnerdata.readers import READERS, ReadResult, position_array, positions_of
-from partnerdata.schemas import Schemas
-from partnerdata.validation import Problem, validate_table
+from partnerdata.validate.checks import Problem, validate_table
+from partnerdata.validate.findings import Finding
 
 ROW = "_row"
 POSITION = "_position"

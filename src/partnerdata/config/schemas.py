@@ -156,7 +156,7 @@ def _check_field(spec: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: format '{form}' is not supported for a {kind} field")
     if spec.get("bareNumber") is False:
         raise ConfigError(f"{where}: bareNumber false is not supported; map the partner's text to plain numbers")
-    from partnerdata.coercion import constraint_values  # coercion reads ARROW_TYPES from here
+    from partnerdata.mapping.coercion import constraint_values  # coercion reads ARROW_TYPES from here
 
     constraints = spec.get("constraints", {})
     for name in ("enum", "minimum", "maximum"):

@@ -43,7 +43,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
 
-from partnerdata.config import Source
+from partnerdata.config.sources import Source
 from partnerdata.errors import PartnerFileError, SourceError
 from partnerdata.readers.json_reader import load_document
 

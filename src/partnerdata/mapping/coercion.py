@@ -27,8 +27,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.cores import CORES
-from partnerdata.schemas import ARROW_TYPES
+from partnerdata.config.schemas import ARROW_TYPES
+from partnerdata.util.cores import CORES
 
 INTEGER = r"^[+-]?[0-9]{1,18}$"
 NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -211,7 +211,7 @@ def describe_expected(spec: dict[str, Any], dialect: Dialect) -> str:
 
 
 def _string(column: pa.Array, spec: dict[str, Any], dialect: Dialect) -> pa.Array:
-    from partnerdata.formats import FORMATS
+    from partnerdata.mapping.formats import FORMATS
 
     check = FORMATS.get(spec.get("format", "default"))
     if check is None:

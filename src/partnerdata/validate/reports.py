@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from partnerdata import paths
-from partnerdata.config import Source
-from partnerdata.findings import Finding
-from partnerdata.privacy import Removal
-from partnerdata.safe_text import markdown_code, spreadsheet_cell
+from partnerdata.config import layout as paths
+from partnerdata.config.sources import Source
+from partnerdata.util.safe_text import markdown_code, spreadsheet_cell
+from partnerdata.validate.findings import Finding
+from partnerdata.validate.privacy import Removal
 
 MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
 EXAMPLES = 20  # rows shown per kind of problem in a partner's report; rejected.csv has them all

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partnerdata.config import Source
+from partnerdata.config.schemas import Schemas
+from partnerdata.config.sources import Source
 from partnerdata.errors import PartnerFileError
 from partnerdata.readers import ReadResult
-from partnerdata.schemas import Schemas
 
 
 class SchemaDrift(PartnerFileError):

@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata.config import Config, Source
-from partnerdata.findings import Finding
-from partnerdata.prepare import POSITION, ROW, PreparedSource, staged_schema
-from partnerdata.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.validation import Problem, check_foreign_key, check_unique, check_within
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
+from partnerdata.config.sources import Config, Source
+from partnerdata.validate.checks import Problem, check_foreign_key, check_unique, check_within
+from partnerdata.validate.findings import Finding
+from partnerdata.validate.source import POSITION, ROW, PreparedSource, staged_schema
 
 ORGANISATION_BLOCK = "sources.yaml organisation block"
 

@@ -1,0 +1,1 @@
+"""Small helpers with no knowledge of partnerdata's stages: files, digests, clock, text safety, cores, timing."""
