@@ -22,7 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from partnerdata.collect.lock import folder_lock
 from partnerdata.config.sources import secret_block_names
-from partnerdata.errors import ConfigError, LockTimeout, NoTrustworthyRelease
+from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
 from partnerdata.run import steps as pipeline
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
@@ -157,21 +157,19 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
         plan = pipeline.plan_sources(config, only, fetch)
     except ConfigError as error:
         return Failed(
-            message=str(error), data={"exit_status": pipeline.EXIT_CONFIG, "message": f"configuration error: {error}"}
+            message=str(error), data={"exit_status": error.exit_status, "message": f"configuration error: {error}"}
         )
     try:
         timeout = config.settings.lock_timeout_seconds
         # published/ first: a second run waiting for it has not even created raw/ yet.
         with folder_lock(pipeline.Path(run.published_dir), timeout), folder_lock(pipeline.Path(run.raw_dir), timeout):
             summary = _run_locked(run, plan, dry_run)
-    except LockTimeout as error:
-        return _failed(config, pipeline.EXIT_LOCKED, str(error))
-    except NoTrustworthyRelease as error:
-        return _failed(config, pipeline.EXIT_NO_RELEASE, str(error))
+    except (LockTimeout, NoTrustworthyRelease) as error:
+        return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
         pipeline.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", {}))
         raise
-    if summary["exit_status"] == pipeline.EXIT_DEGRADED:
+    if summary["exit_status"] == ExitStatus.DEGRADED:
         failed = pipeline.failed_partners(summary)
         message = (
             f"{summary['message']}; but these partners failed and their last good data (or none) was used: {failed}"
@@ -232,7 +230,7 @@ def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: boo
     fingerprint = pipeline.input_fingerprint(run, collected)
     status = pipeline.exit_status(collected)
     same_as = pipeline.unchanged_since_latest(run, fingerprint)
-    if same_as is not None and status == pipeline.EXIT_OK and not dry_run:
+    if same_as is not None and status == ExitStatus.OK and not dry_run:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
         config, _ = pipeline.load(run)
         return {

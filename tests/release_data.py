@@ -31,7 +31,8 @@ def catalogue_site(schemas: Schemas, folder: Path, base_url: str) -> Path:
     import datetime as dt
 
     from partnerdata.catalogue import refresh_catalogue
-    from partnerdata.release.publish import publish_release, withdraw_release
+    from partnerdata.release.publish import publish_release
+    from partnerdata.release.withdraw import withdraw_release
     from partnerdata.run.steps import package_metadata
 
     config = load_config(PROJECT_ROOT / "sources.yaml", schemas, environ={})

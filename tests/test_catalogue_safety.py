@@ -23,7 +23,8 @@ from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.model import build_model
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.config.sources import load_config
-from partnerdata.release.publish import publish_release, withdraw_release
+from partnerdata.release.publish import publish_release
+from partnerdata.release.withdraw import withdraw_release
 from partnerdata.run.steps import package_metadata
 from partnerdata.util.safe_text import mailto_link, relative_link, safe_link
 from tests.release_data import demo_tables

@@ -13,7 +13,8 @@ from partnerdata.collect.fetch import Clock, download
 from partnerdata.collect.snapshots import list_snapshots, read_events, take_snapshot
 from partnerdata.config.sources import Source, load_config
 from partnerdata.errors import SourceError
-from partnerdata.readers import READERS, position_list
+from partnerdata.readers import READERS
+from partnerdata.readers.base import position_list
 from tests.conftest import dump_yaml
 from tests.partner_server import Response
 

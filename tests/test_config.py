@@ -9,8 +9,8 @@ import pytest
 
 from partnerdata import cli
 from partnerdata.config.layout import SCHEMAS_DIR
-from partnerdata.config.sources import load_config
 from partnerdata.errors import ConfigError
+from partnerdata.validate.configuration import load_config
 from tests.conftest import dump_yaml
 
 

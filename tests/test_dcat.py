@@ -14,8 +14,9 @@ from partnerdata.catalogue.dcat import catalog_turtle
 from partnerdata.catalogue.model import build_model
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.config.sources import load_config
-from partnerdata.release.publish import publish_release, withdraw_release
+from partnerdata.release.publish import publish_release
 from partnerdata.release.purge import purge_release
+from partnerdata.release.withdraw import withdraw_release
 from partnerdata.run.steps import package_metadata
 from tests.release_data import demo_tables
 

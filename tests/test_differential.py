@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.mapping.formats import FORMATS
-from partnerdata.readers import csv_reader, positions_of
+from partnerdata.readers import csv_reader
+from partnerdata.readers.base import positions_of
 from partnerdata.validate.checks import check_foreign_key, validate_table
 
 FRICTIONLESS_TYPE = {"type": "type-error", "primary-key": "primary-key", "unique": "unique-error"}

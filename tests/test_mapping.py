@@ -214,7 +214,8 @@ def test_a_wrong_encoding_is_named(schemas, tmp_path):
 
 
 def test_csv_positions_count_blank_lines_and_cells_that_span_lines(tmp_path):
-    from partnerdata.readers import READERS, position_list
+    from partnerdata.readers import READERS
+    from partnerdata.readers.base import position_list
 
     (tmp_path / "own.csv").write_bytes(b'Nr,Titel\nA-1,First\n\nA-2,"Two\nlines"\nA-3,Third\n')
     options = READERS["csv"].parse_options({}, "test")
@@ -252,7 +253,8 @@ def test_a_row_with_the_wrong_number_of_cells_is_rejected_not_fatal(schemas, tmp
     ],
 )
 def test_csv_line_numbers_follow_the_lines_a_text_editor_shows(tmp_path, data, rows, positions):
-    from partnerdata.readers import READERS, position_list
+    from partnerdata.readers import READERS
+    from partnerdata.readers.base import position_list
 
     (tmp_path / "own.csv").write_bytes(data)
     (read,) = READERS["csv"].read([tmp_path / "own.csv"], READERS["csv"].parse_options({}, "test"), ";")

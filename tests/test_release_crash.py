@@ -26,7 +26,8 @@ import pytest
 from partnerdata import cli
 from partnerdata.collect.lock import folder_lock
 from partnerdata.config.layout import PROJECT_ROOT
-from partnerdata.release.publish import publish_release, verify_checksums
+from partnerdata.release.publish import publish_release
+from partnerdata.release.store import verify_checksums
 from tests.release_data import demo_tables
 
 

@@ -178,7 +178,7 @@ def test_releases_carry_the_rule_and_the_reasons_and_moving_the_files_is_no_chan
 
 def test_a_very_large_diff_is_capped_with_a_note_and_complete_counts(monkeypatch):
     from partnerdata.release import diff as changes
-    from partnerdata.release.publish import changes_markdown
+    from partnerdata.release.changelog import changes_markdown
 
     monkeypatch.setattr(changes, "MAX_KEYS", 1)
     monkeypatch.setattr(changes, "MAX_CHANGED_RECORDS", 1)

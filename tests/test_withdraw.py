@@ -10,7 +10,8 @@ import frictionless
 import pyarrow as pa
 
 from partnerdata import cli
-from partnerdata.release.publish import publish_release, verify_checksums
+from partnerdata.release.publish import publish_release
+from partnerdata.release.store import verify_checksums
 from tests.release_data import demo_tables
 
 
@@ -93,7 +94,7 @@ def test_withdrawing_every_release_removes_latest_and_mistakes_are_named(schemas
 
 
 def test_retention_removes_the_oldest_releases_but_never_the_one_latest_names(schemas, tmp_path, capsys):
-    from partnerdata.release.publish import prune_releases
+    from partnerdata.release.retention import prune_releases
 
     published, _ = _three_releases(schemas, tmp_path)
     assert _withdraw(published, "1.0.2", "--reason", "bad") == 0  # latest and v1 now name 1.0.1

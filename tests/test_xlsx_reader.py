@@ -29,7 +29,8 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.errors import LimitExceeded, PartnerFileError
-from partnerdata.readers import position_list, xlsx_reader
+from partnerdata.readers import xlsx_reader
+from partnerdata.readers.base import position_list
 from partnerdata.readers.guard import UnreadableFile
 from partnerdata.readers.limits import Limits
 

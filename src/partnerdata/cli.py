@@ -3,10 +3,11 @@
 This module is the one place in the library that imports Prefect (through the
 flows, and only for ``run``), so ``check`` and ``--version`` stay fast.
 
-Exit statuses of ``run`` (DESIGN.md): 0 a release is current and every source is
-fresh; 3 published, but some sources failed and their last good data was used;
-1 no trustworthy release could be made; 2 configuration error; 4 another run holds
-the lock. The last line on stderr says why, for every non-zero status.
+Exit statuses (DESIGN.md; the one table is ``partnerdata.errors.ExitStatus``): 0 a release
+is current and every source is fresh; 3 published, but some sources failed and their last
+good data was used; 1 no trustworthy release could be made; 2 configuration error; 4 another
+run holds the lock. A failure raised on purpose brings its status with its class. The last
+line on stderr says why, for every non-zero status.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__
-from partnerdata.errors import ConfigError, LockTimeout, UsageError
+from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError, exit_status_of
 from partnerdata.run import steps as pipeline
 from partnerdata.util.redaction import redact_urls
 
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     _parser().print_help()
-    return pipeline.EXIT_CONFIG
+    return ExitStatus.CONFIG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,10 +150,10 @@ def _check(args: argparse.Namespace) -> int:
     try:
         config, _ = pipeline.load(run)
     except ConfigError as error:
-        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
+        return _refused(error)
     enabled = len(config.enabled_sources)
     print(f"{config.path}: {len(config.sources)} sources ({enabled} enabled), schemas in {args.schemas}: all fine")
-    return pipeline.EXIT_OK
+    return ExitStatus.OK
 
 
 def _accept(args: argparse.Namespace) -> int:
@@ -160,12 +161,10 @@ def _accept(args: argparse.Namespace) -> int:
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
         name = pipeline.accept(run, args.source_id, args.snapshot, by)
-    except ConfigError as error:
-        return _fail(pipeline.EXIT_CONFIG, str(error))
-    except LockTimeout as error:
-        return _fail(pipeline.EXIT_LOCKED, str(error))
+    except (ConfigError, LockTimeout) as error:
+        return _refused(error, config_prefix="")
     print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
-    return pipeline.EXIT_OK
+    return ExitStatus.OK
 
 
 def _withdraw(args: argparse.Namespace) -> int:
@@ -173,19 +172,15 @@ def _withdraw(args: argparse.Namespace) -> int:
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
         result = pipeline.withdraw(run, args.version, args.reason, args.purge, by)
-    except ConfigError as error:
-        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
-    except UsageError as error:
-        return _fail(pipeline.EXIT_CONFIG, str(error))
-    except LockTimeout as error:
-        return _fail(pipeline.EXIT_LOCKED, str(error))
+    except (ConfigError, UsageError, LockTimeout) as error:
+        return _refused(error)
     what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
     if result["redacted"]:
         counts = ", ".join(f"{version} ({count})" for version, count in sorted(result["redacted"].items()))
         what += f"; the values only it published were removed from the changelogs of {counts}, each re-sealed"
     latest = f"latest is now {result['latest']}" if result["latest"] else "no good release is left: latest was removed"
     print(f"release {args.version} {what} by {by}: {args.reason}; {latest}")
-    return pipeline.EXIT_OK
+    return ExitStatus.OK
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -194,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = make_server(Path(args.published), args.host, args.port)
     except (FileNotFoundError, OSError) as error:
-        return _fail(pipeline.EXIT_CONFIG, str(error))
+        return _fail(ExitStatus.CONFIG, str(error))
     host, port = server.server_address[:2]
     print(f"serving {Path(args.published).resolve()} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
@@ -203,7 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
-    return pipeline.EXIT_OK
+    return ExitStatus.OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -220,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
         config, _ = pipeline.load(run)
         pipeline.plan_sources(config, args.only)
     except ConfigError as error:
-        return _fail(pipeline.EXIT_CONFIG, f"configuration error: {error}")
+        return _refused(error)
 
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -244,10 +239,10 @@ def _run(args: argparse.Namespace) -> int:
     state = chosen(**parameters, **paths, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
-        return _fail(pipeline.EXIT_NO_RELEASE, f"the run failed: {type(result).__name__}: {result}")
+        return _fail(exit_status_of(result), f"the run failed: {type(result).__name__}: {result}")
     _print_summary(result)
     status = result["exit_status"]
-    if status == pipeline.EXIT_DEGRADED:
+    if status == ExitStatus.DEGRADED:
         failing = ", ".join(
             f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed")
         )
@@ -258,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             lead = "no new release was made, and these sources failed: their last good data (or none) was used"
         return _fail(status, f"{lead}: {failing}")
-    if status != pipeline.EXIT_OK:
+    if status != ExitStatus.OK:
         return _fail(status, result["message"])
     return status
 
@@ -327,6 +322,12 @@ def _print_summary(result: dict[str, Any]) -> None:
 
 
 _final_line: list[str] = []
+
+
+def _refused(error: PartnerdataError, config_prefix: str = "configuration error: ") -> int:
+    """The last line for a failure partnerdata raised on purpose, with the exit status its class means."""
+    prefix = config_prefix if isinstance(error, ConfigError) else ""
+    return _fail(error.exit_status, f"{prefix}{error}")
 
 
 def _fail(status: int, message: str) -> int:

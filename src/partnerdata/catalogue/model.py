@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from partnerdata.config import layout as paths
-from partnerdata.release.publish import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
+from partnerdata.release.store import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
 from partnerdata.util import safe_text
 
 MODEL_VERSION = 1

@@ -156,15 +156,6 @@ def _check_field(spec: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: format '{form}' is not supported for a {kind} field")
     if spec.get("bareNumber") is False:
         raise ConfigError(f"{where}: bareNumber false is not supported; map the partner's text to plain numbers")
-    from partnerdata.mapping.coercion import constraint_values  # coercion reads ARROW_TYPES from here
-
-    constraints = spec.get("constraints", {})
-    for name in ("enum", "minimum", "maximum"):
-        if name in constraints and kind != "list":
-            try:
-                constraint_values(spec, constraints[name] if name == "enum" else [constraints[name]])
-            except ValueError as error:
-                raise ConfigError(f"{where}: constraint {name}: {error}") from None
 
 
 def _check_references(schemas: Schemas) -> None:

@@ -21,14 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
-import pyarrow as pa
-
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources_yaml import brief as _brief
 from partnerdata.config.sources_yaml import one_line as _one_line
 from partnerdata.config.sources_yaml import read_sources_yaml
 from partnerdata.errors import ConfigError
-from partnerdata.mapping.coercion import Dialect, coerce_table
 from partnerdata.readers import READERS
 from partnerdata.readers.limits import (
     DEFAULT_MAX_BYTES,
@@ -41,7 +38,6 @@ from partnerdata.readers.limits import (
 from partnerdata.readers.options import control_character
 from partnerdata.util.redaction import redact_urls
 from partnerdata.util.safe_text import mailto_link, safe_link
-from partnerdata.validate.checks import check_fields
 
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # ${VAR} names an environment variable; ${secret:NAME} a Prefect Secret block, resolved by the flow.
@@ -416,7 +412,7 @@ def _load_source(
         raise ConfigError(f"{where}: field '{name}' is both in 'columns' and in 'constants'; keep one")
     _check_codes(values, constants, [spec for r in resources for spec in schemas.fields(r)], where)
 
-    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'", schemas)
+    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'")
     url_template = entry["url"]
     if not isinstance(url_template, str) or not url_template.strip():
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
@@ -579,8 +575,9 @@ def _check_text(value: Any, where: str) -> str:
     return value
 
 
-def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
-    """The block becomes a row of organisations, so it must pass that schema's checks."""
+def _load_organisation(raw: Any, where: str) -> Organisation:
+    """The block's keys and texts; that it passes the organisations schema's field rules, as the
+    row it becomes, is checked by ``validate.configuration``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with id, name, type and country")
     _reject_unknown(raw, set(ORGANISATION_KEYS), where)
@@ -595,16 +592,7 @@ def _load_organisation(raw: Any, where: str, schemas: Schemas) -> Organisation:
         bad = control_character(value)
         if bad is not None:
             raise ConfigError(f"{where}: key '{key}': {_brief(value)} holds the control character {bad!r}; remove it")
-    organisation = Organisation(**raw)
-    row = {field: getattr(organisation, key) or "" for key, field in ORGANISATION_KEYS.items()}
-    row["source_id"] = "x"
-    fields = schemas.fields("organisations")
-    text = pa.table({spec["name"]: pa.array([row.get(spec["name"], "")], pa.string()) for spec in fields})
-    coerced = coerce_table(text, fields, [""], Dialect())
-    for problem in check_fields(coerced, fields, Dialect()):
-        key = next(k for k, f in ORGANISATION_KEYS.items() if f == problem.field)
-        raise ConfigError(f"{where}: key '{key}': {row[problem.field]!r}: {problem.message}")
-    return organisation
+    return Organisation(**raw)
 
 
 def _expand(

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import Source
 from partnerdata.errors import PartnerFileError
-from partnerdata.readers import ReadResult
+from partnerdata.readers.base import ReadResult
 
 
 class SchemaDrift(PartnerFileError):

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from partnerdata.errors import ConfigError, PartnerFileError
-from partnerdata.readers import Lines, ReadResult
+from partnerdata.readers.base import Lines, ReadResult
 from partnerdata.readers.guard import parsed, parsing
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import (

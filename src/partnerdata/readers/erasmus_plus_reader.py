@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata.errors import ConfigError, PartnerFileError
-from partnerdata.readers import ReadResult, csv_reader, looks_like, position_list, text_table, xlsx_reader
+from partnerdata.readers import csv_reader, xlsx_reader
+from partnerdata.readers.base import ReadResult, looks_like, position_list, text_table
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_encoding, check_options
 

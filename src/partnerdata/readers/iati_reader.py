@@ -33,7 +33,7 @@ from xml.etree.ElementTree import Element
 import pycountry
 
 from partnerdata.errors import ConfigError, PartnerFileError
-from partnerdata.readers import ReadResult, looks_like, text_table
+from partnerdata.readers.base import ReadResult, looks_like, text_table
 from partnerdata.readers.expat_feed import elements
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_options

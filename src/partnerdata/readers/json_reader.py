@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from partnerdata.errors import ConfigError, PartnerFileError
-from partnerdata.readers import ReadResult
+from partnerdata.readers.base import ReadResult
 from partnerdata.readers.guard import UnreadableFile, parsing
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import (

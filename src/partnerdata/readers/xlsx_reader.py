@@ -20,7 +20,7 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from partnerdata.errors import PartnerFileError
-from partnerdata.readers import ReadResult
+from partnerdata.readers.base import ReadResult
 from partnerdata.readers.limits import DEFAULT_LIMITS, Limits
 from partnerdata.readers.options import check_name, check_options, check_whole_number
 from partnerdata.readers.xlsx_parts import (

@@ -23,7 +23,6 @@ its data files deleted (the tombstone first), then the log line.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -35,25 +34,21 @@ import pyarrow.parquet as pq
 
 from partnerdata.config import layout as paths
 from partnerdata.errors import UsageError
-from partnerdata.release.publish import (
+from partnerdata.release.changelog import changes_markdown
+from partnerdata.release.store import (
     CHANGES_JSON,
     CHANGES_MD,
     SHA256SUMS,
     VERSION_PATTERN,
-    append_log,
-    changes_markdown,
-    checked_reason,
     checked_version,
-    delete_data_files,
     existing_versions,
-    mark_withdrawn,
     read_log,
     release_hashes,
     verify_checksums,
     withdrawn_releases,
-    write_json_atomically,
-    write_text_atomically,
 )
+from partnerdata.release.withdraw import append_log, checked_reason, delete_data_files, mark_withdrawn
+from partnerdata.util.files import sha256_file, write_json_atomically, write_text_atomically
 
 # (resource, field) -> the texts a changelog shows there
 Shown = dict[tuple[str, str], set[str]]
@@ -279,7 +274,7 @@ def _reseal(published_dir: Path, version: str, changes: dict[str, Any], purged: 
     after = dict(before)
     for name in (CHANGES_JSON, CHANGES_MD):
         if name in after:
-            after[name] = _file_sha256(folder / name)
+            after[name] = sha256_file(folder / name)
     if after == before:
         return
     write_text_atomically(sums, "".join(f"{digest}  {name}\n" for name, digest in sorted(after.items())))
@@ -303,11 +298,3 @@ def _sums(path: Path) -> dict[str, str]:
         digest, name = line.split("  ", 1)
         found[name] = digest
     return found
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -37,7 +37,7 @@ from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
 from partnerdata.mapping.columns import SchemaDrift
-from partnerdata.release.publish import current_release
+from partnerdata.release.store import current_release
 from partnerdata.util.redaction import redact_urls
 from partnerdata.validate.source import PreparedSource, prepare_source
 
@@ -222,13 +222,15 @@ def _not_the_partners(
 
 
 def _raised_at(problem: BaseException) -> str:
-    """file:line of the innermost frame in partnerdata's own code (else the innermost frame)."""
+    """file:line of the innermost frame in partnerdata's own code (its path in the package, validate/source.py),
+    else of the innermost frame."""
     frames = traceback.extract_tb(problem.__traceback__)
     own = [f for f in frames if f"{os.sep}partnerdata{os.sep}" in f.filename] or frames
     if not own:
         return "unknown"
     frame = own[-1]
-    return f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})"
+    where = frame.filename.rpartition(f"{os.sep}partnerdata{os.sep}")[2] or Path(frame.filename).name
+    return f"{where}:{frame.lineno} ({frame.name})"
 
 
 def _limit_hint(problem: PartnerFileError, source: Source) -> str:

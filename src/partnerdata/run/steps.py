@@ -33,20 +33,15 @@ from partnerdata.collect.snapshots import (
     take_snapshot,
 )
 from partnerdata.config import layout as paths
-from partnerdata.config.schemas import RESOURCE_NAMES, Schemas, digest_files, load_schemas
-from partnerdata.config.sources import Config, load_config
-from partnerdata.errors import ConfigError, NoTrustworthyRelease, SourceError
-from partnerdata.release.publish import (
-    current_release,
-    finish_interrupted_switch,
-    prune_releases,
-    publish_release,
-    release_snapshot_hashes,
-    remove_staging_leftovers,
-    remove_temporary_files,
-    withdraw_release,
-)
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas, digest_files
+from partnerdata.config.sources import Config
+from partnerdata.errors import ConfigError, ExitStatus, NoTrustworthyRelease, SourceError
+from partnerdata.release.pointers import finish_interrupted_switch
+from partnerdata.release.publish import publish_release, remove_staging_leftovers, remove_temporary_files
 from partnerdata.release.purge import purge_release, resume_purge
+from partnerdata.release.retention import prune_releases
+from partnerdata.release.store import current_release, release_snapshot_hashes
+from partnerdata.release.withdraw import withdraw_release
 from partnerdata.run.judge import (
     judge_source,
     judgement_basis,
@@ -59,6 +54,7 @@ from partnerdata.util.cores import CORES
 from partnerdata.util.redaction import redact_urls
 from partnerdata.util.timing import Stopwatch
 from partnerdata.validate.across import assemble
+from partnerdata.validate.configuration import load_config, load_schemas
 from partnerdata.validate.privacy import Removal, scrub_free_text
 from partnerdata.validate.reports import (
     RefusedDelivery,
@@ -70,7 +66,6 @@ from partnerdata.validate.reports import (
 from partnerdata.validate.source import PreparedSource, read_findings
 
 LOG = logging.getLogger("partnerdata")
-EXIT_OK, EXIT_NO_RELEASE, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 NOTIFY_TIMEOUT_SECONDS = 10
 
 
@@ -398,7 +393,7 @@ def apply_retention(run: RunPaths, config: Config, in_use: list[str]) -> int:
 
 def exit_status(validated: list[dict[str, Any]]) -> int:
     """0 when every source is fresh, 3 when some fell back or failed (but a release is current)."""
-    return EXIT_DEGRADED if any(v["status"] in ("fallback", "failed") for v in validated) else EXIT_OK
+    return ExitStatus.DEGRADED if any(v["status"] in ("fallback", "failed") for v in validated) else ExitStatus.OK
 
 
 def make_work_dir() -> str:

@@ -21,7 +21,8 @@ from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import Source
 from partnerdata.mapping.coercion import Dialect
 from partnerdata.mapping.columns import map_columns
-from partnerdata.readers import READERS, ReadResult, position_array, positions_of
+from partnerdata.readers import READERS
+from partnerdata.readers.base import ReadResult, position_array, positions_of
 from partnerdata.validate.checks import Problem, validate_table
 from partnerdata.validate.findings import Finding
 
