@@ -2,15 +2,17 @@
 refresh-sources (collect chosen sources again), republish (from the raw snapshots, fetching
 nothing) and dry-run (collect, validate and report; publish nothing).
 
-Thin on purpose: each task wraps one call of partnerdata.run.steps and passes
-paths and small dictionaries, never tables. Input caching is off for every task:
-its inputs are paths to large files whose contents change under the same name.
+Thin on purpose: the four flows share one body (``_run``), and each task wraps one call of
+partnerdata.run.steps and passes the typed values of partnerdata.run.summary (paths, ids, counts),
+never tables. Input caching is off for every task: its inputs are paths to large files whose
+contents change under the same name.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -21,24 +23,40 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from partnerdata.collect.lock import folder_lock
-from partnerdata.config.sources import secret_block_names
+from partnerdata.config.sources import Config, secret_block_names
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
-from partnerdata.run import steps as pipeline
+from partnerdata.run import notify, steps
+from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load, plan_sources
+from partnerdata.run.summary import (
+    Collected,
+    PlannedSource,
+    RunSummary,
+    Validated,
+    exit_status,
+    failed_partners,
+    warned_sources,
+)
+from partnerdata.util.clock import utc_now
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
 SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that validated
 RELEASE_ARTIFACT = "partnerdata-release"  # the Markdown release summary of each run that validated
 
 
+def _flow(name: str, description: str) -> Any:
+    """The decorator of every flow: its name and description, and the thread pool its tasks share."""
+    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES)
+    # Prefect annotates task_runner as a runner of PrefectFuture; its own thread pool runs PrefectConcurrentFuture.
+    return flow(name=name, description=description, task_runner=runner)  # type: ignore[arg-type]
+
+
 @task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}", retries=1, retry_delay_seconds=30)
-def collect(
-    run: pipeline.RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True
-) -> dict[str, Any]:
+def collect(run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True) -> Collected:
     """Fetch one source (its HTTP retries are in the library; this retry covers anything else)."""
     # Secrets are loaded inside the task, so they are never a task parameter Prefect could record.
-    collected = pipeline.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file), may_fetch)
-    error = f" ({collected['error']})" if collected["error"] else ""
-    get_run_logger().info("%s: collected, %s%s", source_id, collected["status"], error)
+    collected = steps.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file), may_fetch)
+    error = f" ({collected.error})" if collected.error else ""
+    get_run_logger().info("%s: collected, %s%s", source_id, collected.status, error)
     return collected
 
 
@@ -47,44 +65,41 @@ def _secrets(sources_file: str) -> dict[str, str]:
     values = {}
     for name in secret_block_names(sources_file):
         try:
-            values[name] = str(Secret.load(name).get())
+            block = cast(Secret[str], Secret.load(name))  # a Secret, not a coroutine: the flows are synchronous
+            values[name] = str(block.get())
         except ValueError:
             pass  # a missing block: load_config reports it with the entry and key that use it
     return values
 
 
-@task(cache_policy=NO_CACHE, task_run_name="validate-{collected[source_id]}")
-def validate(run: pipeline.RunPaths, collected: dict[str, Any], work_dir: str, record: bool = True) -> dict[str, Any]:
-    validated = pipeline.validate_source(run, collected, work_dir, record)
-    prepared = validated.get("prepared")
+@task(cache_policy=NO_CACHE, task_run_name="validate-{collected.source_id}")
+def validate(run: RunPaths, collected: Collected, work_dir: str, record: bool = True) -> Validated:
+    validated = steps.validate_source(run, collected, work_dir, record)
+    prepared = validated.prepared
     counts = (
-        f"{prepared['rows_accepted']} of {prepared['rows_read']} records pass the source's own checks (the checks "
+        f"{prepared.rows_accepted} of {prepared.rows_read} records pass the source's own checks (the checks "
         "across sources follow at publish)"
         if prepared
         else "no records"
     )
-    get_run_logger().info("%s: validated, %s (%s)", collected["source_id"], counts, validated["status"])
+    get_run_logger().info("%s: validated, %s (%s)", collected.source_id, counts, validated.status)
     return validated
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish")
-def publish(run: pipeline.RunPaths, validated: list[dict[str, Any]], started_iso: str, dry_run: bool) -> dict[str, Any]:
-    summary = pipeline.publish(run, validated, started_iso, dry_run)
+def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool) -> RunSummary:
+    summary = steps.publish(run, validated, started_iso, dry_run)
     get_run_logger().info("publish: %s", summary["message"])
     if summary.get("catalogue_error"):
         get_run_logger().warning("publish: %s", summary["catalogue_error"])
     return summary
 
 
-def _paths(sources_file: str, raw_dir: str, published_dir: str, reports_dir: str, schemas_dir: str | None):
-    return pipeline.RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or pipeline.DEFAULT_SCHEMAS)
+def _paths(sources_file: str, raw_dir: str, published_dir: str, reports_dir: str, schemas_dir: str | None) -> RunPaths:
+    return RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or DEFAULT_SCHEMAS)
 
 
-@flow(
-    name="nightly",
-    description="Collect every enabled partner source, validate it and publish a release.",
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
-)
+@_flow("nightly", "Collect every enabled partner source, validate it and publish a release.")
 def nightly(
     sources_file: str = "sources.yaml",
     raw_dir: str = "raw",
@@ -98,10 +113,8 @@ def nightly(
     return _run(_paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), only, fetch=True, dry_run=False)
 
 
-@flow(
-    name="refresh-sources",
-    description="Collect the chosen partner sources again and publish; the others keep their last good snapshot.",
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+@_flow(
+    "refresh-sources", "Collect the chosen partner sources again and publish; the others keep their last good snapshot."
 )
 def refresh_sources(
     sources: list[str],
@@ -116,10 +129,9 @@ def refresh_sources(
     )
 
 
-@flow(
-    name="republish",
-    description="Publish again from the raw snapshots already collected, fetching nothing (after a schema or mapping fix).",
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
+@_flow(
+    "republish",
+    "Publish again from the raw snapshots already collected, fetching nothing (after a schema or mapping fix).",
 )
 def republish(
     sources_file: str = "sources.yaml",
@@ -133,11 +145,7 @@ def republish(
     )
 
 
-@flow(
-    name="dry-run",
-    description="Collect, validate and report (private reports, artifacts) without publishing anything.",
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES),
-)
+@_flow("dry-run", "Collect, validate and report (private reports, artifacts) without publishing anything.")
 def dry_run(
     sources: list[str] | None = None,
     sources_file: str = "sources.yaml",
@@ -151,10 +159,11 @@ def dry_run(
     )
 
 
-def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> Any:
+def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> Any:
+    """The body of every flow: plan, then under the lock collect, validate, publish; then tell people."""
     try:  # with the Secret blocks resolved: a missing block is a configuration error too
-        config, _ = pipeline.load(run, _secrets(run.sources_file))
-        plan = pipeline.plan_sources(config, only, fetch)
+        config, _ = load(run, _secrets(run.sources_file))
+        plan = plan_sources(config, only, fetch)
     except ConfigError as error:
         return Failed(
             message=str(error), data={"exit_status": error.exit_status, "message": f"configuration error: {error}"}
@@ -162,99 +171,83 @@ def _run(run: pipeline.RunPaths, only: list[str] | None, fetch: bool, dry_run: b
     try:
         timeout = config.settings.lock_timeout_seconds
         # published/ first: a second run waiting for it has not even created raw/ yet.
-        with folder_lock(pipeline.Path(run.published_dir), timeout), folder_lock(pipeline.Path(run.raw_dir), timeout):
+        with folder_lock(Path(run.published_dir), timeout), folder_lock(Path(run.raw_dir), timeout):
             summary = _run_locked(run, plan, dry_run)
     except (LockTimeout, NoTrustworthyRelease) as error:
         return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
-        pipeline.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", {}))
+        notify.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", None))
         raise
     if summary["exit_status"] == ExitStatus.DEGRADED:
-        failed = pipeline.failed_partners(summary)
+        failed = failed_partners(summary)
         message = (
             f"{summary['message']}; but these partners failed and their last good data (or none) was used: {failed}"
         )
-        summary["notified"] = pipeline.notify(config, _notification("degraded", message, summary))
+        summary["notified"] = notify.notify(config, _notification("degraded", message, summary))
         get_run_logger().warning("%s", summary["notified"])
         return Failed(name="Degraded", message=message, data={**summary, "message": message})
     message = summary["message"]
     if summary.get("catalogue_error"):
         message = f"{message}; but {summary['catalogue_error']}"
     if summary.get("warnings"):  # nothing failed, but a person should look: notified, as warnings, not a failure
-        message = f"{message}; with {len(summary['warnings'])} warning(s): {pipeline.warned_sources(summary)}"
+        message = f"{message}; with {len(summary['warnings'])} warning(s): {warned_sources(summary)}"
         for found in summary["warnings"]:
             get_run_logger().warning("%s: warning: %s", found["source_id"], found["message"])
         if not dry_run:  # a dry run is watched by the person who started it
-            summary["notified"] = pipeline.notify(config, _notification("warnings", message, summary))
+            summary["notified"] = notify.notify(config, _notification("warnings", message, summary))
             get_run_logger().warning("%s", summary["notified"])
     return Completed(message=message, data=summary)
 
 
-def _failed(config: Any, status: int, message: str) -> Any:
-    notified = pipeline.notify(config, _notification("failed", message, {}))
+def _failed(config: Config, status: ExitStatus, message: str) -> Any:
+    notified = notify.notify(config, _notification("failed", message, None))
     get_run_logger().warning("%s", notified)
     return Failed(message=message, data={"exit_status": status, "message": message, "notified": notified})
 
 
-def _notification(status: str, message: str, summary: dict[str, Any]) -> dict[str, Any]:
-    """What the maintainers' webhook receives."""
+def _notification(status: str, message: str, summary: RunSummary | None) -> dict[str, Any]:
+    """What the maintainers' webhook receives, from this flow run."""
     run = flow_run.get_id()
-    return {
-        "status": status,
-        "message": message,
-        "flow": flow_run.get_flow_name(),
-        "flow_run_id": str(run) if run else None,
-        "version": summary.get("version"),
-        "current_version": summary.get("current_version"),
-        "failed_sources": [
-            {"source_id": s["source_id"], "status": s["status"], "error": s["error"]}
-            for s in summary.get("sources", [])
-            if s["status"] in ("fallback", "failed")
-        ],
-        "warnings": [
-            {"source_id": w["source_id"], "kind": w["kind"], "message": w["message"]}
-            for w in summary.get("warnings", [])
-        ],
-    }
+    return notify.notification(status, message, summary, flow_run.get_flow_name(), str(run) if run else None)
 
 
-def _run_locked(run: pipeline.RunPaths, plan: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
-    started = pipeline.utc_now().isoformat()
+def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool) -> RunSummary:
+    started = utc_now().isoformat()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     if not dry_run:
-        pipeline.tidy_published(run)
-    futures = [collect.submit(run, p["source_id"], p["refetch"], started, p["may_fetch"]) for p in plan]
+        steps.tidy_published(run)
+    futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
     collected = [f.result() for f in futures]
     timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
-    fingerprint = pipeline.input_fingerprint(run, collected)
-    status = pipeline.exit_status(collected)
-    same_as = pipeline.unchanged_since_latest(run, fingerprint)
+    fingerprint = steps.input_fingerprint(run, collected)
+    status = exit_status(collected)
+    same_as = steps.unchanged_since_latest(run, fingerprint)
     if same_as is not None and status == ExitStatus.OK and not dry_run:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
-        config, _ = pipeline.load(run)
+        config, _ = load(run)
         return {
-            "warnings": pipeline.run_warnings(config, pipeline.Path(run.raw_dir), collected, pipeline.utc_now()),
+            "warnings": steps.run_warnings(config, Path(run.raw_dir), collected, utc_now()),
             "exit_status": status,
             "message": message,
             "version": None,
             "current_version": same_as,
-            "sources": [{"source_id": c["source_id"], "status": c["status"], "error": c["error"]} for c in collected],
+            "sources": [{"source_id": c.source_id, "status": c.status, "error": c.error} for c in collected],
             "timings": timings,
         }
-    work_dir = pipeline.make_work_dir()
+    work_dir = steps.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir, not dry_run) for c in collected]]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(run, validated, started, dry_run)
         timings["publish"] = round(time.perf_counter() - clock, 3)
     finally:
-        pipeline.remove_work_dir(work_dir)
+        steps.remove_work_dir(work_dir)
     create_table_artifact(
         key=SOURCES_ARTIFACT,
-        table=pipeline.sources_table(summary),
+        table=notify.sources_table(summary),
         description=f"Per source: status, fallback or current data, rows read, accepted and rejected, snapshot age. "
         f"The reasons are in {summary['reports']}.",
     )
-    create_markdown_artifact(key=RELEASE_ARTIFACT, markdown=pipeline.release_markdown(summary))
-    return {**summary, "exit_status": pipeline.exit_status(validated), "timings": timings}
+    create_markdown_artifact(key=RELEASE_ARTIFACT, markdown=notify.release_markdown(summary))
+    return {**summary, "exit_status": exit_status(validated), "timings": timings}

@@ -137,7 +137,9 @@ def test_a_defect_of_partnerdata_falls_back_loudly_and_never_marks_the_snapshot_
     status, out, err = run(project, capsys)
     assert status == 3, err
     line = last_line(err)
-    assert "bad (" in line and "partnerdata defect" in line and "AttributeError" in line and "validate/source.py" in line
+    assert (
+        "bad (" in line and "partnerdata defect" in line and "AttributeError" in line and "validate/source.py" in line
+    )
     assert "not in the partner's file" in line
     assert published_ids(project) == {"G-1", "G-2", "J-1", "J-2", "J-3"}  # its last good data, not nothing
     newest = sorted(p.name for p in (project.raw / "bad").iterdir() if p.is_dir())[-1]

@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__
+from partnerdata.config.layout import SCHEMAS_DIR
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError, exit_status_of
-from partnerdata.run import steps as pipeline
+from partnerdata.run import steps
+from partnerdata.run.plan import RunPaths, load, plan_sources
+from partnerdata.run.summary import RunSummary, failed_partners
 from partnerdata.util.redaction import redact_urls
 
 # Prefect defaults for this project (a user's own environment still wins):
@@ -142,13 +145,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sources", default="sources.yaml", metavar="FILE", help="source registry (default: sources.yaml)"
     )
-    parser.add_argument("--schemas", default=str(pipeline.paths.SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
 
 
 def _check(args: argparse.Namespace) -> int:
-    run = pipeline.RunPaths(args.sources, "raw", "published", "reports", args.schemas)
+    run = RunPaths(args.sources, "raw", "published", "reports", args.schemas)
     try:
-        config, _ = pipeline.load(run)
+        config, _ = load(run)
     except ConfigError as error:
         return _refused(error)
     enabled = len(config.enabled_sources)
@@ -157,10 +160,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    run = pipeline.RunPaths(args.sources, args.raw, "published", "reports", args.schemas)
+    run = RunPaths(args.sources, args.raw, "published", "reports", args.schemas)
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
-        name = pipeline.accept(run, args.source_id, args.snapshot, by)
+        name = steps.accept(run, args.source_id, args.snapshot, by)
     except (ConfigError, LockTimeout) as error:
         return _refused(error, config_prefix="")
     print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
@@ -168,10 +171,10 @@ def _accept(args: argparse.Namespace) -> int:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    run = pipeline.RunPaths(args.sources, "raw", args.published, "reports", args.schemas)
+    run = RunPaths(args.sources, "raw", args.published, "reports", args.schemas)
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
-        result = pipeline.withdraw(run, args.version, args.reason, args.purge, by)
+        result = steps.withdraw(run, args.version, args.reason, args.purge, by)
     except (ConfigError, UsageError, LockTimeout) as error:
         return _refused(error)
     what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
@@ -191,6 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (FileNotFoundError, OSError) as error:
         return _fail(ExitStatus.CONFIG, str(error))
     host, port = server.server_address[:2]
+    host = host.decode() if isinstance(host, bytes) else host
     print(f"serving {Path(args.published).resolve()} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
@@ -202,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    run = pipeline.RunPaths(
+    run = RunPaths(
         str(Path(args.sources).resolve()),
         str(Path(args.raw).resolve()),
         str(Path(args.published).resolve()),
@@ -212,8 +216,8 @@ def _run(args: argparse.Namespace) -> int:
     try:  # configuration errors are reported before Prefect starts and before anything is fetched
         if args.no_fetch and (args.only or args.dry_run):
             raise ConfigError("--no-fetch republishes every source from its snapshots: leave out --only and --dry-run")
-        config, _ = pipeline.load(run)
-        pipeline.plan_sources(config, args.only)
+        config, _ = load(run)
+        plan_sources(config, args.only)
     except ConfigError as error:
         return _refused(error)
 
@@ -228,6 +232,8 @@ def _run(args: argparse.Namespace) -> int:
         "reports_dir": run.reports_dir,
         "schemas_dir": run.schemas_dir,
     }
+    chosen: Any  # one of the flows (their parameters differ)
+    parameters: dict[str, Any]
     if args.dry_run:
         chosen, parameters = flows.dry_run, {"sources": args.only}
     elif args.no_fetch:
@@ -236,16 +242,14 @@ def _run(args: argparse.Namespace) -> int:
         chosen, parameters = flows.nightly, {"only": args.only}
     if args.dask_address or args.dask_workers:
         chosen = chosen.with_options(task_runner=_dask_runner(args.dask_address, args.dask_workers))
-    state = chosen(**parameters, **paths, return_state=True)
+    state: Any = chosen(**parameters, **paths, return_state=True)  # a State: the flows are synchronous
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         return _fail(exit_status_of(result), f"the run failed: {type(result).__name__}: {result}")
     _print_summary(result)
     status = result["exit_status"]
     if status == ExitStatus.DEGRADED:
-        failing = ", ".join(
-            f"{s['source_id']} ({s['error']})" for s in result["sources"] if s["status"] in ("fallback", "failed")
-        )
+        failing = failed_partners(result)
         if args.dry_run:
             lead = "dry run, nothing published; these sources failed and their last good data (or none) would be used"
         elif result.get("version"):
@@ -282,7 +286,7 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
     }
 
 
-def _print_summary(result: dict[str, Any]) -> None:
+def _print_summary(result: RunSummary) -> None:
     lines = ["", "partnerdata run summary"]
     if any("rows_read" in source for source in result.get("sources", [])):
         lines.append("  (records of the resources a source fills, not lines of its file; rejected: by the source's own")

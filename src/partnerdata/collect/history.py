@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partnerdata.collect.snapshots import Snapshot, iso_timestamp, list_snapshots, read_events, record_event
+from partnerdata.collect.snapshots import Snapshot, list_snapshots, read_events, record_event
 from partnerdata.errors import ConfigError
+from partnerdata.util.clock import utc_text
 
 CONFIRMING_CHECKS = {"new-snapshot", "not-modified", "same-bytes"}
 
@@ -118,7 +119,7 @@ def record_verdict(
     profile: dict[str, Any] | None = None,
 ) -> None:
     event = {
-        "event": "verdict", "at": iso_timestamp(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
+        "event": "verdict", "at": utc_text(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
         "rows_read": rows_read, "rows_accepted": rows_accepted, "reason": reason,
     }  # fmt: skip
     if basis is not None:
@@ -137,7 +138,7 @@ def accept_snapshot(raw_dir: Path, source_id: str, name: str | None, by: str, at
     if chosen is None:
         known = ", ".join(s.name for s in snapshots[-5:])
         raise ConfigError(f"source {source_id} has no snapshot {name} (the newest: {known})")
-    record_event(raw_dir, source_id, {"event": "accept", "at": iso_timestamp(at), "snapshot": chosen.name, "by": by})
+    record_event(raw_dir, source_id, {"event": "accept", "at": utc_text(at), "snapshot": chosen.name, "by": by})
     return chosen
 
 
@@ -156,7 +157,7 @@ def prune(raw_dir: Path, source_id: str, keep: int, protected_sha256: set[str], 
             source_id,
             {
                 "event": "removed",
-                "at": iso_timestamp(at),
+                "at": utc_text(at),
                 "snapshot": snapshot.name,
                 "reason": f"retention_snapshots ({keep})",
             },

@@ -25,6 +25,7 @@ from partnerdata.collect.fetch import Download, download
 from partnerdata.config import layout as paths
 from partnerdata.config.sources import Source
 from partnerdata.errors import SourceError
+from partnerdata.util.clock import utc_text
 from partnerdata.util.files import fsync_folder, fsync_path
 
 CHUNK = 1 << 16
@@ -69,7 +70,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 record_event(
                     raw_dir,
                     source.source_id,
-                    {"event": "check", "at": iso_timestamp(now), "outcome": "not-modified", "snapshot": previous.name},
+                    {"event": "check", "at": utc_text(now), "outcome": "not-modified", "snapshot": previous.name},
                 )
                 return previous, "not-modified"
             digest, size = _sha256_pages(fetched.pages)
@@ -77,7 +78,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 record_event(
                     raw_dir,
                     source.source_id,
-                    {"event": "check", "at": iso_timestamp(now), "outcome": "same-bytes", "snapshot": previous.name},
+                    {"event": "check", "at": utc_text(now), "outcome": "same-bytes", "snapshot": previous.name},
                 )
                 return previous, "same-bytes"
             meta = {
@@ -87,7 +88,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 "bodies": [page.name for page in fetched.pages],
                 "sha256": digest,
                 "bytes": size,
-                "fetched_at": iso_timestamp(now, precise=True),
+                "fetched_at": utc_text(now, precise=True),
                 "duration_seconds": round(time.monotonic() - started, 3),
                 "partnerdata_version": __version__,
             }
@@ -107,13 +108,13 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
         record_event(
             raw_dir,
             source.source_id,
-            {"event": "check", "at": iso_timestamp(now), "outcome": "failed", "error": str(error)},
+            {"event": "check", "at": utc_text(now), "outcome": "failed", "error": str(error)},
         )
         raise
     record_event(
         raw_dir,
         source.source_id,
-        {"event": "check", "at": iso_timestamp(now), "outcome": "new-snapshot", "snapshot": target.name},
+        {"event": "check", "at": utc_text(now), "outcome": "new-snapshot", "snapshot": target.name},
     )
     return _snapshot_from(target), "new-snapshot"
 
@@ -249,12 +250,6 @@ def _sha256_pages(pages: list[Path]) -> tuple[str, int]:
     digests = [_sha256(page) for page in pages]
     combined = hashlib.sha256("".join(d for d, _ in digests).encode()).hexdigest()
     return combined, sum(size for _, size in digests)
-
-
-def iso_timestamp(moment: dt.datetime, precise: bool = False) -> str:
-    """UTC, ISO 8601, to the second unless precise."""
-    moment = moment.astimezone(dt.UTC)
-    return moment.isoformat() if precise else moment.replace(microsecond=0).isoformat()
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -39,6 +39,7 @@ from partnerdata.release.store import (
 )
 from partnerdata.release.withdraw import append_log
 from partnerdata.release.write import write_csv, write_parquet
+from partnerdata.util.clock import utc_text
 from partnerdata.util.files import fsync_folder, fsync_path, sha256_file, write_json
 from partnerdata.util.timing import Stopwatch
 
@@ -144,7 +145,7 @@ def publish_release(
         stopwatch.lap("diff")
         version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
         changes["version"] = version
-        created = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        created = utc_text(now)
         package = datapackage(
             schemas,
             version,

@@ -48,6 +48,7 @@ from partnerdata.release.store import (
     withdrawn_releases,
 )
 from partnerdata.release.withdraw import append_log, checked_reason, delete_data_files, mark_withdrawn
+from partnerdata.util.clock import utc_text
 from partnerdata.util.files import sha256_file, write_json_atomically, write_text_atomically
 
 # (resource, field) -> the texts a changelog shows there
@@ -64,7 +65,7 @@ def purge_release(published_dir: Path, version: str, reason: str, by: str, now: 
     entry = withdrawn_releases(published_dir).get(version)
     if entry and entry.get("purged"):
         raise UsageError(f"release {version} was purged already, on {entry['withdrawn_at']}")
-    at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    at = utc_text(now)
     journal = {"version": version, "reason": reason, "by": by, "at": at}
     write_json_atomically(published_dir / PURGE_JOURNAL, journal)
     return _complete(published_dir, journal)
@@ -113,7 +114,7 @@ def remove_purged_values(published_dir: Path, version: str, reason: str, now: dt
             purged[place] = purged.get(place, set()) - values
     purged = {place: values for place, values in purged.items() if values}
     mark = f"[removed: release {version} was purged]"
-    at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    at = utc_text(now)
     removed = {}
     for release, changes in changelogs.items():
         count = _redact(changes, purged, _keys(published_dir), mark)

@@ -12,6 +12,7 @@ from partnerdata.release.store import (
     existing_versions,
 )
 from partnerdata.release.withdraw import append_log
+from partnerdata.util.clock import utc_text
 
 
 def prune_releases(published_dir: Path, keep: int | None, now: dt.datetime) -> list[str]:
@@ -30,7 +31,7 @@ def prune_releases(published_dir: Path, keep: int | None, now: dt.datetime) -> l
         if version in pinned:
             continue
         shutil.rmtree(paths.release_dir(published_dir, version))
-        at = now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        at = utc_text(now)
         append_log(
             published_dir, {"event": "removed", "version": version, "at": at, "reason": f"retention_releases: {keep}"}
         )

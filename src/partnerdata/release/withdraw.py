@@ -22,6 +22,7 @@ from partnerdata.release.store import (
     checked_version,
     withdrawn_releases,
 )
+from partnerdata.util.clock import utc_text
 from partnerdata.util.files import fsync_path, write_json_atomically
 
 
@@ -34,7 +35,7 @@ def withdraw_release(published_dir: Path, version: str, reason: str, by: str, no
     withdrawn = withdrawn_releases(published_dir)
     if version in withdrawn:
         raise UsageError(f"release {version} was withdrawn already, on {withdrawn[version]['withdrawn_at']}")
-    entry = mark_withdrawn(published_dir, version, reason, by, _utc_text(now), purged=False)
+    entry = mark_withdrawn(published_dir, version, reason, by, utc_text(now), purged=False)
     append_log(published_dir, {"event": "withdrawn", "version": version, **entry})
     return entry
 
@@ -63,10 +64,6 @@ def delete_data_files(folder: Path, hashes: dict[str, str], reason: str, at: str
             (folder / name).unlink(missing_ok=True)
     (folder / SHA256SUMS).unlink(missing_ok=True)  # it lists files that are gone; the tombstone keeps it
     fsync_path(folder)
-
-
-def _utc_text(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def checked_reason(reason: str) -> str:

@@ -25,45 +25,49 @@ import logging
 import os
 import traceback
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__
 from partnerdata.collect.history import candidates, last_good, load_history, record_verdict
-from partnerdata.collect.snapshots import Snapshot, iso_timestamp, list_snapshots, record_event, snapshot_at
+from partnerdata.collect.snapshots import Snapshot, list_snapshots, record_event, snapshot_at
 from partnerdata.config import layout as paths
 from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
 from partnerdata.mapping.columns import SchemaDrift
 from partnerdata.release.store import current_release
+from partnerdata.run.summary import Collected, RefusedSnapshot, Status, Validated, Verdict
+from partnerdata.util.clock import utc_text
 from partnerdata.util.redaction import redact_urls
+from partnerdata.validate.findings import DeliveryWarning
 from partnerdata.validate.source import PreparedSource, prepare_source
 
 LOG = logging.getLogger("partnerdata")
 
 
 def judge_source(
-    source: Source, schemas: Schemas, raw_dir: Path, collected: dict[str, Any], work_dir: Path, record: bool
-) -> dict[str, Any]:
+    source: Source, schemas: Schemas, raw_dir: Path, collected: Collected, work_dir: Path, record: bool
+) -> Validated:
     """Read and check the snapshot collection found, and judge it; on a refusal (or a failure that is
-    not the partner's) the older snapshots in turn. Returns ``collected`` with what became of it:
-    status, snapshot, error and public_error, prepared (the staged rows), the verdict "good" to record
-    once a release uses it, the defect, if one kept a snapshot from being read, ``refused`` (the
-    newest snapshot, when it was refused: why, in the partner's words, and its findings, for the
-    partner's letter) and ``warnings`` (what a person should know although nothing was refused)."""
-    errors = Errors(collected["error"])
-    nothing = {"prepared": None, "verdict": None, "defect": None, "refused": None, "warnings": []}
-    if collected["snapshot"] is None:
-        return {**collected, **errors.as_dict(), **nothing}
-    now = dt.datetime.fromisoformat(collected["checked_at"])
-    status = collected["status"]
+    not the partner's) the older snapshots in turn. Returns what became of it (``Validated``): status,
+    snapshot, error and public_error, prepared (the staged rows), the verdict "good" to record once a
+    release uses it, the defect, if one kept a snapshot from being read, ``refused`` (the newest
+    snapshot, when it was refused: why, in the partner's words, and its findings, for the partner's
+    letter) and ``warnings`` (what a person should know although nothing was refused)."""
+    errors = Errors(collected.error)
+    if collected.snapshot is None:
+        return Validated.unread(collected, errors.private, errors.public)
+    now = dt.datetime.fromisoformat(collected.checked_at)
+    status: Status = collected.status
     history = load_history(raw_dir, source.source_id)
     basis = judgement_basis(source, schemas)
-    defect = refused = None
+    defect: str | None = None
+    refused: RefusedSnapshot | None = None
     for tried, snapshot in enumerate(
-        candidates(raw_dir, source.source_id, snapshot_at(Path(collected["snapshot"])), basis)
+        candidates(raw_dir, source.source_id, snapshot_at(Path(collected.snapshot)), basis)
     ):
         newest = tried == 0  # the delivery the partner's letter is about
         if status in ("fallback", "reused"):  # data this run did not find current itself
@@ -80,36 +84,35 @@ def judge_source(
             if history.was_good(snapshot):  # the same bytes passed before: what changed is not the file
                 defect = _no_longer_read(raw_dir, source, snapshot, problem, now, errors, record)
             else:  # the partner's: the snapshot is refused, for as long as the entry and the code stay the same
-                refusal = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
+                reason = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
                 errors.add(
-                    refusal, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
+                    reason, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
                 )
                 if newest:
                     refused = _refused(snapshot, _partner_reason(problem), None, work_dir)
                 if record:
-                    record_verdict(raw_dir, snapshot, now, False, 0, 0, refusal, basis)
+                    record_verdict(raw_dir, snapshot, now, False, 0, 0, reason, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
             defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors, record)
         else:
             accepted = history.accepted(snapshot)
             refusal = None if accepted else threshold_refusal(raw_dir, source, snapshot, prepared)
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
-                verdict = {"snapshot": str(snapshot.folder), "rows_read": prepared.rows_read,
-                           "rows_accepted": prepared.rows_accepted, "profile": prepared.profile}  # fmt: skip
+                verdict = Verdict(str(snapshot.folder), prepared.rows_read, prepared.rows_accepted, prepared.profile)
                 first_use = not history.used(snapshot)  # a delivery warns once, when a release first uses it
-                return {
-                    **collected,
-                    **errors.as_dict(),
-                    "status": status,
-                    "snapshot": str(snapshot.folder),
-                    "prepared": prepared.as_dict(),
-                    "verdict": verdict,
-                    "defect": defect,
-                    "refused": refused,
-                    "warnings": delivery_warnings(raw_dir, source, snapshot, prepared, not accepted)
-                    if first_use
-                    else [],
-                }
+                return Validated(
+                    collected.source_id,
+                    collected.checked_at,
+                    status,
+                    str(snapshot.folder),
+                    errors.private,
+                    errors.public,
+                    prepared=prepared,
+                    verdict=verdict,
+                    defect=defect,
+                    refused=refused,
+                    warnings=delivery_warnings(raw_dir, source, snapshot, prepared, not accepted) if first_use else [],
+                )
             if record:
                 record_verdict(
                     raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal.reason, basis
@@ -118,25 +121,25 @@ def judge_source(
             if newest:
                 refused = _refused(snapshot, refusal.for_partner, prepared, work_dir)
         status = "fallback"
-    return {**collected, **errors.as_dict(), **nothing, "status": "failed", "snapshot": None, "defect": defect,
-            "refused": refused}  # fmt: skip
+    return Validated(collected.source_id, collected.checked_at, "failed", None, errors.private, errors.public,
+                     defect=defect, refused=refused)  # fmt: skip
 
 
-def _refused(snapshot: Snapshot, why: str, prepared: PreparedSource | None, work_dir: Path) -> dict[str, Any]:
+def _refused(snapshot: Snapshot, why: str, prepared: PreparedSource | None, work_dir: Path) -> RefusedSnapshot:
     """The newest snapshot, refused: what the partner's letter says of it. Its findings are moved
     aside, so that the snapshot the source falls back to does not overwrite them."""
     findings = None
     if prepared is not None:
         findings = str(work_dir / f"{prepared.source_id}.refused.findings.jsonl")
         os.replace(prepared.findings, findings)
-    return {
-        "snapshot": snapshot.name,
-        "fetched_at": iso_timestamp(snapshot.fetched_at),
-        "why": why,
-        "rows_read": prepared.rows_read if prepared else 0,
-        "rows_accepted": prepared.rows_accepted if prepared else 0,
-        "findings": findings,
-    }
+    return RefusedSnapshot(
+        snapshot=snapshot.name,
+        fetched_at=utc_text(snapshot.fetched_at),
+        why=why,
+        rows_read=prepared.rows_read if prepared else 0,
+        rows_accepted=prepared.rows_accepted if prepared else 0,
+        findings=findings,
+    )
 
 
 def judgement_basis(source: Source, schemas: Schemas) -> str:
@@ -173,7 +176,7 @@ def _no_longer_read(
     against the snapshot: the source falls back, and a release that would lose its data is not made."""
     what = f"{problem}{_limit_hint(problem, source)}"
     if record:
-        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now), "snapshot": snapshot.name,
+        record_event(raw_dir, source.source_id, {"event": "defect", "at": utc_text(now), "snapshot": snapshot.name,
                                                  "error": what, "partnerdata_version": __version__})  # fmt: skip
     errors.add(
         f"snapshot {snapshot.name} was judged good before and now fails: {what}; its bytes have not changed, so "
@@ -203,7 +206,7 @@ def _not_the_partners(
     trace = redact_urls("".join(traceback.format_exception(problem)))
     LOG.error("%s: partnerdata defect while reading snapshot %s: %s\n%s", source.source_id, snapshot.name, what, trace)
     if record:
-        record_event(raw_dir, source.source_id, {"event": "defect", "at": iso_timestamp(now),
+        record_event(raw_dir, source.source_id, {"event": "defect", "at": utc_text(now),
                                                  "snapshot": snapshot.name, "error": what,
                                                  "partnerdata_version": __version__})  # fmt: skip
     if isinstance(problem, OSError):
@@ -275,9 +278,6 @@ class Errors:
         public = redact_urls(public or private)
         self.private = f"{self.private}; {private}" if self.private else private
         self.public = f"{self.public}; {public}" if self.public else public
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"error": self.private, "public_error": self.public}
 
 
 @dataclass(frozen=True)
@@ -392,25 +392,25 @@ LABEL_SHOWN = 60  # characters of an unknown label a warning quotes
 
 def delivery_warnings(
     raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource, compare: bool
-) -> list[dict[str, str]]:
+) -> list[DeliveryWarning]:
     """What a person should know of a delivery that is used (README, "Warnings"): rows held back by a
     label that is not a code, and (``compare``: not for a snapshot a maintainer accepted) a row count
     that moved by more than warn_row_change_share, a field that became mostly empty."""
-    warnings = []
+    warnings: list[DeliveryWarning] = []
     unknown: dict[str, Counter[str]] = {}
     with open(prepared.findings, encoding="utf-8") as lines:  # a line at a time: a file may hold millions
         for line in lines:
             if '"enum"' in line and (finding := json.loads(line))["rule"] == "enum":
                 unknown.setdefault(finding["field"], Counter())[str(finding["value"])[:LABEL_SHOWN]] += 1
     for name, labels in sorted(unknown.items()):
-        rows, column = sum(labels.values()), _their_column(source, name)
+        held, column = sum(labels.values()), _their_column(source, name)
         shown = ", ".join(f"{label!r} ({count})" for label, count in labels.most_common(5))
         more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
         warnings.append(warning(
             source, "unknown-label",
-            f"{rows} row(s) held back, their {name} not a code of the vocabulary: {shown}{more}; if a label "
+            f"{held} row(s) held back, their {name} not a code of the vocabulary: {shown}{more}; if a label "
             f"means an allowed code, add it under values.{name} in the entry in sources.yaml",
-            f"{rows} row(s) were left out because their {column} is not one we know: {shown}{more}; use one of the "
+            f"{held} row(s) were left out because their {column} is not one we know: {shown}{more}; use one of the "
             "allowed codes (listed with the problem above), or tell us which code your label means",
         ))  # fmt: skip
     before = _previous_verdict(raw_dir, source, snapshot) if compare else {}
@@ -443,7 +443,7 @@ def _their_column(source: Source, name: str) -> str:
     return f"'{column}'" if column else name
 
 
-def warning(source: Source, kind: str, message: str, for_partner: str) -> dict[str, str]:
+def warning(source: Source, kind: str, message: str, for_partner: str) -> DeliveryWarning:
     """One warning: its kind, the maintainer's text and the partner's."""
     return {"source_id": source.source_id, "kind": kind, "message": message, "for_partner": for_partner}
 
@@ -452,7 +452,7 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def refuse_losses_to_defects(published_dir: Path, validated: list[dict[str, Any]]) -> None:
+def refuse_losses_to_defects(published_dir: Path, validated: Sequence[Validated]) -> None:
     """A defect of partnerdata or a changed configuration must not take a partner's records out of the
     release: when one left a source that the current release has data from without any readable
     snapshot, nothing is published."""
@@ -465,9 +465,9 @@ def refuse_losses_to_defects(published_dir: Path, validated: list[dict[str, Any]
                        if s.get("snapshot_sha256")}  # fmt: skip
     except (OSError, ValueError):
         contributed = set()
-    lost = [v for v in validated if v.get("defect") and v["prepared"] is None and v["source_id"] in contributed]
+    lost = [v for v in validated if v.defect and v.prepared is None and v.source_id in contributed]
     if lost:
-        names = "; ".join(f"{v['source_id']} ({v['defect']})" for v in lost)
+        names = "; ".join(f"{v.source_id} ({v.defect})" for v in lost)
         raise NoTrustworthyRelease(
             f"no snapshot of {names} could be read, for a reason that is not the partner's: nothing was published, so "
             f"that a defect of partnerdata or a changed configuration does not remove their records from release "
@@ -475,14 +475,13 @@ def refuse_losses_to_defects(published_dir: Path, validated: list[dict[str, Any]
         )
 
 
-def record_good_verdicts(raw_dir: Path, validated: list[dict[str, Any]], now: dt.datetime) -> None:
+def record_good_verdicts(raw_dir: Path, validated: Sequence[Validated], now: dt.datetime) -> None:
     """The verdict "good" on every snapshot the release current now was built from."""
     for v in validated:
-        verdict = v.get("verdict")
-        if verdict:
-            snapshot = snapshot_at(Path(verdict["snapshot"]))
-            record_verdict(raw_dir, snapshot, now, True, verdict["rows_read"], verdict["rows_accepted"], None,
-                           profile=verdict.get("profile"))  # fmt: skip
+        if v.verdict is not None:
+            snapshot = snapshot_at(Path(v.verdict.snapshot))
+            record_verdict(raw_dir, snapshot, now, True, v.verdict.rows_read, v.verdict.rows_accepted, None,
+                           profile=v.verdict.profile)  # fmt: skip
 
 
 def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime) -> None:

@@ -10,16 +10,13 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
@@ -32,10 +29,9 @@ from partnerdata.collect.snapshots import (
     snapshot_at,
     take_snapshot,
 )
-from partnerdata.config import layout as paths
-from partnerdata.config.schemas import RESOURCE_NAMES, Schemas, digest_files
+from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources import Config
-from partnerdata.errors import ConfigError, ExitStatus, NoTrustworthyRelease, SourceError
+from partnerdata.errors import NoTrustworthyRelease, SourceError
 from partnerdata.release.pointers import finish_interrupted_switch
 from partnerdata.release.publish import publish_release, remove_staging_leftovers, remove_temporary_files
 from partnerdata.release.purge import purge_release, resume_purge
@@ -50,11 +46,19 @@ from partnerdata.run.judge import (
     refuse_losses_to_defects,
     warning,
 )
+from partnerdata.run.plan import RunPaths, load
+from partnerdata.run.summary import (
+    Collected,
+    RunSummary,
+    SourceLine,
+    Validated,
+    changes_summary,
+)
+from partnerdata.util.clock import utc_now
 from partnerdata.util.cores import CORES
-from partnerdata.util.redaction import redact_urls
 from partnerdata.util.timing import Stopwatch
 from partnerdata.validate.across import assemble
-from partnerdata.validate.configuration import load_config, load_schemas
+from partnerdata.validate.findings import DeliveryWarning, Finding
 from partnerdata.validate.privacy import Removal, scrub_free_text
 from partnerdata.validate.reports import (
     RefusedDelivery,
@@ -63,78 +67,9 @@ from partnerdata.validate.reports import (
     validation_summary,
     write_private_reports,
 )
-from partnerdata.validate.source import PreparedSource, read_findings
+from partnerdata.validate.source import read_findings
 
 LOG = logging.getLogger("partnerdata")
-NOTIFY_TIMEOUT_SECONDS = 10
-
-
-DEFAULT_SCHEMAS = str(paths.SCHEMAS_DIR)
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    sources_file: str
-    raw_dir: str
-    published_dir: str
-    reports_dir: str
-    schemas_dir: str = DEFAULT_SCHEMAS
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def load(run: RunPaths, secrets: dict[str, str] | None = None) -> tuple[Config, Schemas]:
-    """The configuration and schemas; ``secrets`` holds the Prefect Secret blocks' values when fetching.
-
-    Every task of a run loads them again (a task may run in another process); within a process,
-    the result is reused for as long as sources.yaml, the schemas and the environment are the same."""
-    key = _load_key(run, secrets)
-    with _LOADED_LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-    schemas = load_schemas(run.schemas_dir)
-    loaded = load_config(run.sources_file, schemas, secrets=secrets), schemas
-    with _LOADED_LOCK:
-        if len(_LOADED) >= 8:
-            _LOADED.clear()
-        _LOADED[key] = loaded
-    return loaded
-
-
-_LOADED: dict[tuple, tuple[Config, Schemas]] = {}
-_LOADED_LOCK = threading.Lock()
-
-
-def _load_key(run: RunPaths, secrets: dict[str, str] | None) -> tuple:
-    """What a loaded configuration depends on: the files' bytes, the environment (``${VAR}``), the secrets."""
-    try:
-        sources = hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest()
-        schemas = digest_files(sorted(p for p in Path(run.schemas_dir).iterdir() if p.is_file()))
-    except OSError:
-        return (object(),)  # unreadable: never cached; load_config and load_schemas report it
-    return (
-        str(Path(run.sources_file).resolve()),
-        sources,
-        str(run.schemas_dir),
-        schemas,
-        tuple(sorted(os.environ.items())),
-        tuple(sorted(secrets.items())) if secrets is not None else None,
-    )
-
-
-def plan_sources(config: Config, only: list[str] | None, fetch: bool = True) -> list[dict[str, Any]]:
-    """Which enabled sources this run fetches; with --only, the others reuse their last snapshot;
-    without fetch (a republish after a schema or mapping fix), every source reuses its last good one."""
-    enabled = [s.source_id for s in config.enabled_sources]
-    for source_id in only or []:
-        source = config.source(source_id)
-        if not source.enabled:
-            raise ConfigError(
-                f"{config.path}: source '{source_id}' is disabled (enabled: false); enable it to fetch it"
-            )
-    return [{"source_id": s, "refetch": fetch and (not only or s in only), "may_fetch": fetch} for s in enabled]
 
 
 def collect_source(
@@ -144,7 +79,7 @@ def collect_source(
     now_iso: str,
     secrets: dict[str, str] | None = None,
     may_fetch: bool = True,
-) -> dict[str, Any]:
+) -> Collected:
     """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback."""
     config, schemas = load(run, secrets)
     source = config.source(source_id)
@@ -152,29 +87,22 @@ def collect_source(
     basis = judgement_basis(source, schemas)
     for leftover in remove_incoming_leftovers(raw_dir, source_id):
         LOG.info("%s: removed %s, a download a crashed run left unfinished", source_id, leftover)
-    line = {"source_id": source_id, "checked_at": now_iso, "error": None}
     if not refetch and latest_snapshot(raw_dir, source_id) is not None:
         reused = usable(raw_dir, source_id, basis)
         if reused is None:
-            return {
-                **line,
-                "status": "failed",
-                "snapshot": None,
-                "error": EVERY_SNAPSHOT_REFUSED,
-            }
-        return {**line, "status": "reused", "snapshot": str(reused.folder)}
+            return Collected(source_id, now_iso, "failed", None, EVERY_SNAPSHOT_REFUSED)
+        return Collected(source_id, now_iso, "reused", str(reused.folder))
     if not may_fetch:
-        return {**line, "status": "failed", "snapshot": None, "error": "no snapshot yet, and this run does not fetch"}
+        return Collected(source_id, now_iso, "failed", None, "no snapshot yet, and this run does not fetch")
     try:
         snapshot, outcome = take_snapshot(source, raw_dir, utc_now())
     except SourceError as error:
         message = source.redact(str(error).removeprefix(f"source {source_id}: "))
         fallback = usable(raw_dir, source_id, basis)
         if fallback is None:
-            return {**line, "status": "failed", "snapshot": None, "error": message}
-        return {**line, "status": "fallback", "snapshot": str(fallback.folder), "error": message}
-    status = "fetched" if outcome == "new-snapshot" else "unchanged"
-    return {**line, "status": status, "snapshot": str(snapshot.folder)}
+            return Collected(source_id, now_iso, "failed", None, message)
+        return Collected(source_id, now_iso, "fallback", str(fallback.folder), message)
+    return Collected(source_id, now_iso, "fetched" if outcome == "new-snapshot" else "unchanged", str(snapshot.folder))
 
 
 EVERY_SNAPSHOT_REFUSED = (
@@ -183,7 +111,7 @@ EVERY_SNAPSHOT_REFUSED = (
 )
 
 
-def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, record: bool = True) -> dict[str, Any]:
+def validate_source(run: RunPaths, collected: Collected, work_dir: str, record: bool = True) -> Validated:
     """Read and check one source's snapshot, and judge it: a snapshot that cannot be read, has too
     many rejected rows, or lost too many rows since the last good one is refused, and the newest
     older snapshot that passes is used instead (a fallback). Refusals go to the source's checks log
@@ -194,7 +122,7 @@ def validate_source(run: RunPaths, collected: dict[str, Any], work_dir: str, rec
     and ``public_error`` for validation.json and datapackage.json (it never does)."""
     with VALIDATION_SLOTS:  # validating is CPU-bound: more at once than cores only costs memory
         config, schemas = load(run)
-        source = config.source(collected["source_id"])
+        source = config.source(collected.source_id)
         return judge_source(source, schemas, Path(run.raw_dir), collected, Path(work_dir), record)
 
 
@@ -211,7 +139,7 @@ def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) ->
     return chosen.name
 
 
-def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
+def input_fingerprint(run: RunPaths, collected: Sequence[Collected | Validated]) -> str:
     """sha256 of everything a release is built from: snapshots, schemas, sources.yaml, code version.
 
     A release records the fingerprint of the snapshots it *used*; a run compares it with the
@@ -220,7 +148,7 @@ def input_fingerprint(run: RunPaths, collected: list[dict[str, Any]]) -> str:
     checks its age, and publishes the snapshot once a maintainer accepts it."""
     _, schemas = load(run)
     basis = {
-        "snapshots": {c["source_id"]: snapshot_at(Path(c["snapshot"])).sha256 for c in collected if c["snapshot"]},
+        "snapshots": {c.source_id: snapshot_at(Path(c.snapshot)).sha256 for c in collected if c.snapshot},
         "schemas": schemas.digest(),
         "sources_yaml": hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest(),
         "code_version": __version__,
@@ -248,19 +176,19 @@ def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
     return current["version"] if current and current.get("fingerprint") == fingerprint else None
 
 
-def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dry_run: bool = False) -> dict[str, Any]:
+def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool = False) -> RunSummary:
     """Check across sources, write the private reports, publish a release if anything changed
     (with dry_run, everything but the release)."""
     config, schemas = load(run)
     stopwatch = Stopwatch()
     fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
-    prepared = [PreparedSource(**v["prepared"]) for v in validated if v["prepared"]]
+    prepared = [v.prepared for v in validated if v.prepared is not None]
     if not prepared:  # the letters still go out: a refused first delivery is told what to correct
         write_private_reports(
             _outcomes(config, Path(run.raw_dir), validated, [], [], []), [], Path(run.reports_dir), started
         )
-        causes = "; ".join(f"{v['source_id']} ({v.get('error') or 'no readable snapshot'})" for v in validated)
+        causes = "; ".join(f"{v.source_id} ({v.error or 'no readable snapshot'})" for v in validated)
         raise NoTrustworthyRelease(
             f"no source could be read, so nothing was published and published/ was not changed: {causes}"
         )
@@ -332,7 +260,7 @@ def publish(run: RunPaths, validated: list[dict[str, Any]], started_iso: str, dr
         "reports": str(Path(run.reports_dir) / "latest"),
         "snapshots_removed": removed,
         "releases_removed": releases_removed,
-        "changes": _changes_summary(outcome.path),
+        "changes": changes_summary(outcome.path),
         "base_url": config.settings.base_url,
         "publish_parts": stopwatch.parts,
         "catalogue_error": catalogue_error,
@@ -353,8 +281,9 @@ def _refresh_catalogue(
     """Bring the catalogue up to date. It never fails a run: the release is out already, and the
     next run tries again (the catalogue knows when it is behind). Returns what went wrong, if anything."""
     try:
+        charts = drawn[1] if drawn else None
         refresh_catalogue(
-            published_dir, config.settings.base_url, drawn=drawn if drawn and drawn[1] is not None else None
+            published_dir, config.settings.base_url, drawn=(drawn[0], charts) if drawn and charts is not None else None
         )
     except Exception as error:  # noqa: BLE001 (a catalogue bug must not cost the data users their release)
         message = f"the catalogue could not be rebuilt ({type(error).__name__}: {error}); the next run tries again"
@@ -391,11 +320,6 @@ def apply_retention(run: RunPaths, config: Config, in_use: list[str]) -> int:
     return removed
 
 
-def exit_status(validated: list[dict[str, Any]]) -> int:
-    """0 when every source is fresh, 3 when some fell back or failed (but a release is current)."""
-    return ExitStatus.DEGRADED if any(v["status"] in ("fallback", "failed") for v in validated) else ExitStatus.OK
-
-
 def make_work_dir() -> str:
     return tempfile.mkdtemp(prefix="partnerdata-run-")
 
@@ -405,41 +329,40 @@ def remove_work_dir(work_dir: str) -> None:
 
 
 def _outcomes(
-    config: Config, raw_dir: Path, validated: list[dict[str, Any]], cross_findings: list, removals: list[Removal],
-    warnings: list[dict[str, str]],
+    config: Config, raw_dir: Path, validated: list[Validated], cross_findings: list[Finding], removals: list[Removal],
+    warnings: list[DeliveryWarning],
 ) -> list[SourceOutcome]:  # fmt: skip
     outcomes = []
     for v in validated:
-        source = config.source(v["source_id"])
-        prepared = v["prepared"]
-        findings = read_findings(prepared["findings"]) if prepared else []
+        source = config.source(v.source_id)
+        prepared, refused = v.prepared, v.refused
+        findings = read_findings(prepared.findings) if prepared else []
         across = [f for f in cross_findings if f.source_id == source.source_id]
-        snapshot = snapshot_at(Path(v["snapshot"])) if v["snapshot"] else None
-        refused = v.get("refused")
+        snapshot = snapshot_at(Path(v.snapshot)) if v.snapshot else None
         outcomes.append(
             SourceOutcome(
                 source=source,
-                status=v["status"],
-                error=v["error"],
-                public_error=v.get("public_error", v["error"]),
+                status=v.status,
+                error=v.error,
+                public_error=v.public_error,
                 snapshot_sha256=snapshot.sha256 if snapshot else None,
                 snapshot_fetched_at=snapshot.fetched_at if snapshot else None,
                 snapshot_confirmed_at=load_history(raw_dir, source.source_id).last_confirmed(snapshot)
                 if snapshot
                 else None,
-                rows_read=prepared["rows_read"] if prepared else 0,
+                rows_read=prepared.rows_read if prepared else 0,
                 findings=sorted(findings + across, key=lambda f: f.row),
-                detected=prepared["detected"] if prepared else {},
+                detected=prepared.detected if prepared else {},
                 removals=[r for r in removals if r.source_id == source.source_id],
                 snapshot_name=snapshot.name if snapshot else None,
                 refused=None
                 if refused is None
                 else RefusedDelivery(
-                    snapshot=refused["snapshot"],
-                    fetched_at=dt.datetime.fromisoformat(refused["fetched_at"]),
-                    why=refused["why"],
-                    rows_read=refused["rows_read"],
-                    findings=read_findings(refused["findings"]) if refused["findings"] else [],
+                    snapshot=refused.snapshot,
+                    fetched_at=dt.datetime.fromisoformat(refused.fetched_at),
+                    why=refused.why,
+                    rows_read=refused.rows_read,
+                    findings=read_findings(refused.findings) if refused.findings else [],
                 ),
                 warnings=[w for w in warnings if w["source_id"] == source.source_id],
                 rows_rejected_across=len({(f.resource, f.row) for f in across}),
@@ -449,16 +372,16 @@ def _outcomes(
 
 
 def run_warnings(
-    config: Config, raw_dir: Path, collected: list[dict[str, Any]], now: dt.datetime
-) -> list[dict[str, str]]:
+    config: Config, raw_dir: Path, collected: Sequence[Collected | Validated], now: dt.datetime
+) -> list[DeliveryWarning]:
     """The warnings of a run (README, "Warnings"): those validation found in each delivery, and a
     source whose file has not changed for longer than its warn_unchanged_days."""
-    found = [w for c in collected for w in c.get("warnings") or []]
+    found = [w for c in collected if isinstance(c, Validated) for w in c.warnings]
     for c in collected:
-        source = config.source(c["source_id"])
-        if c["status"] != "unchanged" or not c["snapshot"] or not source.warn_unchanged_days:
+        source = config.source(c.source_id)
+        if c.status != "unchanged" or not c.snapshot or not source.warn_unchanged_days:
             continue
-        snapshot = snapshot_at(Path(c["snapshot"]))
+        snapshot = snapshot_at(Path(c.snapshot))
         days = (now - snapshot.fetched_at).total_seconds() / 86400
         if days > source.warn_unchanged_days:
             found.append(
@@ -505,96 +428,7 @@ def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> 
     return {**entry, "version": version, "latest": current["version"] if current else None}
 
 
-def sources_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per source for a run's table artifact."""
-    return [
-        {
-            "source": line["source_id"],
-            "status": line["status"],
-            "data": "fallback" if line["status"] in ("fallback", "failed") else "current",
-            "rows read": line["rows_read"],
-            "accepted": line["rows_accepted"],
-            "rejected": line["rows_rejected"],
-            "of them across sources": line.get("rows_rejected_across", 0),
-            "snapshot age (days)": line.get("snapshot_age_days"),
-            "error": line["error"] or "",
-            "warnings": "; ".join(
-                w["message"] for w in summary.get("warnings", []) if w["source_id"] == line["source_id"]
-            ),
-        }
-        for line in summary["sources"]
-    ]
-
-
-def release_markdown(summary: dict[str, Any]) -> str:
-    """The run's release summary for a Markdown artifact: version, the reason for the bump, the
-    change counts, links to the files."""
-    warned = [f"- {w['source_id']} ({w['kind']}): {w['message']}" for w in summary.get("warnings", [])]
-    warned = ["## Warnings", "", *warned, ""] if warned else []
-    if not summary.get("version"):
-        return "\n".join([f"# No new release\n\n{summary['message']}\n", *warned])
-    changes = summary.get("changes") or {}
-    base = (summary.get("base_url") or "").rstrip("/")
-    where = f"{base}/releases/{summary['version']}" if base else summary["release_path"]
-    lines = [
-        f"# Release {summary['version']}",
-        "",
-        f"- bump: **{changes.get('bump')}** (rule `{changes.get('rule')}`), from {changes.get('previous_version')}",
-        *[f"- {reason}" for reason in changes.get("reasons", [])[:10]],
-        "",
-        "| resource | rows | added | removed | changed | files |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, rows in summary["rows"].items():
-        counts = changes.get("counts", {}).get(name, {})
-        files = f"[CSV]({where}/{name}.csv) [Parquet]({where}/{name}.parquet)"
-        lines.append(
-            f"| {name} | {rows} | {counts.get('added', '')} | {counts.get('removed', '')} | {counts.get('changed', '')} | {files} |"
-        )
-    lines += ["", f"[datapackage.json]({where}/datapackage.json) · [CHANGES.md]({where}/CHANGES.md)", "", *warned]
-    return "\n".join(lines)
-
-
-def notify(config: Config, payload: dict[str, Any]) -> str:
-    """POST the run's outcome as JSON to settings.notify_url, for a run nobody watches. Never
-    raises: a notification that cannot be sent is reported back, without the URL (it may hold a token)."""
-    if not config.settings.notify_url:
-        return "no notify_url in settings: nobody notified"
-    payload = json.loads(redact_urls(json.dumps(payload)))  # the message and errors may quote a URL
-    try:
-        response = requests.post(config.settings.notify_url, json=payload, timeout=NOTIFY_TIMEOUT_SECONDS)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        return f"the notification to {config.settings.notify_url_template} failed: {type(error).__name__}"
-    return f"maintainers notified at {config.settings.notify_url_template}"
-
-
-def failed_partners(summary: dict[str, Any]) -> str:
-    """The partners that failed and why, for the run's state message and the notification."""
-    return ", ".join(
-        f"{s['source_id']} ({s['error']})" for s in summary["sources"] if s["status"] in ("fallback", "failed")
-    )
-
-
-def warned_sources(summary: dict[str, Any]) -> str:
-    """The warnings of a run, each as its source and kind, for the run's state message."""
-    return "; ".join(f"{w['source_id']} ({w['kind']})" for w in summary.get("warnings", []))
-
-
-def _changes_summary(release_path: Path | None) -> dict[str, Any] | None:
-    if release_path is None:
-        return None
-    changes = json.loads((release_path / "changes.json").read_text(encoding="utf-8"))
-    return {
-        "bump": changes["bump"],
-        "rule": changes["rule"],
-        "previous_version": changes["previous_version"],
-        "reasons": changes["reasons"],
-        "counts": {name: diff["counts"] for name, diff in changes["resources"].items()},
-    }
-
-
-def _source_line(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
+def _source_line(outcome: SourceOutcome, now: dt.datetime) -> SourceLine:
     return {
         "source_id": outcome.source.source_id,
         "status": outcome.status,

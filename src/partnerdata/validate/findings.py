@@ -1,8 +1,9 @@
-"""A finding: one problem with one value of one row, as a partner can locate it."""
+"""A finding: one problem with one value of one row, as a partner can locate it; and a delivery's warnings."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,12 @@ class Finding:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+class DeliveryWarning(TypedDict):
+    """What a person should know of a delivery although nothing was refused (README, "Warnings")."""
+
+    source_id: str
+    kind: str  # unknown-label, row-change, mostly-empty, unchanged
+    message: str  # for the maintainer
+    for_partner: str  # for the partner's letter

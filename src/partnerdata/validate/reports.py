@@ -14,8 +14,9 @@ from typing import Any
 
 from partnerdata.config import layout as paths
 from partnerdata.config.sources import Source
+from partnerdata.util.clock import utc_text
 from partnerdata.util.safe_text import markdown_code, spreadsheet_cell
-from partnerdata.validate.findings import Finding
+from partnerdata.validate.findings import DeliveryWarning, Finding
 from partnerdata.validate.privacy import Removal
 
 MAX_POSITIONS = 1000  # per source in validation.json; the private report has them all
@@ -87,7 +88,7 @@ class SourceOutcome:
     removals: list[Removal] = field(default_factory=list)  # personal data taken out of free text
     snapshot_name: str | None = None
     refused: RefusedDelivery | None = None  # the newest snapshot, when it was refused
-    warnings: list[dict[str, str]] = field(default_factory=list)  # judging.warning: kind, message, for_partner
+    warnings: list[DeliveryWarning] = field(default_factory=list)  # run.judge.warning: kind, message, for_partner
     rows_rejected_across: int = 0  # of rows_rejected, those the checks across sources rejected (keys, references)
 
     def age_days(self, now: dt.datetime) -> float | None:
@@ -349,6 +350,4 @@ def _position_order(position: str) -> tuple[str, int]:
 
 
 def iso_utc(moment: dt.datetime | None) -> str | None:
-    return (
-        None if moment is None else moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    )
+    return None if moment is None else utc_text(moment)
