@@ -62,8 +62,11 @@ bench-validate: setup  ## validation speed against frictionless-py on generated 
 bench-hostile: setup  ## peak RSS and time of a run with each bomb and corrupt file, against the same run without it (prints figures)
 	$(BIN)/python bench/hostile.py
 
-lint: setup
-	$(BIN)/ruff check src flows tests
+lint: setup  ## ruff (style, complexity, arguments), import-linter (the layers of README's Development section), mypy
+	$(BIN)/ruff check src flows tests bench
+	$(BIN)/ruff format --check src flows tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:  ## remove what runs wrote (raw/, published/, reports/ keep their .gitkeep) and the benchmarks' data
 	find raw published reports -mindepth 1 -not -name .gitkeep -exec rm -rf {} +

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from partnerdata import cli
-from partnerdata.config.layout import SCHEMAS_DIR
+from partnerdata.config.layout import PROJECT_ROOT, SCHEMAS_DIR
 from partnerdata.errors import ConfigError
 from partnerdata.validate.configuration import load_config
 from tests.conftest import dump_yaml
@@ -214,3 +214,32 @@ def test_a_schema_feature_partnerdata_cannot_check_exactly_is_refused(tmp_path, 
     path.write_text(json.dumps(descriptor))
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_schemas(folder)
+
+
+@pytest.mark.parametrize(
+    "field,expected",
+    [
+        (
+            {"type": "integer", "constraints": {"minimum": "many"}},
+            "field 'extra': constraint minimum: field 'extra': constraint value(s) 'many' are not",
+        ),
+        (
+            {"type": "date", "constraints": {"enum": ["2024-01-01", "1 January"]}},
+            "constraint enum: field 'extra': constraint value(s) '1 January' are not",
+        ),
+    ],
+)
+def test_a_constraint_value_its_field_cannot_read_is_refused_by_check(tmp_path, capsys, field, expected):
+    """validate.configuration reads a constraint's values as the field reads a cell; `check` says which."""
+    import json
+    import shutil
+
+    folder = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, folder)
+    path = folder / "activities.schema.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["fields"].append({"name": "extra", **field})
+    path.write_text(json.dumps(descriptor))
+    status = cli.main(["check", "--sources", str(PROJECT_ROOT / "sources.yaml"), "--schemas", str(folder)])
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and f"{path}: " in last_line and expected in last_line, last_line

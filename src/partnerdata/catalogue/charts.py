@@ -12,11 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, after matplotlib.use
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MAX_CATEGORIES = 8  # themes or sectors drawn by name; the rest are summed as "other"
 MAX_COUNTRIES = 25
@@ -77,7 +82,14 @@ def _read(path: Path, columns: list[str]) -> pa.Table | None:
     return pq.read_table(path, columns=columns) if path.exists() else None
 
 
-def _stacked(key: str, title: str, table: pa.Table | None, year_of, category: str, noun: str) -> Chart | None:
+def _stacked(
+    key: str,
+    title: str,
+    table: pa.Table | None,
+    year_of: Callable[[pa.Table], pa.ChunkedArray],
+    category: str,
+    noun: str,
+) -> Chart | None:
     """A bar per year, stacked by category (the most frequent ones; the rest as "other")."""
     if table is None or table.num_rows == 0:
         return None
@@ -122,7 +134,7 @@ def _stacked(key: str, title: str, table: pa.Table | None, year_of, category: st
         + ", ".join(f"{label.replace('_', ' ')} ({sum(grid[label].values())})" for label in named[:3])
         + "."
     )
-    rows = [[str(y), *[grid[label][y] for label in grid], bottoms[y]] for y in year_list]
+    rows: list[list[str | int]] = [[str(y), *[grid[label][y] for label in grid], bottoms[y]] for y in year_list]
     return Chart(key, title, summary, _svg(figure, title), ["year", *grid, "total"], rows)
 
 
@@ -182,7 +194,7 @@ def _distinct_per_country(table: pa.Table, key: str) -> dict[str, int]:
     }
 
 
-def _figure(height: float = 3.2):
+def _figure(height: float = 3.2) -> tuple[Figure, Axes]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,7 +207,7 @@ def _figure(height: float = 3.2):
     return figure, axes
 
 
-def _svg(figure, title: str) -> str:
+def _svg(figure: Figure, title: str) -> str:
     """The figure as an <svg> element for inline use: same bytes for the same data."""
     import matplotlib
 

@@ -23,7 +23,7 @@ nothing a Turtle IRI cannot hold); otherwise the statement that would use it is 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 from urllib.parse import urljoin
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -116,7 +116,12 @@ def _new_graph() -> Graph:
     return graph
 
 
-def _agents(graph: Graph, model: dict[str, Any], base: str) -> dict[str, URIRef | None]:
+class Agents(TypedDict):
+    publisher: URIRef
+    contact_point: URIRef | None  # None when settings give no contact point
+
+
+def _agents(graph: Graph, model: dict[str, Any], base: str) -> Agents:
     """The publisher and the contact point, shared by the catalogue, the series and every release."""
     publisher = URIRef(base + "#publisher")
     described = model.get("publisher") or {}
@@ -163,9 +168,7 @@ def _licence(graph: Graph, licence: dict[str, Any], base: str) -> URIRef:
     return node
 
 
-def _describe_catalog(
-    graph: Graph, catalog: URIRef, model: dict[str, Any], base: str, agents: dict[str, URIRef | None]
-) -> None:
+def _describe_catalog(graph: Graph, catalog: URIRef, model: dict[str, Any], base: str, agents: Agents) -> None:
     """The published/ folder as a catalogue: its homepage is the index page under the base URL."""
     graph.add((catalog, RDF.type, DCAT.Catalog))
     graph.add((catalog, DCTERMS.title, _text(f"Catalogue: {model['title']}")))
@@ -175,7 +178,7 @@ def _describe_catalog(
     _add_dates(graph, catalog, model)
 
 
-def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents: dict[str, URIRef | None]) -> None:
+def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents: Agents) -> None:
     """The dataset as a whole; each release is a member. Typed dcat:Dataset as well (DCAT 3 makes a
     series a dataset) so that the catalogue can list it under dcat:dataset without inference."""
     graph.add((series, RDF.type, DCAT.DatasetSeries))
@@ -193,7 +196,7 @@ def _describe_release(
     release: dict[str, Any],
     model: dict[str, Any],
     series: URIRef,
-    agents: dict[str, URIRef | None],
+    agents: Agents,
     licence: URIRef,
 ) -> URIRef:
     """One release: a dataset of its own, since its files never change once published."""
@@ -288,7 +291,7 @@ def _checksum(graph: Graph, sha256: str) -> BNode:
     return node
 
 
-def _add_agents(graph: Graph, node: URIRef, agents: dict[str, URIRef | None]) -> None:
+def _add_agents(graph: Graph, node: URIRef, agents: Agents) -> None:
     graph.add((node, DCTERMS.publisher, agents["publisher"]))
     if agents["contact_point"] is not None:
         graph.add((node, DCAT.contactPoint, agents["contact_point"]))
@@ -318,7 +321,7 @@ def _text(value: Any) -> Literal:
 
 def _document(graph: Graph, url: str | None) -> URIRef | None:
     """A web page named in the data (a foaf:Document), or None when safe_link refuses its URL."""
-    return _page(graph, url) if safe_link(url) else None
+    return _page(graph, cast(str, url)) if safe_link(url) else None  # safe_link passed it: a str
 
 
 def _page(graph: Graph, url: str) -> URIRef:

@@ -386,7 +386,7 @@ def _bump(release: dict[str, Any]) -> str:
     return f"{release['bump']} change since {release['previous_version']}" if release["bump"] else "not recorded"
 
 
-def _size(size: int | None) -> str:
+def _size(size: float | None) -> str:  # a count of bytes, divided as it goes
     if size is None:
         return ""
     for unit in ("bytes", "KB", "MB", "GB"):

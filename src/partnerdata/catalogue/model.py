@@ -11,11 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from partnerdata.config import layout as paths
-from partnerdata.release.store import CHANGES_JSON, TOMBSTONE_JSON, WITHDRAWN_JSON, current_release, existing_versions
+from partnerdata.release.store import (
+    CHANGES_JSON,
+    TOMBSTONE_JSON,
+    WITHDRAWN_JSON,
+    current_release,
+    existing_versions,
+    read_package,
+)
 from partnerdata.util import safe_text
 
 MODEL_VERSION = 1
@@ -51,7 +58,8 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
         "base_url": base_url,
         "latest": latest,
         "updated": described["created"] if described else None,
-        "latest_resources": _latest_resources(described, base_url) if is_latest else [],
+        # is_latest holds only when described is not None
+        "latest_resources": _latest_resources(cast(dict[str, Any], described), base_url) if is_latest else [],
         "sources": package.get("sources", []) if is_latest else [],
         "schemas": {r["name"]: r["schema"] for r in package.get("resources", [])},
         "descriptions": {
@@ -165,7 +173,7 @@ def _publisher(package: dict[str, Any]) -> dict[str, Any]:
 
 
 def _package(published_dir: Path, version: str) -> dict[str, Any]:
-    return json.loads((paths.release_dir(published_dir, version) / "datapackage.json").read_text(encoding="utf-8"))
+    return read_package(published_dir, version)
 
 
 def _withdrawn(published_dir: Path) -> dict[str, dict[str, Any]]:

@@ -216,7 +216,7 @@ def _download_pages(
     described: list[dict[str, Any]] = []
     limits = source.limits()
     total = 0  # bytes of every page so far: max_bytes bounds each page, and all of them together
-    url = _page_url(source.url, pagination, 0) if style in ("page", "offset") else source.url
+    url: str | None = _page_url(source.url, pagination, 0) if style in ("page", "offset") else source.url
     origin = urlsplit(source.url)[:2]
     while url is not None:
         number = len(pages) + 1
@@ -243,7 +243,7 @@ def _download_pages(
         pages.append(target)
         described.append(_response_meta(source, response, attempts))
         try:
-            url = _next_url(source, style, pagination, url, response, document, number, len(records))
+            url = _next_url(source, style, pagination, response, document, number, len(records))
         except SourceError:
             raise
         except Exception as error:  # noqa: BLE001 (a next link the partner wrote that is no URL: "http://[::1")
@@ -261,8 +261,8 @@ def _download_pages(
 
 
 def _next_url(
-    source: Source, style: str, pagination: dict[str, Any], url: str, response: requests.Response,
-    document: Any, number: int, records: int,
+    source: Source, style: str, pagination: dict[str, Any], response: requests.Response, document: Any, number: int,
+    records: int,
 ) -> str | None:  # fmt: skip
     if style in ("page", "offset"):
         return _page_url(source.url, pagination, number) if records >= pagination["size"] and records > 0 else None
@@ -324,7 +324,8 @@ def _get(
             _check_deadline(source)  # a body cut short by the deadline can look complete
             return response, attempt
         except _LocalWriteError as error:
-            raise error.__cause__ from None  # type: ignore[misc] (a full disk stops the run, not the source)
+            assert error.__cause__ is not None  # _local_writes raises it from the OSError
+            raise error.__cause__ from None  # a full disk stops the run, not the source
         except SourceError:
             raise
         except _Retryable as error:

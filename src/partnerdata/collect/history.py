@@ -107,26 +107,39 @@ def candidates(raw_dir: Path, source_id: str, start: Snapshot, basis: str) -> li
     return [start] + [s for s in older if not history.refused(s, basis)]
 
 
-def record_verdict(
+def record_good(
     raw_dir: Path,
     snapshot: Snapshot,
     at: dt.datetime,
-    good: bool,
     rows_read: int,
     rows_accepted: int,
-    reason: str | None,
-    basis: str | None = None,
     profile: dict[str, Any] | None = None,
 ) -> None:
-    event = {
-        "event": "verdict", "at": utc_text(at), "snapshot": snapshot.name, "verdict": "good" if good else "refused",
+    """The verdict "good", once a release uses the snapshot; ``profile`` is what the next snapshot's
+    drift check compares with (run.judge.drift_refusal)."""
+    event = _verdict(snapshot, at, "good", rows_read, rows_accepted, None)
+    if profile:
+        event["profile"] = profile
+    record_event(raw_dir, snapshot.source_id, event)
+
+
+def record_refused(
+    raw_dir: Path, snapshot: Snapshot, at: dt.datetime, rows_read: int, rows_accepted: int, reason: str, basis: str
+) -> None:
+    """The verdict "refused", for as long as ``basis`` (what a refusal depends on besides the bytes:
+    run.judge.judgement_basis) stays the same."""
+    event = _verdict(snapshot, at, "refused", rows_read, rows_accepted, reason)
+    event["basis"] = basis
+    record_event(raw_dir, snapshot.source_id, event)
+
+
+def _verdict(
+    snapshot: Snapshot, at: dt.datetime, verdict: str, rows_read: int, rows_accepted: int, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "event": "verdict", "at": utc_text(at), "snapshot": snapshot.name, "verdict": verdict,
         "rows_read": rows_read, "rows_accepted": rows_accepted, "reason": reason,
     }  # fmt: skip
-    if basis is not None:
-        event["basis"] = basis  # what a refusal depends on besides the bytes (judging.judgement_basis)
-    if profile:
-        event["profile"] = profile  # what the next snapshot's drift check compares with (judging.drift_refusal)
-    record_event(raw_dir, snapshot.source_id, event)
 
 
 def accept_snapshot(raw_dir: Path, source_id: str, name: str | None, by: str, at: dt.datetime) -> Snapshot:

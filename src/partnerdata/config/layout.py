@@ -14,6 +14,7 @@ LATEST = "latest"
 LATEST_JSON = "latest.json"
 RELEASES = "releases"
 STAGING_PREFIX = ".staging-"
+DATAPACKAGE_JSON = "datapackage.json"  # in a release: the Frictionless Data Package descriptor
 
 
 def timestamp_folder_name(moment: dt.datetime) -> str:

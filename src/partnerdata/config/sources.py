@@ -350,6 +350,37 @@ def _load_source(
     secrets: Mapping[str, str] | None,
     settings: Settings,
 ) -> Source:
+    """One entry of ``sources:``, checked key by key in the order a reader of the file meets them."""
+    source_id, where = _source_id(entry, index, path)
+    fmt, format_options, resources, columns = _format(entry, where)
+    values, constants = _labels_and_constants(entry, where, schemas, resources, columns)
+    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'")
+    expanded: dict[str, str] = {}  # reference -> value, for redaction
+    url_template, url, headers = _location(entry, where, path, environ, secrets, expanded)
+    options, thresholds, enabled = _options(entry, where, settings)
+    return Source(
+        source_id=source_id,
+        title=options.pop("title", source_id),
+        organisation=organisation,
+        url=url,
+        url_template=url_template,
+        format=fmt,
+        resource=resources[0],
+        columns=columns,
+        values=values,
+        constants=constants,
+        headers=headers,
+        format_options=format_options,
+        enabled=enabled,
+        secrets=tuple(v for k, v in expanded.items() if v != UNRESOLVED_SECRET),
+        secret_blocks=tuple(sorted({k.split(":", 1)[1] for k in expanded if k.startswith("secret:")})),
+        **thresholds,
+        **options,
+    )
+
+
+def _source_id(entry: Any, index: int, path: Path) -> tuple[str, str]:
+    """The entry's source_id, and the text that names the entry in every message about it."""
     where = f"{path}: sources[{index}]"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping with source_id, url, format, resource and columns")
@@ -364,7 +395,11 @@ def _load_source(
     for key in ("url", "format", "organisation"):
         if key not in entry:
             raise ConfigError(f"{where}: key '{key}' is missing")
+    return source_id, where
 
+
+def _format(entry: dict[str, Any], where: str) -> tuple[str, Mapping[str, Any], list[str], dict[str, str]]:
+    """The format, its options, the resources the source fills and (a generic format) its column mapping."""
     fmt = entry["format"]
     if not isinstance(fmt, str) or fmt not in READERS:
         raise ConfigError(f"{where}: key 'format': {_brief(fmt)} is not one of {', '.join(sorted(READERS))}")
@@ -372,7 +407,6 @@ def _load_source(
         if other in entry:
             raise ConfigError(f"{where}: key '{other}': options for format {other} on a source of format {fmt}")
     format_options = READERS[fmt].parse_options(_block(entry, fmt), f"{where}: key '{fmt}'")
-
     standard = READERS[fmt].RESOURCES  # a standard format maps its own columns to these resources
     if standard:
         for key in ("resource", "columns"):
@@ -380,28 +414,34 @@ def _load_source(
                 raise ConfigError(
                     f"{where}: key '{key}': format {fmt} fills {', '.join(standard)} with its own mapping; remove '{key}'"
                 )
-        resources = list(standard)
-        columns: dict[str, str] = {}
-    else:
-        for key in ("resource", "columns"):
-            if key not in entry:
-                raise ConfigError(f"{where}: key '{key}' is missing")
-        if not isinstance(entry["resource"], str) or entry["resource"] not in RESOURCE_NAMES:
-            raise ConfigError(
-                f"{where}: key 'resource': {_brief(entry['resource'])} is not one of {', '.join(RESOURCE_NAMES)}"
-            )
-        resources = [entry["resource"]]
-        columns = _string_mapping(entry["columns"], f"{where}: key 'columns'")
-    resource = resources[0]
+        return fmt, format_options, list(standard), {}
+    for key in ("resource", "columns"):
+        if key not in entry:
+            raise ConfigError(f"{where}: key '{key}' is missing")
+    if not isinstance(entry["resource"], str) or entry["resource"] not in RESOURCE_NAMES:
+        raise ConfigError(
+            f"{where}: key 'resource': {_brief(entry['resource'])} is not one of {', '.join(RESOURCE_NAMES)}"
+        )
+    return fmt, format_options, [entry["resource"]], _string_mapping(entry["columns"], f"{where}: key 'columns'")
+
+
+def _labels_and_constants(
+    entry: dict[str, Any], where: str, schemas: Schemas, resources: list[str], columns: dict[str, str]
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """``values`` (partner label -> code, per field) and ``constants``, each naming fields that exist."""
     field_names = list(dict.fromkeys(n for r in resources for n in schemas.field_names(r) if n != "source_id"))
     described = " and ".join(resources)
-
-    values = _block(entry, "values")
-    if not isinstance(values, dict):
+    raw_values = _block(entry, "values")
+    if not isinstance(raw_values, dict):
         raise ConfigError(f"{where}: key 'values': expected a mapping of field: {{partner label: code}}")
-    values = {name: _string_mapping(labels, f"{where}: key 'values.{name}'") for name, labels in values.items()}
+    values = {name: _string_mapping(labels, f"{where}: key 'values.{name}'") for name, labels in raw_values.items()}
     constants = _string_mapping(_block(entry, "constants"), f"{where}: key 'constants'")
-    for key, names in (("columns", columns), ("values", values), ("constants", constants)):
+    named: tuple[tuple[str, Mapping[str, Any]], ...] = (
+        ("columns", columns),
+        ("values", values),
+        ("constants", constants),
+    )
+    for key, names in named:
         for name in names:
             if name not in field_names:
                 raise ConfigError(
@@ -411,12 +451,21 @@ def _load_source(
     for name in set(columns) & set(constants):
         raise ConfigError(f"{where}: field '{name}' is both in 'columns' and in 'constants'; keep one")
     _check_codes(values, constants, [spec for r in resources for spec in schemas.fields(r)], where)
+    return values, constants
 
-    organisation = _load_organisation(entry["organisation"], f"{where}: key 'organisation'")
+
+def _location(
+    entry: dict[str, Any],
+    where: str,
+    path: Path,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, str] | None,
+    expanded: dict[str, str],
+) -> tuple[str, str, dict[str, str]]:
+    """Where the file is: the url as written, the url expanded (a local path made absolute), the headers."""
     url_template = entry["url"]
     if not isinstance(url_template, str) or not url_template.strip():
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
-    expanded: dict[str, str] = {}  # reference -> value, for redaction
     url = _expand(url_template, environ, secrets, expanded, f"{where}: key 'url'")
     if url.startswith(("http://", "https://")):
         _check_http_url(url_template, url, f"{where}: key 'url'")
@@ -435,7 +484,11 @@ def _load_source(
         name: _expand(value, environ, secrets, expanded, f"{where}: key 'headers.{name}'")
         for name, value in header_templates.items()
     }
+    return url_template, url, headers
 
+
+def _options(entry: dict[str, Any], where: str, settings: Settings) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """The HTTP options and texts, the thresholds (the settings' unless the entry sets its own), enabled."""
     options: dict[str, Any] = _check_numbers(entry, HTTP_KEYS, where)
     thresholds = {key: getattr(settings, key) for key in THRESHOLD_KEYS}
     thresholds.update(_check_numbers(entry, THRESHOLD_KEYS, where))
@@ -453,26 +506,7 @@ def _load_source(
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{where}: key 'enabled': expected true or false, got {_brief(enabled)}")
-
-    return Source(
-        source_id=source_id,
-        title=options.pop("title", source_id),
-        organisation=organisation,
-        url=url,
-        url_template=url_template,
-        format=fmt,
-        resource=resource,
-        columns=columns,
-        values=values,
-        constants=constants,
-        headers=headers,
-        format_options=format_options,
-        enabled=enabled,
-        secrets=tuple(v for k, v in expanded.items() if v != UNRESOLVED_SECRET),
-        secret_blocks=tuple(sorted({k.split(":", 1)[1] for k in expanded if k.startswith("secret:")})),
-        **thresholds,
-        **options,
-    )
+    return options, thresholds, enabled
 
 
 def _check_http_url(template: str, url: str, where: str) -> None:

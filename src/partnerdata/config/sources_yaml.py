@@ -10,7 +10,7 @@ turns PyYAML's several-line errors into one line that says what is wrong and whe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -78,8 +78,9 @@ def _check_nodes(root: yaml.Node, loader: Any, path: Path, text: str) -> None:
             _scalar(node, loader, path, where)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in reversed(list(enumerate(node.value))))
-        else:
-            stack.extend(reversed(_mapping_children(node, loader, path, text, where, depth, seen)))
+        else:  # the composer builds scalar, sequence and mapping nodes only
+            mapping = cast(yaml.MappingNode, node)
+            stack.extend(reversed(_mapping_children(mapping, loader, path, text, where, depth, seen)))
 
 
 def _mapping_children(
@@ -138,7 +139,7 @@ def _scalar(node: yaml.ScalarNode, loader: Any, path: Path, where: str) -> Any:
 def _refuse_alias(path: Path, text: str, where: str) -> None:
     """Name the first alias of the file, where it is written (the walk only meets the node it repeats)."""
     alias = next((e for e in yaml.parse(text, Loader=YAML_LOADER) if isinstance(e, yaml.AliasEvent)), None)
-    place = f"line {alias.start_mark.line + 1}, column {alias.start_mark.column + 1}" if alias else "line ?"
+    place = _position(alias.start_mark) if alias else "line ?"
     name = alias.anchor if alias else "name"
     raise ConfigError(
         f"{path}: {place}{f' ({where})' if where else ''}: *{name} is a YAML alias (it repeats the block marked "

@@ -19,10 +19,10 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +40,8 @@ ISO_DATE = "%Y-%m-%d"
 PARALLEL_ROWS = 50_000  # tables at least this long are coerced and checked field by field in parallel
 SAMPLE_ROWS = 10_000  # the rows sampled to decide whether a column has few distinct values
 FEW_DISTINCT = 0.2  # "few": at most this share of the sampled cells are distinct
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def few_distinct(column: pa.Array) -> bool:
     return pc.count_distinct(column.slice(0, SAMPLE_ROWS)).as_py() <= FEW_DISTINCT * SAMPLE_ROWS
 
 
-def in_parallel(jobs: list[Callable[[], Any]], rows: int) -> list[Any]:
+def in_parallel(jobs: Sequence[Callable[[], T]], rows: int) -> list[T]:
     """The results of jobs (one per field, say), run in parallel for a table of many rows."""
     if rows < PARALLEL_ROWS or len(jobs) < 2:
         return [job() for job in jobs]

@@ -7,7 +7,7 @@ gets code of its own. The result is still text; coercion.py decides types.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +87,7 @@ def on_text(function: Callable[[pa.Array], pa.Array], column: pa.Array) -> pa.Ar
     return function(column)
 
 
-def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
+def _translate(column: pa.Array, labels: Mapping[str, str]) -> pa.Array:
     """Replace each partner label by its code, ignoring case and surrounding spaces (config.py
     refuses labels that differ only so and map to different codes); values without a label stay
     as they are."""
@@ -97,7 +97,7 @@ def _translate(column: pa.Array, labels: dict[str, str]) -> pa.Array:
     return pc.if_else(pc.is_valid(index), pc.take(codes, index), column)
 
 
-def _translate_list(column: pa.Array, labels: dict[str, str], separator: str) -> pa.Array:
+def _translate_list(column: pa.Array, labels: Mapping[str, str], separator: str) -> pa.Array:
     """Translate each item of a multi-valued cell, then join the items again with ';'."""
     items = pc.split_pattern(column, separator)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(items))

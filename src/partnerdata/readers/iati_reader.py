@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import Element
 
 import pycountry
@@ -209,7 +209,10 @@ def _activity(
     )
     summary, summary_lang = _narrative(description_element, languages, default_lang)
     status_code = (
-        activity.find("activity-status").get("code", "") if activity.find("activity-status") is not None else ""
+        # cast: this find returns the element the condition below found (not None)
+        cast(Element, activity.find("activity-status")).get("code", "")
+        if activity.find("activity-status") is not None
+        else ""
     )
     dates = {d.get("type"): d.get("iso-date", "") for d in activity.findall("activity-date")}
     countries = [
@@ -269,6 +272,7 @@ def _amounts(activity: Element) -> dict[str, str]:
         value = budget.find("value")
         if value is None or not (value.text or "").strip():
             continue
+        assert value.text is not None  # not empty: checked just above
         amount = _number(value.text)
         if amount is None:
             unreadable["budget"] = value.text.strip()
@@ -283,6 +287,7 @@ def _amounts(activity: Element) -> dict[str, str]:
         field = TRANSACTIONS.get(kind.get("code", "") if kind is not None else "", {}).get("partnerdata_field")
         if not field or value is None or not (value.text or "").strip():
             continue
+        assert value.text is not None  # not empty: checked just above
         amount = _number(value.text)
         if amount is None:
             unreadable[field] = value.text.strip()

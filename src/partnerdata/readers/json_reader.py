@@ -32,7 +32,7 @@ OPTIONS = {
     "pagination": (dict, None),  # how to ask an API for the next page; see PAGINATION
 }
 # style -> its options with defaults; the fetcher (partnerdata.collect.fetch) follows them
-PAGINATION = {
+PAGINATION: dict[str, dict[str, str | int]] = {
     "page": {"page_param": "page", "size_param": "per_page", "size": 100, "first_page": 1},
     "offset": {"offset_param": "offset", "size_param": "limit", "size": 100},
     "next_link": {"next_path": "next"},
@@ -297,7 +297,7 @@ def _scalar_text(column: pa.Array) -> pa.Array | None:
 
 def _follow(document: Any, record_path: str) -> list[Any]:
     node = document
-    walked = []
+    walked: list[str] = []
     for step in record_path.split(".") if record_path else []:
         if not isinstance(node, dict) or step not in node:
             keys = ", ".join(node) if isinstance(node, dict) else type(node).__name__

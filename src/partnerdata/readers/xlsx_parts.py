@@ -22,7 +22,7 @@ import datetime as dt
 import posixpath
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,7 +196,7 @@ class Package:
         if each_chunk is not None:
             each_chunk()
 
-    def _chunks(self, part: str) -> Iterator[bytes]:
+    def _chunks(self, part: str) -> Generator[bytes, None, None]:
         info = self.archive.NameToInfo.get(part)
         if info is None:
             raise PartnerFileError(f"the workbook has no part {part}")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from pathlib import Path
@@ -14,6 +13,7 @@ from partnerdata.release.store import (
     current_release,
     existing_versions,
     good_versions,
+    read_package,
     verify_checksums,
     version_number,
 )
@@ -37,7 +37,7 @@ def finish_interrupted_switch(published_dir: Path) -> str | None:
 
 def _point_at(published_dir: Path, version: str) -> None:
     """latest, latest.json and v<MAJOR> to a release on disk, from what its datapackage.json records."""
-    package = json.loads((paths.release_dir(published_dir, version) / "datapackage.json").read_text(encoding="utf-8"))
+    package = read_package(published_dir, version)
     provenance = package.get("provenance", {})
     switch_pointers(
         published_dir,

@@ -93,7 +93,7 @@ def remove_temporary_files(published_dir: Path) -> list[Path]:
     return removed
 
 
-def publish_release(
+def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the run and the tests name them in this order)
     tables: dict[str, pa.Table],
     schemas: Schemas,
     published_dir: Path,
@@ -121,26 +121,10 @@ def publish_release(
         stopwatch.lap("write")
         metadata = metadata or {}
         content_digest = digest_of_content(resources, schemas, metadata)
-        if previous is not None and previous.get("content_digest") == content_digest:
+        not_new = _not_new(published_dir, previous, content_digest)
+        if not_new is not None:
             shutil.rmtree(staging)
-            return ReleaseOutcome(
-                version=None,
-                path=None,
-                current_version=previous["version"],
-                message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
-            )
-        refused = _withdrawn_with_digest(published_dir, content_digest)
-        if refused is not None:
-            shutil.rmtree(staging)
-            version, reason = refused
-            return ReleaseOutcome(
-                version=None,
-                path=None,
-                current_version=previous["version"] if previous else None,
-                message=f"the data, schemas and metadata are those of withdrawn release {version} ({reason}): "
-                "not published again; fix the input first",
-                holds_content=False,
-            )
+            return not_new
         changes = release_changes(published_dir, previous, tables, schemas, metadata)
         stopwatch.lap("diff")
         version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
@@ -161,13 +145,7 @@ def publish_release(
             "rule": changes["rule"],
             "details": "changes.json",
         }
-        write_json(staging / "datapackage.json", package)
-        write_json(staging / "validation.json", validation)
-        write_json(staging / CHANGES_JSON, changes)
-        (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
-        written = {f["path"]: f["sha256"] for r in resources.values() for f in (r["csv"], r["parquet"])}
-        write_checksums(staging, written)
-        verify_checksums(staging)  # every file read back: what SHA256SUMS says is what is on disk
+        _seal(staging, package, validation, changes, resources)
         final = paths.release_dir(published_dir, version)
         fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
@@ -185,6 +163,46 @@ def publish_release(
         current_version=version,
         message=f"published release {version} ({changes['bump']}: {changes['reasons'][0]})",
     )
+
+
+def _not_new(published_dir: Path, previous: dict[str, Any] | None, content_digest: str) -> ReleaseOutcome | None:
+    """Why no release is made of content that latest holds already, or that a withdrawn release held."""
+    if previous is not None and previous.get("content_digest") == content_digest:
+        return ReleaseOutcome(
+            version=None,
+            path=None,
+            current_version=previous["version"],
+            message=f"the data, schemas and metadata are the same as in release {previous['version']}: no new release",
+        )
+    refused = _withdrawn_with_digest(published_dir, content_digest)
+    if refused is None:
+        return None
+    version, reason = refused
+    return ReleaseOutcome(
+        version=None,
+        path=None,
+        current_version=previous["version"] if previous else None,
+        message=f"the data, schemas and metadata are those of withdrawn release {version} ({reason}): "
+        "not published again; fix the input first",
+        holds_content=False,
+    )
+
+
+def _seal(
+    staging: Path,
+    package: dict[str, Any],
+    validation: dict[str, Any],
+    changes: dict[str, Any],
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    """The release's descriptors beside its data files, then SHA256SUMS, read back to verify."""
+    write_json(staging / "datapackage.json", package)
+    write_json(staging / "validation.json", validation)
+    write_json(staging / CHANGES_JSON, changes)
+    (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
+    written = {f["path"]: f["sha256"] for r in resources.values() for f in (r["csv"], r["parquet"])}
+    write_checksums(staging, written)
+    verify_checksums(staging)  # every file read back: what SHA256SUMS says is what is on disk
 
 
 def _withdrawn_with_digest(published_dir: Path, content_digest: str) -> tuple[str, str] | None:

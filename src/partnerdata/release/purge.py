@@ -43,6 +43,7 @@ from partnerdata.release.store import (
     checked_version,
     existing_versions,
     read_log,
+    read_package,
     release_hashes,
     verify_checksums,
     withdrawn_releases,
@@ -145,9 +146,9 @@ def _keys(published_dir: Path) -> dict[str, list[str]]:
     """Each resource's primary key, as the newest release's datapackage.json gives it."""
     keys: dict[str, list[str]] = {}
     for number in reversed(existing_versions(published_dir)):
-        package = paths.release_dir(published_dir, ".".join(map(str, number))) / "datapackage.json"
-        if package.is_file():
-            for resource in json.loads(package.read_text(encoding="utf-8")).get("resources", []):
+        version = ".".join(map(str, number))
+        if (paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON).is_file():
+            for resource in read_package(published_dir, version).get("resources", []):
                 key = resource.get("schema", {}).get("primaryKey") or []
                 keys.setdefault(resource["name"], [key] if isinstance(key, str) else list(key))
     return keys

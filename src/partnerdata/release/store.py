@@ -52,10 +52,18 @@ def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
     return sorted(tuple(int(g) for g in m.groups()) for m in found if m)  # type: ignore[misc]
 
 
+def read_package(published_dir: Path, version: str) -> dict[str, Any]:
+    """A release's datapackage.json (raises OSError or ValueError when it is missing or broken)."""
+    document: dict[str, Any] = json.loads(
+        (paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8")
+    )
+    return document
+
+
 def release_snapshot_hashes(published_dir: Path) -> set[str]:
     """The sha256 of every raw snapshot any kept release was built from (retention keeps those)."""
-    hashes = set()
-    for package in paths.releases_dir(published_dir).glob("*/datapackage.json"):
+    hashes: set[str] = set()
+    for package in paths.releases_dir(published_dir).glob(f"*/{paths.DATAPACKAGE_JSON}"):
         provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
         hashes.update(s["sha256"] for s in provenance.get("snapshots", []))
     return hashes

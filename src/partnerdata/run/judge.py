@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__
-from partnerdata.collect.history import candidates, last_good, load_history, record_verdict
+from partnerdata.collect.history import candidates, last_good, load_history, record_good, record_refused
 from partnerdata.collect.snapshots import Snapshot, list_snapshots, record_event, snapshot_at
 from partnerdata.config import layout as paths
 from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
 from partnerdata.mapping.columns import SchemaDrift
-from partnerdata.release.store import current_release
+from partnerdata.release.store import current_release, read_package
 from partnerdata.run.summary import Collected, RefusedSnapshot, Status, Validated, Verdict
 from partnerdata.util.clock import utc_text
 from partnerdata.util.redaction import redact_urls
@@ -91,7 +91,7 @@ def judge_source(
                 if newest:
                     refused = _refused(snapshot, _partner_reason(problem), None, work_dir)
                 if record:
-                    record_verdict(raw_dir, snapshot, now, False, 0, 0, reason, basis)
+                    record_refused(raw_dir, snapshot, now, 0, 0, reason, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
             defect = _not_the_partners(raw_dir, source, snapshot, problem, now, errors, record)
         else:
@@ -114,8 +114,8 @@ def judge_source(
                     warnings=delivery_warnings(raw_dir, source, snapshot, prepared, not accepted) if first_use else [],
                 )
             if record:
-                record_verdict(
-                    raw_dir, snapshot, now, False, prepared.rows_read, prepared.rows_accepted, refusal.reason, basis
+                record_refused(
+                    raw_dir, snapshot, now, prepared.rows_read, prepared.rows_accepted, refusal.reason, basis
                 )
             errors.add(refusal.reason)
             if newest:
@@ -459,9 +459,8 @@ def refuse_losses_to_defects(published_dir: Path, validated: Sequence[Validated]
     current = current_release(published_dir)
     if current is None:
         return
-    package = paths.release_dir(published_dir, current["version"]) / "datapackage.json"
     try:
-        contributed = {s["source_id"] for s in json.loads(package.read_text(encoding="utf-8")).get("sources", [])
+        contributed = {s["source_id"] for s in read_package(published_dir, current["version"]).get("sources", [])
                        if s.get("snapshot_sha256")}  # fmt: skip
     except (OSError, ValueError):
         contributed = set()
@@ -480,8 +479,7 @@ def record_good_verdicts(raw_dir: Path, validated: Sequence[Validated], now: dt.
     for v in validated:
         if v.verdict is not None:
             snapshot = snapshot_at(Path(v.verdict.snapshot))
-            record_verdict(raw_dir, snapshot, now, True, v.verdict.rows_read, v.verdict.rows_accepted, None,
-                           profile=v.verdict.profile)  # fmt: skip
+            record_good(raw_dir, snapshot, now, v.verdict.rows_read, v.verdict.rows_accepted, v.verdict.profile)
 
 
 def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime) -> None:
@@ -493,7 +491,7 @@ def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime
         return
     folder = paths.release_dir(published_dir, current["version"])
     try:
-        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        package = read_package(published_dir, current["version"])
         counts = {
             s["source_id"]: s for s in json.loads((folder / "validation.json").read_text(encoding="utf-8"))["sources"]
         }
@@ -507,6 +505,4 @@ def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime
         for snapshot in list_snapshots(raw_dir, source_id):
             if snapshot.sha256 == used.get("sha256") and history.verdict(snapshot) is None:
                 rows = counts[source_id]
-                record_verdict(
-                    raw_dir, snapshot, now, True, rows.get("rows_read", 0), rows.get("rows_accepted", 0), None
-                )
+                record_good(raw_dir, snapshot, now, rows.get("rows_read", 0), rows.get("rows_accepted", 0))

@@ -7,7 +7,6 @@ the same; ``plan_sources`` says which sources are fetched and which reuse their 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from partnerdata.errors import ConfigError
 from partnerdata.run.summary import (
     PlannedSource,
 )
+from partnerdata.util.files import sha256_file
 from partnerdata.validate.configuration import load_config, load_schemas
 
 DEFAULT_SCHEMAS = str(paths.SCHEMAS_DIR)
@@ -61,7 +61,7 @@ _LOADED_LOCK = threading.Lock()
 def _load_key(run: RunPaths, secrets: dict[str, str] | None) -> tuple:
     """What a loaded configuration depends on: the files' bytes, the environment (``${VAR}``), the secrets."""
     try:
-        sources = hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest()
+        sources = sha256_file(Path(run.sources_file))
         schemas = digest_files(sorted(p for p in Path(run.schemas_dir).iterdir() if p.is_file()))
     except OSError:
         return (object(),)  # unreadable: never cached; load_config and load_schemas report it

@@ -56,6 +56,7 @@ from partnerdata.run.summary import (
 )
 from partnerdata.util.clock import utc_now
 from partnerdata.util.cores import CORES
+from partnerdata.util.files import sha256_file
 from partnerdata.util.timing import Stopwatch
 from partnerdata.validate.across import assemble
 from partnerdata.validate.findings import DeliveryWarning, Finding
@@ -150,7 +151,7 @@ def input_fingerprint(run: RunPaths, collected: Sequence[Collected | Validated])
     basis = {
         "snapshots": {c.source_id: snapshot_at(Path(c.snapshot)).sha256 for c in collected if c.snapshot},
         "schemas": schemas.digest(),
-        "sources_yaml": hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest(),
+        "sources_yaml": sha256_file(Path(run.sources_file)),
         "code_version": __version__,
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
@@ -226,7 +227,7 @@ def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run
             if o.snapshot_sha256
         ],
         "schema_sha256": schemas.digest(),
-        "sources_yaml_sha256": hashlib.sha256(Path(run.sources_file).read_bytes()).hexdigest(),
+        "sources_yaml_sha256": sha256_file(Path(run.sources_file)),
         "code_version": __version__,
     }
     with ThreadPoolExecutor(1) as drawing:  # the catalogue's charts are drawn while the files are written

@@ -74,7 +74,7 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
 def _organisation_block(source: Source, schemas: Schemas) -> pa.Table:
     """The partner that delivers a source is an organisation row of that source."""
     block = source.organisation
-    row = {name: None for name in schemas.field_names("organisations")}
+    row: dict[str, str | int | None] = {name: None for name in schemas.field_names("organisations")}
     row.update(
         organisation_id=block.id,
         source_id=source.source_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Finding:
     message: str  # for the partner
     hint: str = ""  # for the maintainer only (what to change in sources.yaml, say); never in a partner's letter
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
