@@ -67,56 +67,56 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
             else:
                 fetched = _copy_local(source, Path(incoming))
             if fetched.not_modified and previous is not None:
-                record_event(
-                    raw_dir,
-                    source.source_id,
-                    {"event": "check", "at": utc_text(now), "outcome": "not-modified", "snapshot": previous.name},
-                )
+                _checked(raw_dir, source, now, "not-modified", snapshot=previous.name)
                 return previous, "not-modified"
             digest, size = _sha256_pages(fetched.pages)
             if previous is not None and previous.sha256 == digest:
-                record_event(
-                    raw_dir,
-                    source.source_id,
-                    {"event": "check", "at": utc_text(now), "outcome": "same-bytes", "snapshot": previous.name},
-                )
+                _checked(raw_dir, source, now, "same-bytes", snapshot=previous.name)
                 return previous, "same-bytes"
-            meta = {
-                "source_id": source.source_id,
-                "origin": source.url_template,  # as written in sources.yaml: ${VAR} stays unexpanded
-                "format": source.format,
-                "bodies": [page.name for page in fetched.pages],
-                "sha256": digest,
-                "bytes": size,
-                "fetched_at": utc_text(now, precise=True),
-                "duration_seconds": round(time.monotonic() - started, 3),
-                "partnerdata_version": __version__,
-            }
-            if fetched.meta:
-                meta["request"] = fetched.meta
+            meta = _meta(source, fetched, digest, size, now, round(time.monotonic() - started, 3))
             (Path(incoming) / paths.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             target = paths.snapshot_dir(raw_dir, source.source_id, now)
-            if target.exists():
-                raise SourceError(
-                    source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten"
-                )
-            fsync_folder(Path(incoming))
-            os.rename(incoming, target)
-            fsync_path(target.parent)
-            os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
+            _move_into_place(source, Path(incoming), target)
     except SourceError as error:
-        record_event(
-            raw_dir,
-            source.source_id,
-            {"event": "check", "at": utc_text(now), "outcome": "failed", "error": str(error)},
-        )
+        _checked(raw_dir, source, now, "failed", error=str(error))
         raise
-    record_event(
-        raw_dir,
-        source.source_id,
-        {"event": "check", "at": utc_text(now), "outcome": "new-snapshot", "snapshot": target.name},
-    )
+    _checked(raw_dir, source, now, "new-snapshot", snapshot=target.name)
     return _snapshot_from(target), "new-snapshot"
+
+
+def _checked(raw_dir: Path, source: Source, now: dt.datetime, outcome: str, **fields: str) -> None:
+    """A check of the source, in its checks.jsonl: what the fetch found, and the snapshot or the error."""
+    record_event(raw_dir, source.source_id, {"event": "check", "at": utc_text(now), "outcome": outcome, **fields})
+
+
+def _meta(
+    source: Source, fetched: Download, digest: str, size: int, now: dt.datetime, seconds: float
+) -> dict[str, Any]:
+    """A snapshot's meta.json: where its bytes came from, their digest and size, when, and how."""
+    meta: dict[str, Any] = {
+        "source_id": source.source_id,
+        "origin": source.url_template,  # as written in sources.yaml: ${VAR} stays unexpanded
+        "format": source.format,
+        "bodies": [page.name for page in fetched.pages],
+        "sha256": digest,
+        "bytes": size,
+        "fetched_at": utc_text(now, precise=True),
+        "duration_seconds": seconds,
+        "partnerdata_version": __version__,
+    }
+    if fetched.meta:
+        meta["request"] = fetched.meta
+    return meta
+
+
+def _move_into_place(source: Source, incoming: Path, target: Path) -> None:
+    """The complete download becomes the snapshot folder, flushed first: write-once, never overwritten."""
+    if target.exists():
+        raise SourceError(source.source_id, f"snapshot folder {target} exists already; snapshots are never overwritten")
+    fsync_folder(incoming)
+    os.rename(incoming, target)
+    fsync_path(target.parent)
+    os.makedirs(incoming)  # TemporaryDirectory wants something to clean up
 
 
 def list_snapshots(raw_dir: Path, source_id: str) -> list[Snapshot]:

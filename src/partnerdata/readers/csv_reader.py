@@ -96,14 +96,7 @@ def read(
     limits.check_bytes(len(octets), "the file")
     has_bom = octets[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8
     detected: dict[str, Any] = {"byte_order_mark": has_bom}
-    if options["encoding"] == AUTO:
-        encoding = detected["encoding"] = _detect_encoding(pa.py_buffer(octets))
-    else:
-        encoding = text_codec(options["encoding"])
-    if encoding != "utf-8":
-        _refuse_utf8_read_as(encoding, pa.py_buffer(octets), options)
-        octets = _decode(pa.py_buffer(octets), encoding, options).encode("utf-8")
-        limits.check_bytes(len(octets), f"the file, decoded from {encoding},")
+    octets, encoding = _as_utf8(octets, options, limits, detected)
     start = len(codecs.BOM_UTF8) if has_bom and encoding == "utf-8" else 0
     utf8 = pa.py_buffer(octets).slice(start)
     head = _decode(_head(utf8, HEAD_BYTES), "utf-8", options, partial=True)  # the header row is at the top
@@ -119,6 +112,44 @@ def read(
     # Before Arrow parses: at most one record per line, so this bounds the cells it would build.
     limits.check_cells(max(0, most_lines - header_lines) * len(header), f"the file ({len(header)} columns)")
     limits.check_time("the file")
+    quoted = octets.find(options["quote_char"].encode("utf-8"), start) >= 0
+    table, malformed_rows = _parse(utf8, options, header, header_lines, quoted)
+    # One line per record: nothing malformed, and the lines outnumber the records by exactly the header.
+    one_line_each = not malformed_rows and header_lines == 1 and lines == table.num_rows + 1
+    positions, problems = _line_positions(utf8, options, table.num_rows, len(header), one_line_each, limits)
+    return [
+        ReadResult(
+            table=table,
+            positions=positions,
+            decimal=options["decimal"],
+            thousands=options["thousands"],
+            detected=detected,
+            problems=problems,
+        )
+    ]
+
+
+def _as_utf8(
+    octets: mmap.mmap | bytes, options: Mapping[str, Any], limits: Limits, detected: dict[str, Any]
+) -> tuple[mmap.mmap | bytes, str]:
+    """The file's bytes as UTF-8 (decoded when the file is in another encoding), and the file's encoding;
+    with encoding auto, what was found goes into detected."""
+    if options["encoding"] == AUTO:
+        encoding = detected["encoding"] = _detect_encoding(pa.py_buffer(octets))
+    else:
+        encoding = text_codec(options["encoding"])
+    if encoding != "utf-8":
+        _refuse_utf8_read_as(encoding, pa.py_buffer(octets), options)
+        octets = _decode(pa.py_buffer(octets), encoding, options).encode("utf-8")
+        limits.check_bytes(len(octets), f"the file, decoded from {encoding},")
+    return octets, encoding
+
+
+def _parse(
+    utf8: pa.Buffer, options: Mapping[str, Any], header: list[str], header_lines: int, quoted: bool
+) -> tuple[pa.Table, int]:
+    """The records after the header, every cell text, one chunk per column; and how many rows Arrow skipped
+    for a wrong number of cells."""
     malformed_rows = 0
 
     def skip_row(row: Any) -> str:  # a row with too few or too many cells: rejected, not fatal
@@ -126,7 +157,6 @@ def read(
         malformed_rows += 1  # Arrow's threads call this out of order: the rows are found again below
         return "skip"
 
-    quoted = octets.find(options["quote_char"].encode("utf-8"), start) >= 0
     parse_options = pacsv.ParseOptions(
         delimiter=options["delimiter"],
         quote_char=options["quote_char"],
@@ -143,19 +173,7 @@ def read(
             ),
         )
     table = pa.table([column.combine_chunks() for column in table.unify_dictionaries().columns], names=header)
-    # One line per record: nothing malformed, and the lines outnumber the records by exactly the header.
-    one_line_each = not malformed_rows and header_lines == 1 and lines == table.num_rows + 1
-    positions, problems = _line_positions(utf8, options, table.num_rows, len(header), one_line_each, limits)
-    return [
-        ReadResult(
-            table=table,
-            positions=positions,
-            decimal=options["decimal"],
-            thousands=options["thousands"],
-            detected=detected,
-            problems=problems,
-        )
-    ]
+    return table, malformed_rows
 
 
 def _map(path: Path) -> mmap.mmap | bytes:

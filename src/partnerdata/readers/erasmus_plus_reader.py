@@ -133,13 +133,7 @@ def read(
     bodies: Sequence[Path], options: Mapping[str, Any], list_separator: str, limits: Limits = DEFAULT_LIMITS
 ) -> list[ReadResult]:
     (body,) = bodies
-    kind = looks_like(Path(body))
-    if kind in ("JSON", "XML"):
-        raise PartnerFileError(
-            f"the file is {kind}, not a Projects Overview export of the Erasmus+ Project Results Platform (CSV or "
-            "XLSX)",
-            "check the source's url and format",
-        )
+    _refuse_json_or_xml(Path(body))
     raw = _raw_rows(Path(body), options, limits)
     header = raw.table.column_names
     grant_column = next((c for c in header if c.startswith(GRANT_COLUMN)), None)
@@ -156,8 +150,6 @@ def read(
             limits.check_time("the export")
         row = _Row(columns, index)
         project_id = row["Project Identifier"].strip()
-        programme_text = row.get("Programme") or row.get("Programme Funding") or ""
-        action_type = row.get("Action Type", "")
         group_members = [("Coordinating organisation", "Coordinator's", "coordinator", "coordinator")]
         group_members += [
             (f"Partner {n}", f"Partner {n}", "partner", f"Partner {n}") for n in range(1, MAX_PARTNERS + 1)
@@ -177,31 +169,7 @@ def read(
                 {"project_id": project_id, "organisation_id": organisation["organisation_id"], "role": role}
             )
             partner_positions.append(f"{position} ({label})")
-        projects.append(
-            {
-                "project_id": project_id,
-                "programme": _programme(programme_text),
-                "key_action": _key_action(row.get("Key Action", ""), project_id),
-                "action_type": action_type or programme_text.rsplit("\\", 1)[-1],
-                "sector": _sector_from_identifier(project_id)
-                or _sector(" ".join([action_type, row.get("Key Action", ""), programme_text]).lower() + " "),
-                "call_year": row.get("Call year", ""),
-                "title": row.get("Project Title", ""),
-                "summary": row.get("Project Summary", ""),
-                "status": _label(row.get("Project Status", ""), STATUSES),
-                "eu_grant_eur": row.get(grant_column, "") if grant_column else "",
-                "coordinator_id": coordinator_id,
-                "participating_countries": ";".join(
-                    _country(c) for c in row.get("Participating countries", "").split(",") if c.strip()
-                ),
-                "results_url": row.get("Results Platform Project Card", ""),
-                "website": row.get("Project Website", ""),
-                "topics": ";".join(t.strip() for t in row.get("Topics", "").split(";") if t.strip()),
-                "is_good_practice": _label(row.get("Is Good Practice", ""), YES_NO),
-                "is_success_story": _label(row.get("Is Success Story", ""), YES_NO),
-                "has_results": _label(row.get("Results Available", ""), YES_NO),
-            }
-        )
+        projects.append(_project(row, project_id, grant_column, coordinator_id))
         project_positions.append(position)
     return [
         ReadResult(
@@ -215,6 +183,46 @@ def read(
         ReadResult(table=text_table(organisations), positions=organisation_positions, resource="organisations"),
         ReadResult(table=text_table(partners), positions=partner_positions, resource="project_partners"),
     ]
+
+
+def _refuse_json_or_xml(body: Path) -> None:
+    """A JSON or XML file given to an erasmus_plus source is told so (CSV and XLSX are read)."""
+    kind = looks_like(body)
+    if kind in ("JSON", "XML"):
+        raise PartnerFileError(
+            f"the file is {kind}, not a Projects Overview export of the Erasmus+ Project Results Platform (CSV or "
+            "XLSX)",
+            "check the source's url and format",
+        )
+
+
+def _project(row: Mapping[str, str], project_id: str, grant_column: str | None, coordinator_id: str) -> dict[str, str]:
+    """The projects row of one export row, its coordinator's id found already."""
+    programme_text = row.get("Programme") or row.get("Programme Funding") or ""
+    action_type = row.get("Action Type", "")
+    return {
+        "project_id": project_id,
+        "programme": _programme(programme_text),
+        "key_action": _key_action(row.get("Key Action", ""), project_id),
+        "action_type": action_type or programme_text.rsplit("\\", 1)[-1],
+        "sector": _sector_from_identifier(project_id)
+        or _sector(" ".join([action_type, row.get("Key Action", ""), programme_text]).lower() + " "),
+        "call_year": row.get("Call year", ""),
+        "title": row.get("Project Title", ""),
+        "summary": row.get("Project Summary", ""),
+        "status": _label(row.get("Project Status", ""), STATUSES),
+        "eu_grant_eur": row.get(grant_column, "") if grant_column else "",
+        "coordinator_id": coordinator_id,
+        "participating_countries": ";".join(
+            _country(c) for c in row.get("Participating countries", "").split(",") if c.strip()
+        ),
+        "results_url": row.get("Results Platform Project Card", ""),
+        "website": row.get("Project Website", ""),
+        "topics": ";".join(t.strip() for t in row.get("Topics", "").split(";") if t.strip()),
+        "is_good_practice": _label(row.get("Is Good Practice", ""), YES_NO),
+        "is_success_story": _label(row.get("Is Success Story", ""), YES_NO),
+        "has_results": _label(row.get("Results Available", ""), YES_NO),
+    }
 
 
 def source_columns(header: Sequence[str]) -> dict[str, bool]:

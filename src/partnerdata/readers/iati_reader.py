@@ -25,7 +25,7 @@ import csv
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 from xml.etree.ElementTree import Element
@@ -105,44 +105,30 @@ def read(
     withdrawn: set[str] = set()
     version = ""
     file_lang = ""
-    root: Element | None = None
     seen: set[str] = set()  # the elements found directly under an iati-activity (extensions aside)
-    depth = held = 0  # how deep the parser is, and how many elements it holds in memory
-    for event, element in elements(Path(body), limits):
-        if event == "start":
-            depth += 1
-            held += 1
-            if held % 10_000 == 0:
-                limits.check_cells(held, "the XML elements held at once (one iati-activity, or what lies between two)")
-            if element.tag == "iati-activities" and depth == 1:
-                version = element.get("version", "")
-                file_lang = _language(element.get(XML_LANG, ""))
-                root = element
+    for element in _root_and_activities(Path(body), limits):
+        if element.tag == "iati-activities":  # the root, at its start
+            version = element.get("version", "")
+            file_lang = _language(element.get(XML_LANG, ""))
             continue
-        depth -= 1
-        if element.tag == "iati-activity":
-            seen.update(child.tag for child in element if isinstance(child.tag, str) and "{" not in child.tag)
-            position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
-            project, orgs, roles = _activity(element, options["languages"], withdrawn, file_lang)
-            parent = _parent(element)
-            if options["sub_activities"] == "activities" and parent:
-                events.append(_event(project, parent, _main_recipient(element)))
-                event_positions.append(position)
-                roles = []  # its organisations are not partners of a project of its own
-            else:
-                projects.append(project)
-                project_positions.append(position)
-            for organisation in orgs:
-                if organisation["organisation_id"] not in organisations:
-                    organisations[organisation["organisation_id"]] = organisation
-                    organisation_positions[organisation["organisation_id"]] = position
-            for number, role in enumerate(roles, start=1):
-                partners.append(role)
-                partner_positions.append(f"{position} participating-org {number}")
-            element.clear()  # constant memory: the activity is no longer needed
-        if depth <= 1 and root is not None:  # an activity, or anything else directly under the root, is done:
-            root.clear()  # the root keeps no reference to it either
-            held = 1
+        seen.update(child.tag for child in element if isinstance(child.tag, str) and "{" not in child.tag)
+        position = f"iati-activity {_text(element, 'iati-identifier') or len(projects) + 1}"
+        project, orgs, roles = _activity(element, options["languages"], withdrawn, file_lang)
+        parent = _parent(element)
+        if options["sub_activities"] == "activities" and parent:
+            events.append(_event(project, parent, _main_recipient(element)))
+            event_positions.append(position)
+            roles = []  # its organisations are not partners of a project of its own
+        else:
+            projects.append(project)
+            project_positions.append(position)
+        for organisation in orgs:
+            if organisation["organisation_id"] not in organisations:
+                organisations[organisation["organisation_id"]] = organisation
+                organisation_positions[organisation["organisation_id"]] = position
+        for number, role in enumerate(roles, start=1):
+            partners.append(role)
+            partner_positions.append(f"{position} participating-org {number}")
     detected: dict[str, Any] = {"iati_version": version}
     if withdrawn:
         detected["withdrawn_codes"] = sorted(withdrawn)
@@ -172,6 +158,29 @@ def _check_file(body: Path, limits: Limits) -> None:
     if kind != "XML":
         what = "it does not start with '<'" if kind == "other" else f"it is {kind}"
         raise PartnerFileError(f"the file is not IATI activity XML ({what})", "check the source's url and format")
+
+
+def _root_and_activities(body: Path, limits: Limits) -> Iterator[Element]:
+    """The iati-activities root at its start, then each iati-activity once parsed, freed when the caller has read it."""
+    root: Element | None = None
+    depth = held = 0  # how deep the parser is, and how many elements it holds in memory
+    for event, element in elements(body, limits):
+        if event == "start":
+            depth += 1
+            held += 1
+            if held % 10_000 == 0:
+                limits.check_cells(held, "the XML elements held at once (one iati-activity, or what lies between two)")
+            if element.tag == "iati-activities" and depth == 1:
+                root = element
+                yield element  # the caller reads its version and xml:lang
+            continue
+        depth -= 1
+        if element.tag == "iati-activity":
+            yield element  # the caller maps it
+            element.clear()  # constant memory: the activity is no longer needed
+        if depth <= 1 and root is not None:  # an activity, or anything else directly under the root, is done:
+            root.clear()  # the root keeps no reference to it either
+            held = 1
 
 
 def _parent(activity: Element) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerdata import __version__
-from partnerdata.collect.history import candidates, last_good, load_history, record_good, record_refused
+from partnerdata.collect.history import History, candidates, last_good, load_history, record_good, record_refused
 from partnerdata.collect.snapshots import Snapshot, list_snapshots, record_event, snapshot_at
 from partnerdata.config import layout as paths
 from partnerdata.config.schemas import Schemas
@@ -70,14 +70,8 @@ def judge_source(
         candidates(raw_dir, source.source_id, snapshot_at(Path(collected.snapshot)), basis)
     ):
         newest = tried == 0  # the delivery the partner's letter is about
-        if status in ("fallback", "reused"):  # data this run did not find current itself
-            age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
-            if age > source.max_fallback_age_days:
-                errors.add(
-                    f"its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
-                    f"max_fallback_age_days ({source.max_fallback_age_days:g}), so its rows are left out"
-                )
-                break
+        if status in ("fallback", "reused") and _too_old(source, snapshot, history, now, errors):
+            break  # data this run did not find current itself, and not confirmed for too long
         try:
             prepared = prepare_source(source, list(snapshot.bodies), schemas, work_dir)
         except PartnerFileError as problem:
@@ -100,19 +94,9 @@ def judge_source(
             if refusal is None:  # the verdict "good" is recorded once the release that uses it is out
                 verdict = Verdict(str(snapshot.folder), prepared.rows_read, prepared.rows_accepted, prepared.profile)
                 first_use = not history.used(snapshot)  # a delivery warns once, when a release first uses it
-                return Validated(
-                    collected.source_id,
-                    collected.checked_at,
-                    status,
-                    str(snapshot.folder),
-                    errors.private,
-                    errors.public,
-                    prepared=prepared,
-                    verdict=verdict,
-                    defect=defect,
-                    refused=refused,
-                    warnings=delivery_warnings(raw_dir, source, snapshot, prepared, not accepted) if first_use else [],
-                )
+                warnings = delivery_warnings(raw_dir, source, snapshot, prepared, not accepted) if first_use else []
+                return Validated(collected.source_id, collected.checked_at, status, str(snapshot.folder),
+                                 errors.private, errors.public, prepared, verdict, defect, refused, warnings)  # fmt: skip
             if record:
                 record_refused(
                     raw_dir, snapshot, now, prepared.rows_read, prepared.rows_accepted, refusal.reason, basis
@@ -123,6 +107,19 @@ def judge_source(
         status = "fallback"
     return Validated(collected.source_id, collected.checked_at, "failed", None, errors.private, errors.public,
                      defect=defect, refused=refused)  # fmt: skip
+
+
+def _too_old(source: Source, snapshot: Snapshot, history: History, now: dt.datetime, errors: Errors) -> bool:
+    """Whether a snapshot this run did not find current itself was last confirmed longer ago than
+    max_fallback_age_days (then its rows are left out, and the errors say so)."""
+    age = (now - history.last_confirmed(snapshot)).total_seconds() / 86400
+    if age <= source.max_fallback_age_days:
+        return False
+    errors.add(
+        f"its last good snapshot ({snapshot.name}) was last confirmed {age:.1f} days ago, more than "
+        f"max_fallback_age_days ({source.max_fallback_age_days:g}), so its rows are left out"
+    )
+    return True
 
 
 def _refused(snapshot: Snapshot, why: str, prepared: PreparedSource | None, work_dir: Path) -> RefusedSnapshot:

@@ -16,7 +16,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pyarrow as pa
 
 from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
@@ -185,14 +187,8 @@ def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run
     fingerprint = input_fingerprint(run, validated)
     started = dt.datetime.fromisoformat(started_iso)
     prepared = [v.prepared for v in validated if v.prepared is not None]
-    if not prepared:  # the letters still go out: a refused first delivery is told what to correct
-        write_private_reports(
-            _outcomes(config, Path(run.raw_dir), validated, [], [], []), [], Path(run.reports_dir), started
-        )
-        causes = "; ".join(f"{v.source_id} ({v.error or 'no readable snapshot'})" for v in validated)
-        raise NoTrustworthyRelease(
-            f"no source could be read, so nothing was published and published/ was not changed: {causes}"
-        )
+    if not prepared:
+        _nothing_readable(run, config, validated, started)
     if not dry_run:
         refuse_losses_to_defects(Path(run.published_dir), validated)
     assembly = assemble(config, schemas, prepared)
@@ -205,31 +201,8 @@ def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run
     stopwatch.lap("reports")
     sources = [_package_source(o, started) for o in outcomes if o.snapshot_sha256]
     if dry_run:
-        current = current_release(Path(run.published_dir))
-        return {
-            "version": None,
-            "current_version": current["version"] if current else None,
-            "release_path": None,
-            "message": "dry run: collected, validated and reported; nothing published",
-            "rows": {name: tables[name].num_rows for name in RESOURCE_NAMES},
-            "sources": [_source_line(o, started) for o in outcomes],
-            "reports": str(Path(run.reports_dir) / "latest"),
-            "snapshots_removed": 0,
-            "releases_removed": [],
-            "changes": None,
-            "publish_parts": stopwatch.parts,
-            "warnings": warnings,
-        }
-    provenance = {
-        "snapshots": [
-            {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": iso_utc(o.snapshot_fetched_at)}
-            for o in outcomes
-            if o.snapshot_sha256
-        ],
-        "schema_sha256": schemas.digest(),
-        "sources_yaml_sha256": sha256_file(Path(run.sources_file)),
-        "code_version": __version__,
-    }
+        return _dry_run_summary(run, tables, outcomes, started, stopwatch.parts, warnings)
+    provenance = _provenance(run, schemas, outcomes)
     with ThreadPoolExecutor(1) as drawing:  # the catalogue's charts are drawn while the files are written
         charts = drawing.submit(charts_of_tables, tables)
         outcome = publish_release(
@@ -266,6 +239,57 @@ def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run
         "publish_parts": stopwatch.parts,
         "catalogue_error": catalogue_error,
         "warnings": warnings,
+    }
+
+
+def _nothing_readable(run: RunPaths, config: Config, validated: list[Validated], started: dt.datetime) -> NoReturn:
+    """No source has rows to publish: the letters still go out (a refused first delivery is told what
+    to correct), and the run ends with why, per source."""
+    outcomes = _outcomes(config, Path(run.raw_dir), validated, [], [], [])
+    write_private_reports(outcomes, [], Path(run.reports_dir), started)
+    causes = "; ".join(f"{v.source_id} ({v.error or 'no readable snapshot'})" for v in validated)
+    raise NoTrustworthyRelease(
+        f"no source could be read, so nothing was published and published/ was not changed: {causes}"
+    )
+
+
+def _dry_run_summary(
+    run: RunPaths,
+    tables: dict[str, pa.Table],
+    outcomes: list[SourceOutcome],
+    started: dt.datetime,
+    parts: dict[str, float],
+    warnings: list[DeliveryWarning],
+) -> RunSummary:
+    """A dry run's result: what would be published, and the reports it wrote."""
+    current = current_release(Path(run.published_dir))
+    return {
+        "version": None,
+        "current_version": current["version"] if current else None,
+        "release_path": None,
+        "message": "dry run: collected, validated and reported; nothing published",
+        "rows": {name: tables[name].num_rows for name in RESOURCE_NAMES},
+        "sources": [_source_line(o, started) for o in outcomes],
+        "reports": str(Path(run.reports_dir) / "latest"),
+        "snapshots_removed": 0,
+        "releases_removed": [],
+        "changes": None,
+        "publish_parts": parts,
+        "warnings": warnings,
+    }
+
+
+def _provenance(run: RunPaths, schemas: Schemas, outcomes: list[SourceOutcome]) -> dict[str, Any]:
+    """What a release was built from: each snapshot used, the schemas, sources.yaml, the code version."""
+    return {
+        "snapshots": [
+            {"source_id": o.source.source_id, "sha256": o.snapshot_sha256, "fetched_at": iso_utc(o.snapshot_fetched_at)}
+            for o in outcomes
+            if o.snapshot_sha256
+        ],
+        "schema_sha256": schemas.digest(),
+        "sources_yaml_sha256": sha256_file(Path(run.sources_file)),
+        "code_version": __version__,
     }
 
 

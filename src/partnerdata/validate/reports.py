@@ -224,45 +224,9 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
     )
     refused = outcome.refused
     if refused is not None:
-        lines += [
-            f"## Your delivery of {_day(refused.fetched_at)} was not used",
-            "",
-            f"This file (snapshot {refused.snapshot}) was not used: {refused.why}.",
-            "",
-            used,
-            "",
-        ]
-        if refused.findings:
-            lines += [
-                f"- Rows read: {refused.rows_read}; with problems: {refused.rows_rejected}",
-                "",
-                *_problems(refused.findings, "Please correct the rows below and deliver the file again; each problem names"),
-            ]  # fmt: skip
-        if outcome.findings:
-            lines += [
-                f"## The delivery published instead: {outcome.rows_rejected} of its rows left out",
-                "",
-                *_problems(outcome.findings, "These rows of the delivery published for you were left out; each problem names"),
-            ]  # fmt: skip
+        lines += _refused_section(outcome, refused, used)
     else:
-        status = f"- Status of this delivery: **{outcome.status}**"
-        if outcome.status in (
-            "fallback",
-            "failed",
-        ):  # the cause is the maintainers' to read: it may name their settings
-            status += f" (we could not fetch or read a new file from you this time; we know the details). {used}"
-        lines += [
-            status,
-            f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",
-            "",
-        ]
-        if outcome.findings:
-            lines += _problems(
-                outcome.findings,
-                "The rows below were left out of the published data. Please correct them in your next delivery; each problem names",
-            )
-        elif outcome.snapshot_sha256 and outcome.status not in ("fallback", "failed") and not outcome.warnings:
-            lines += ["Every row passed every check. Thank you!", ""]
+        lines += _status_section(outcome, used)
     if outcome.warnings:
         lines += [
             "## Please check",
@@ -271,20 +235,7 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             "",
         ]  # quotes labels
     if outcome.removals:
-        lines += [
-            f"## Personal data: {len(outcome.removals)} item(s) removed before publication",
-            "",
-            "These e-mail addresses and phone numbers were found in free text and replaced by a mark in the",
-            "published data. Please leave personal contact details out of titles, descriptions and summaries.",
-            "",
-            "| record | field | removed |",
-            "|---|---|---|",
-            *[
-                f"| {r.resource} {_cell(str(r.record))} | {r.field} | {r.kind} {markdown_code(r.value, in_table=True)} |"
-                for r in outcome.removals[:20]
-            ],
-            "",
-        ]
+        lines += _removals_section(outcome.removals)
     for conflict in conflicts:
         fields = ", ".join(
             f"{name}: ours {v['kept']!r}, yours {v['other']!r}" for name, v in conflict["fields"].items()
@@ -294,6 +245,72 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _refused_section(outcome: SourceOutcome, refused: RefusedDelivery, used: str) -> list[str]:
+    """The letter's part on a refused newest delivery: why, its problems, and those of the one published instead."""
+    lines = [
+        f"## Your delivery of {_day(refused.fetched_at)} was not used",
+        "",
+        f"This file (snapshot {refused.snapshot}) was not used: {refused.why}.",
+        "",
+        used,
+        "",
+    ]
+    if refused.findings:
+        lines += [
+            f"- Rows read: {refused.rows_read}; with problems: {refused.rows_rejected}",
+            "",
+            *_problems(refused.findings, "Please correct the rows below and deliver the file again; each problem names"),
+        ]  # fmt: skip
+    if outcome.findings:
+        lines += [
+            f"## The delivery published instead: {outcome.rows_rejected} of its rows left out",
+            "",
+            *_problems(outcome.findings, "These rows of the delivery published for you were left out; each problem names"),
+        ]  # fmt: skip
+    return lines
+
+
+def _status_section(outcome: SourceOutcome, used: str) -> list[str]:
+    """The letter's part on a delivery that was not refused: its status, counts and problems."""
+    status = f"- Status of this delivery: **{outcome.status}**"
+    if outcome.status in (
+        "fallback",
+        "failed",
+    ):  # the cause is the maintainers' to read: it may name their settings
+        status += f" (we could not fetch or read a new file from you this time; we know the details). {used}"
+    lines = [
+        status,
+        f"- Rows read: {outcome.rows_read}; accepted: {outcome.rows_accepted}; rejected: {outcome.rows_rejected}",
+        "",
+    ]
+    if outcome.findings:
+        lines += _problems(
+            outcome.findings,
+            "The rows below were left out of the published data. Please correct them in your next delivery; each problem names",
+        )
+    elif outcome.snapshot_sha256 and outcome.status not in ("fallback", "failed") and not outcome.warnings:
+        lines += ["Every row passed every check. Thank you!", ""]
+    return lines
+
+
+def _removals_section(removals: list[Removal]) -> list[str]:
+    """The letter's part on the personal data taken out of free text (the first 20 items)."""
+    return [
+        f"## Personal data: {len(removals)} item(s) removed before publication",
+        "",
+        "These e-mail addresses and phone numbers were found in free text and replaced by a mark in the",
+        "published data. Please leave personal contact details out of titles, descriptions and summaries.",
+        "",
+        "| record | field | removed |",
+        "|---|---|---|",
+        *[
+            f"| {r.resource} {_cell(str(r.record))} | {r.field} | {r.kind} {markdown_code(r.value, in_table=True)} |"
+            for r in removals[:20]
+        ],
+        "",
+    ]
 
 
 def _problems(findings: list[Finding], lead: str) -> list[str]:
