@@ -26,8 +26,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import hostile_files  # noqa: E402 (the project root is on the path only now)
-from tests.partner_server import PartnerServer, Response  # noqa: E402
+from tests.support import hostile_files  # noqa: E402 (the project root is on the path only now)
+from tests.support.partner_server import PartnerServer, Response  # noqa: E402
 
 GOOD_ROWS = 20_000
 COLUMNS = {"activity_id": "id", "title": "title", "start_date": "start"}

@@ -25,7 +25,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 
 from partnerdata.config.layout import PROJECT_ROOT, SCHEMAS_DIR  # noqa: E402
 from partnerdata.validate.configuration import load_schemas  # noqa: E402
-from tests.partner_server import PartnerServer  # noqa: E402
+from tests.support.partner_server import PartnerServer  # noqa: E402
 
 
 class _NoAliases(yaml.SafeDumper):

@@ -141,7 +141,7 @@ def _check_schema(descriptor: dict[str, Any], path: Path) -> None:
 
 
 def _check_field(spec: dict[str, Any], where: str) -> None:
-    """Only what partnerdata checks exactly as frictionless-py does (tests/test_differential.py)."""
+    """Only what partnerdata checks exactly as frictionless-py does (tests/validate/test_differential.py)."""
     kind = spec["type"]
     if kind not in ARROW_TYPES:
         raise ConfigError(f"{where}: type '{kind}' is not supported (use one of {', '.join(ARROW_TYPES)})")

@@ -513,7 +513,7 @@ def _check_http_url(template: str, url: str, where: str) -> None:
     """An absolute http(s) URL with a host, written without whitespace or control characters
     (percent-encode them) and with a port that is a number. ``url`` is expanded and may hold a
     secret: only the template is ever shown. What a variable expands to is the environment's:
-    a value requests cannot send fails that source's fetch, redacted (tests/test_collect.py)."""
+    a value requests cannot send fails that source's fetch, redacted (tests/collect/test_collect.py)."""
     bad = next((c for c in template if c.isspace() or control_character(c)), None)
     if bad is not None:
         raise ConfigError(

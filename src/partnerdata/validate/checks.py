@@ -8,7 +8,7 @@ the field's type, one problem per failed constraint (``required``, ``enum``,
 ``pattern``, ...), ``unique`` and ``primary-key`` for a repeated value or key
 (every occurrence after the first) and ``foreign-key`` for a reference to a
 missing row. Where partnerdata deliberately differs from frictionless-py,
-tests/test_differential.py says how.
+tests/validate/test_differential.py says how.
 """
 
 from __future__ import annotations

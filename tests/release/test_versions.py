@@ -12,7 +12,7 @@ import pytest
 
 from partnerdata.release.diff import bump, data_changes, highest, schema_changes
 from partnerdata.release.publish import publish_release
-from tests.release_data import demo_tables
+from tests.support.release_data import demo_tables
 
 PROJECTS = {
     "fields": [

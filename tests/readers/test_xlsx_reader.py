@@ -757,7 +757,7 @@ def test_a_bug_in_a_part_handler_is_a_defect_not_the_workbooks_fault(tmp_path, m
     """The expat callbacks are partnerdata's code: what they raise must not be taken for a broken file."""
     from partnerdata.errors import PartnerFileError
     from partnerdata.readers import xlsx_parts
-    from tests.hostile_files import workbook
+    from tests.support.hostile_files import workbook
 
     path = workbook(tmp_path / "fine.xlsx")
 

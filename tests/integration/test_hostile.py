@@ -21,9 +21,9 @@ import yaml
 
 from partnerdata import cli
 from partnerdata.config.layout import PROJECT_ROOT
-from tests import hostile_files
 from tests.conftest import Project, dump_yaml
-from tests.partner_server import Response
+from tests.support import hostile_files
+from tests.support.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
 

@@ -1,6 +1,6 @@
 """A crash at any point of publishing leaves `latest` on a complete release, never a half-written one.
 
-The publish step runs in a subprocess (tests/crash_publish.py) that SIGKILLs itself just before
+The publish step runs in a subprocess (tests/support/crash_publish.py) that SIGKILLs itself just before
 its Nth file-system operation, for every N from the first to the last; after each crash the
 invariant is checked, then a normal publish recovers. Also: two builds from the same inputs give
 byte-identical files, and a second writer waits for the lock.
@@ -28,7 +28,7 @@ from partnerdata.collect.lock import folder_lock
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.release.publish import publish_release
 from partnerdata.release.store import verify_checksums
-from tests.release_data import demo_tables
+from tests.support.release_data import demo_tables
 
 
 def _publish(schemas, tables, folder):
@@ -46,7 +46,7 @@ def _changed(tables):
 
 def _crash(published: Path, tables_dir: Path, at: int) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tests.crash_publish", str(published), str(tables_dir), str(at)],
+        [sys.executable, "-m", "tests.support.crash_publish", str(published), str(tables_dir), str(at)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """Hostile and broken partner files, made on the fly: corrupt workbooks, bombs, deep nesting.
 
 Each function writes one file and returns its path. They are shared by the tests
-(tests/test_hostile.py) and the hostile-input benchmark (bench/hostile.py).
+(tests/integration/test_hostile.py) and the hostile-input benchmark (bench/hostile.py).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Run the library's publish step, and SIGKILL this process at its Nth file-system operation.
 
-    python -m tests.crash_publish PUBLISHED TABLES_DIR N
+    python -m tests.support.crash_publish PUBLISHED TABLES_DIR N
 
 Reads the tables to publish from TABLES_DIR/<resource>.parquet, counts every operation that
 changes the file system (open for writing, mkdir, rename, replace, symlink, unlink, rmtree,
 fsync, a Parquet write) and kills itself with SIGKILL just before the Nth; with N = 0 it
-publishes and prints how many operations that took. Used by tests/test_release_crash.py.
+publishes and prints how many operations that took. Used by tests/release/test_release_crash.py.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from partnerdata import cli
 from partnerdata.collect.snapshots import list_snapshots
 from tests.conftest import Project, remote_and_local_project
-from tests.partner_server import Response
+from tests.support.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
 

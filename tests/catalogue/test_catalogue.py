@@ -15,7 +15,7 @@ import pytest
 
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.serve import make_server
-from tests.release_data import catalogue_site
+from tests.support.release_data import catalogue_site
 
 BASE_URL = "https://data.example.org/published/"
 ATOM = "{http://www.w3.org/2005/Atom}"

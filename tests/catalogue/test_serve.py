@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from partnerdata.catalogue.serve import make_server
-from tests.release_data import catalogue_site
+from tests.support.release_data import catalogue_site
 
 BASE_URL = "https://data.example.org/published/"
 SECRET = b"secret: outside published/\n"

@@ -12,7 +12,7 @@ import pyarrow as pa
 from partnerdata import cli
 from partnerdata.release.publish import publish_release
 from partnerdata.release.store import verify_checksums
-from tests.release_data import demo_tables
+from tests.support.release_data import demo_tables
 
 
 def _publish(schemas, tables, folder):

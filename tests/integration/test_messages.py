@@ -11,7 +11,7 @@ import yaml
 
 from partnerdata.config.layout import PROJECT_ROOT
 from tests.conftest import dump_yaml
-from tests.test_hostile import hostile_project, last_line, run
+from tests.integration.test_hostile import hostile_project, last_line, run
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
 

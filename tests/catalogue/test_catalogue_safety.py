@@ -27,7 +27,7 @@ from partnerdata.release.publish import publish_release
 from partnerdata.release.withdraw import withdraw_release
 from partnerdata.run.steps import package_metadata
 from partnerdata.util.safe_text import mailto_link, relative_link, safe_link
-from tests.release_data import demo_tables
+from tests.support.release_data import demo_tables
 
 BASE_URL = "https://data.example.org/published/"
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -25,8 +25,8 @@ from partnerdata import cli
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.release.publish import publish_release
 from partnerdata.release.purge import resume_purge
-from tests.release_data import demo_tables
-from tests.test_hostile import GOOD_CSV, hostile_project, last_line, run
+from tests.integration.test_hostile import GOOD_CSV, hostile_project, last_line, run
+from tests.support.release_data import demo_tables
 
 
 def _published_text(folder) -> str:
@@ -215,5 +215,5 @@ def _visible_tree(folder) -> dict[str, bytes]:
 def _purge_until(template, published, at):
     if not published.exists():
         shutil.copytree(template, published, symlinks=True)
-    return subprocess.run([sys.executable, "-m", "tests.crash_purge", str(published), "1.0.1", str(at)],
+    return subprocess.run([sys.executable, "-m", "tests.support.crash_purge", str(published), "1.0.1", str(at)],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -17,7 +17,7 @@ import pytest
 from partnerdata import cli
 from partnerdata.collect.lock import folder_lock
 from tests.conftest import Project, remote_and_local_project
-from tests.partner_server import Response
+from tests.support.partner_server import Response
 
 pytestmark = pytest.mark.usefixtures("prefect_engine")
 

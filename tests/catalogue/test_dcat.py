@@ -18,7 +18,7 @@ from partnerdata.release.publish import publish_release
 from partnerdata.release.purge import purge_release
 from partnerdata.release.withdraw import withdraw_release
 from partnerdata.run.steps import package_metadata
-from tests.release_data import demo_tables
+from tests.support.release_data import demo_tables
 
 BASE_URL = "https://data.example.org/published/"
 DCAT = Namespace("http://www.w3.org/ns/dcat#")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from partnerdata.catalogue.serve import make_server
-from tests.release_data import catalogue_site
+from tests.support.release_data import catalogue_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium's own background traffic would go to Google's hosts, which this network refuses.

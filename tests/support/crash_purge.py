@@ -1,10 +1,10 @@
 """Run a purge, and SIGKILL this process at its Nth file-system operation.
 
-    python -m tests.crash_purge PUBLISHED VERSION N
+    python -m tests.support.crash_purge PUBLISHED VERSION N
 
 Counts every operation that changes the file system (open for writing, rename, replace, symlink,
 unlink, rmtree, fsync) and kills itself with SIGKILL just before the Nth; with N = 0 it purges and
-prints how many operations that took. Used by tests/test_takedown.py.
+prints how many operations that took. Used by tests/release/test_takedown.py.
 """
 
 from __future__ import annotations

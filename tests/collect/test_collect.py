@@ -16,7 +16,7 @@ from partnerdata.errors import SourceError
 from partnerdata.readers import READERS
 from partnerdata.readers.base import position_list
 from tests.conftest import dump_yaml
-from tests.partner_server import Response
+from tests.support.partner_server import Response
 
 CSV = b"id,title,start\nA-1,First workshop,2021-03-01\nA-2,Second workshop,2021-03-08\n"
 TOKEN = "s3cret-Token-0123456789abcdef"
@@ -315,7 +315,7 @@ def test_csv_dialect_detection_is_recorded(schemas, tmp_path):
 
 
 def test_a_redirect_to_another_server_does_not_carry_the_credentials(schemas, tmp_path, partner_server):
-    from tests.partner_server import PartnerServer
+    from tests.support.partner_server import PartnerServer
 
     other = PartnerServer()
     other.start()

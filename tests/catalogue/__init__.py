@@ -1,0 +1,1 @@
+"""Tests of the catalogue: pages, DCAT, the browser, serving."""

@@ -1,0 +1,1 @@
+"""Tests of the collect stage: fetching, snapshots, history."""

@@ -1,0 +1,1 @@
+"""Tests of the config stage: sources.yaml and the schemas."""

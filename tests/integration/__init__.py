@@ -1,0 +1,1 @@
+"""Whole runs: the flows, the command line, hostile input, Dask, the deployment, the layers."""

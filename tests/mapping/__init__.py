@@ -1,0 +1,1 @@
+"""Tests of the mapping stage: columns, labels, coercion."""

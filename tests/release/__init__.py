@@ -1,0 +1,1 @@
+"""Tests of the release stage: versions, withdrawals, purges, crashes, writers."""

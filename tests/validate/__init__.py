@@ -1,0 +1,1 @@
+"""Tests of the validate stage: checks (against frictionless-py), privacy, reports."""
