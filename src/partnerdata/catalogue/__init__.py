@@ -74,7 +74,7 @@ def _recorded_digest(published_dir: Path) -> str | None:
 
 def _release_schemas(folder: Path) -> dict | None:
     try:
-        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        package = json.loads((folder / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     return {r["name"]: r["schema"] for r in package.get("resources", [])}

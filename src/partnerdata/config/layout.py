@@ -15,6 +15,7 @@ LATEST_JSON = "latest.json"
 RELEASES = "releases"
 STAGING_PREFIX = ".staging-"
 DATAPACKAGE_JSON = "datapackage.json"  # in a release: the Frictionless Data Package descriptor
+VALIDATION_JSON = "validation.json"  # in a release: what was checked, per source
 
 
 def timestamp_folder_name(moment: dt.datetime) -> str:

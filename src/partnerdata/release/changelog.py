@@ -48,7 +48,7 @@ def release_changes(
             },
         }
     folder = paths.release_dir(published_dir, previous["version"])
-    old_package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    old_package = json.loads((folder / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
     old_schemas = {r["name"]: r["schema"] for r in old_package["resources"]}
     new_schemas = {name: schemas.published_descriptor(name) for name in RESOURCE_NAMES}
     found = schema_changes(old_schemas, new_schemas)

@@ -196,8 +196,8 @@ def _seal(
     resources: dict[str, dict[str, Any]],
 ) -> None:
     """The release's descriptors beside its data files, then SHA256SUMS, read back to verify."""
-    write_json(staging / "datapackage.json", package)
-    write_json(staging / "validation.json", validation)
+    write_json(staging / paths.DATAPACKAGE_JSON, package)
+    write_json(staging / paths.VALIDATION_JSON, validation)
     write_json(staging / CHANGES_JSON, changes)
     (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
     written = {f["path"]: f["sha256"] for r in resources.values() for f in (r["csv"], r["parquet"])}
@@ -208,7 +208,7 @@ def _seal(
 def _withdrawn_with_digest(published_dir: Path, content_digest: str) -> tuple[str, str] | None:
     """The withdrawn release (version, reason) whose content this is, if any."""
     for version, entry in withdrawn_releases(published_dir).items():
-        package = paths.release_dir(published_dir, version) / "datapackage.json"
+        package = paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON
         if package.exists():
             provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
             if provenance.get("content_digest") == content_digest:

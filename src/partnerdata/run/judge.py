@@ -490,7 +490,8 @@ def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime
     try:
         package = read_package(published_dir, current["version"])
         counts = {
-            s["source_id"]: s for s in json.loads((folder / "validation.json").read_text(encoding="utf-8"))["sources"]
+            s["source_id"]: s
+            for s in json.loads((folder / paths.VALIDATION_JSON).read_text(encoding="utf-8"))["sources"]
         }
     except (OSError, ValueError, KeyError):
         return

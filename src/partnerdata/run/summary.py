@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 from partnerdata.errors import ExitStatus
+from partnerdata.release.store import CHANGES_JSON
 from partnerdata.validate.findings import DeliveryWarning
 from partnerdata.validate.source import PreparedSource
 
@@ -158,7 +159,7 @@ def changes_summary(release_path: Path | None) -> ChangesSummary | None:
     """The release's changes.json in brief: the bump, its rule and reasons, the counts per resource."""
     if release_path is None:
         return None
-    changes = json.loads((release_path / "changes.json").read_text(encoding="utf-8"))
+    changes = json.loads((release_path / CHANGES_JSON).read_text(encoding="utf-8"))
     return {
         "bump": changes["bump"],
         "rule": changes["rule"],
