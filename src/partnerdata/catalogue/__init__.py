@@ -17,7 +17,7 @@ from partnerdata.catalogue.charts import Chart, charts
 from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.html import index_page, release_page
 from partnerdata.catalogue.model import build_model, input_digest
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.util.files import fsync_path
 
 CATALOG_JSON = "catalog.json"
@@ -34,7 +34,7 @@ def refresh_catalogue(
 
     ``drawn`` is (version, charts) when the caller drew that release's charts already."""
     published_dir = Path(published_dir)
-    if not paths.releases_dir(published_dir).exists():
+    if not layout.releases_dir(published_dir).exists():
         return False
     digest = input_digest(published_dir, base_url)
     if not force and _recorded_digest(published_dir) == digest:
@@ -42,13 +42,13 @@ def refresh_catalogue(
     _remove_leftovers(published_dir)
     model = build_model(published_dir, base_url)
     for release in model["releases"]:
-        folder = paths.release_dir(published_dir, release["version"])
+        folder = layout.release_dir(published_dir, release["version"])
         schemas = _release_schemas(folder) or model["schemas"]
         _write(folder / INDEX_HTML, release_page(model, release, schemas))
     if drawn is not None and drawn[0] == model["latest"]:
         shown = drawn[1]
     else:
-        shown = charts(paths.release_dir(published_dir, model["latest"])) if model["latest"] else []
+        shown = charts(layout.release_dir(published_dir, model["latest"])) if model["latest"] else []
     _write(published_dir / INDEX_HTML, index_page(model, shown))
     _write(published_dir / FEED_XML, atom_feed(model))
     if base_url:
@@ -74,7 +74,7 @@ def _recorded_digest(published_dir: Path) -> str | None:
 
 def _release_schemas(folder: Path) -> dict | None:
     try:
-        package = json.loads((folder / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
+        package = json.loads((folder / layout.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     return {r["name"]: r["schema"] for r in package.get("resources", [])}
@@ -99,8 +99,8 @@ def _write(path: Path, text: str) -> None:
 
 def _remove_leftovers(published_dir: Path) -> None:
     """Temporary files a crash left in published/ or a release folder."""
-    folders = [published_dir, *paths.releases_dir(published_dir).iterdir()]
+    folders = [published_dir, *layout.releases_dir(published_dir).iterdir()]
     for folder in folders:
-        if folder.is_dir() and not folder.name.startswith(paths.STAGING_PREFIX):
+        if folder.is_dir() and not folder.name.startswith(layout.STAGING_PREFIX):
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):
                 leftover.unlink(missing_ok=True)

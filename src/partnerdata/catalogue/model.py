@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urljoin
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.release.store import (
     CHANGES_JSON,
     TOMBSTONE_JSON,
@@ -78,11 +78,11 @@ def input_digest(published_dir: Path, base_url: str | None) -> str:
     code = [*sorted(Path(__file__).parent.glob("*.py")), Path(safe_text.__file__)]
     for path in code:  # a new partnerdata rebuilds the pages (safe_text.py decides what they may hold)
         digest.update(path.read_bytes())
-    for name in (WITHDRAWN_JSON, paths.LATEST_JSON):
+    for name in (WITHDRAWN_JSON, layout.LATEST_JSON):
         path = published_dir / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))
     for number in existing_versions(published_dir):
-        folder = paths.release_dir(published_dir, ".".join(map(str, number)))
+        folder = layout.release_dir(published_dir, ".".join(map(str, number)))
         for name in ("datapackage.json", CHANGES_JSON, TOMBSTONE_JSON, "SHA256SUMS"):
             path = folder / name
             digest.update(f"{folder.name}/{name}".encode() + (path.read_bytes() if path.exists() else b"-"))
@@ -97,14 +97,14 @@ def file_url(base_url: str | None, relative: str) -> str:
 def _release(
     published_dir: Path, version: str, withdrawn: dict[str, Any] | None, latest: str | None, base_url: str | None
 ) -> dict[str, Any] | None:
-    folder = paths.release_dir(published_dir, version)
+    folder = layout.release_dir(published_dir, version)
     try:
         package = _package(published_dir, version)
     except FileNotFoundError:
         return None  # a folder without its datapackage.json is not a release
     changes = _read_json(folder / CHANGES_JSON) or {}
     purged = bool(withdrawn and withdrawn.get("purged"))
-    prefix = f"{paths.RELEASES}/{version}/"
+    prefix = f"{layout.RELEASES}/{version}/"
     resources = []
     for resource in package.get("resources", []):
         files = []
@@ -154,12 +154,12 @@ def _release(
 
 def _latest_resources(release: dict[str, Any], base_url: str | None) -> list[dict[str, Any]]:
     """The files of latest under their stable URLs (published/latest/...)."""
-    prefix = f"{paths.RELEASES}/{release['version']}/"
+    prefix = f"{layout.RELEASES}/{release['version']}/"
     stable = []
     for resource in release["resources"]:
         files = []
         for file in resource["files"]:
-            relative = paths.LATEST + "/" + file["path"].removeprefix(prefix)
+            relative = layout.LATEST + "/" + file["path"].removeprefix(prefix)
             files.append({**file, "path": relative, "url": file_url(base_url, relative)})
         stable.append({**resource, "files": files})
     return stable

@@ -22,7 +22,7 @@ from typing import Any
 
 from partnerdata import __version__
 from partnerdata.collect.fetch import Download, download
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.sources import Source
 from partnerdata.errors import SourceError
 from partnerdata.util.clock import utc_text
@@ -57,7 +57,7 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
     logged in raw/<source_id>/checks.jsonl; a failure raises SourceError (logged too).
     """
     started = time.monotonic()
-    folder = paths.source_raw_dir(raw_dir, source.source_id)
+    folder = layout.source_raw_dir(raw_dir, source.source_id)
     folder.mkdir(parents=True, exist_ok=True)
     previous = latest_snapshot(raw_dir, source.source_id)
     try:
@@ -74,8 +74,8 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
                 _checked(raw_dir, source, now, "same-bytes", snapshot=previous.name)
                 return previous, "same-bytes"
             meta = _meta(source, fetched, digest, size, now, round(time.monotonic() - started, 3))
-            (Path(incoming) / paths.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            target = paths.snapshot_dir(raw_dir, source.source_id, now)
+            (Path(incoming) / layout.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            target = layout.snapshot_dir(raw_dir, source.source_id, now)
             _move_into_place(source, Path(incoming), target)
     except SourceError as error:
         _checked(raw_dir, source, now, "failed", error=str(error))
@@ -121,11 +121,13 @@ def _move_into_place(source: Source, incoming: Path, target: Path) -> None:
 
 def list_snapshots(raw_dir: Path, source_id: str) -> list[Snapshot]:
     """The source's complete snapshots, oldest first."""
-    folder = paths.source_raw_dir(raw_dir, source_id)
+    folder = layout.source_raw_dir(raw_dir, source_id)
     if not folder.is_dir():
         return []
     found = sorted(
-        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / paths.SNAPSHOT_META).is_file()
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / layout.SNAPSHOT_META).is_file()
     )
     return [_snapshot_from(p) for p in found]
 
@@ -145,7 +147,7 @@ def record_event(raw_dir: Path, source_id: str, event: dict[str, Any]) -> None:
 
     Snapshots are write-once, so what happened to them afterwards is logged here. A line
     torn by a crash is ended first, so it cannot swallow the next event."""
-    log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
+    log = layout.source_raw_dir(raw_dir, source_id) / layout.CHECKS_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a+b") as out:
         out.seek(0, os.SEEK_END)
@@ -157,7 +159,7 @@ def record_event(raw_dir: Path, source_id: str, event: dict[str, Any]) -> None:
 
 def read_events(raw_dir: Path, source_id: str) -> list[dict[str, Any]]:
     """The logged events, oldest first; a line torn by a crash is skipped."""
-    log = paths.source_raw_dir(raw_dir, source_id) / paths.CHECKS_LOG
+    log = layout.source_raw_dir(raw_dir, source_id) / layout.CHECKS_LOG
     if not log.is_file():
         return []
     events = []
@@ -173,7 +175,7 @@ def read_events(raw_dir: Path, source_id: str) -> list[dict[str, Any]]:
 
 
 def _snapshot_from(folder: Path) -> Snapshot:
-    meta_file = folder / paths.SNAPSHOT_META
+    meta_file = folder / layout.SNAPSHOT_META
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         return Snapshot(
@@ -232,7 +234,7 @@ def _read_local(source: Source, body: Any) -> bytes:
 def remove_incoming_leftovers(raw_dir: Path, source_id: str) -> list[str]:
     """A run killed during a download leaves raw/<source_id>/.incoming-*: never a snapshot (those
     are renamed into place whole), so the next run removes them. The caller holds raw/'s lock."""
-    folder = paths.source_raw_dir(raw_dir, source_id)
+    folder = layout.source_raw_dir(raw_dir, source_id)
     removed = []
     for leftover in sorted(folder.glob(".incoming-*")) if folder.is_dir() else []:
         if leftover.is_dir() and not leftover.is_symlink():

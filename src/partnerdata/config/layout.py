@@ -1,4 +1,8 @@
-"""Every path the pipeline reads or writes is built here, and nowhere else."""
+"""The layout of raw/ and published/: the folders, and the files more than one stage reads.
+
+Files that one stage alone writes and reads are named beside their code (release.store:
+withdrawn.json, log.jsonl, TOMBSTONE.json, changes.json; validate.reports: reports/).
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.release.diff import LEVELS, Change, data_changes, highest, schema_changes
 from partnerdata.release.package import DESCRIPTIVE_PACKAGE_KEYS
@@ -47,8 +47,8 @@ def release_changes(
                 name: {"counts": {"added": tables[name].num_rows, "removed": 0, "changed": 0}} for name in tables
             },
         }
-    folder = paths.release_dir(published_dir, previous["version"])
-    old_package = json.loads((folder / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
+    folder = layout.release_dir(published_dir, previous["version"])
+    old_package = json.loads((folder / layout.DATAPACKAGE_JSON).read_text(encoding="utf-8"))
     old_schemas = {r["name"]: r["schema"] for r in old_package["resources"]}
     new_schemas = {name: schemas.published_descriptor(name) for name in RESOURCE_NAMES}
     found = schema_changes(old_schemas, new_schemas)

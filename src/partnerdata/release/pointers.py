@@ -8,7 +8,7 @@ import os
 import uuid
 from pathlib import Path
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.release.store import (
     current_release,
     existing_versions,
@@ -30,7 +30,7 @@ def finish_interrupted_switch(published_dir: Path) -> str | None:
     current = current_release(published_dir)
     if current is not None and version_number(current["version"]) >= version_number(newest):
         return None
-    verify_checksums(paths.release_dir(published_dir, newest))  # verified before the rename; a damaged one raises
+    verify_checksums(layout.release_dir(published_dir, newest))  # verified before the rename; a damaged one raises
     _point_at(published_dir, newest)
     return newest
 
@@ -54,23 +54,23 @@ def repoint(published_dir: Path) -> None:
     majors = {int(v.split(".")[0]) for v in (".".join(map(str, t)) for t in existing_versions(published_dir))}
     for major in majors:
         of_major = [v for v in good if int(v.split(".")[0]) == major]
-        link = paths.major_link(published_dir, major)
+        link = layout.major_link(published_dir, major)
         if of_major:
-            _replace_symlink(link, Path(paths.RELEASES) / of_major[-1])
+            _replace_symlink(link, Path(layout.RELEASES) / of_major[-1])
         else:
             link.unlink(missing_ok=True)
     if not good:
-        paths.latest_link(published_dir).unlink(missing_ok=True)
-        paths.latest_json(published_dir).unlink(missing_ok=True)
+        layout.latest_link(published_dir).unlink(missing_ok=True)
+        layout.latest_json(published_dir).unlink(missing_ok=True)
         return
     _point_at(published_dir, good[-1])
 
 
 def switch_pointers(published_dir: Path, version: str, created: str, fingerprint: str, content_digest: str) -> None:
-    target = Path(paths.RELEASES) / version
-    _replace_symlink(paths.latest_link(published_dir), target)
+    target = Path(layout.RELEASES) / version
+    _replace_symlink(layout.latest_link(published_dir), target)
     major = int(version.split(".")[0])
-    _replace_symlink(paths.major_link(published_dir, major), target)
+    _replace_symlink(layout.major_link(published_dir, major), target)
     pointer = {
         "version": version,
         "path": str(target),
@@ -81,7 +81,7 @@ def switch_pointers(published_dir: Path, version: str, created: str, fingerprint
     temporary = published_dir / f".latest.json.{uuid.uuid4().hex[:8]}"
     write_json(temporary, pointer)
     fsync_path(temporary)
-    os.replace(temporary, paths.latest_json(published_dir))
+    os.replace(temporary, layout.latest_json(published_dir))
     fsync_path(published_dir)
 
 

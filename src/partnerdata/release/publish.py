@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.release.changelog import changes_markdown, release_changes
 from partnerdata.release.diff import bump
@@ -63,8 +63,8 @@ def next_version(published_dir: Path, level: str) -> str:
 
 def remove_staging_leftovers(published_dir: Path) -> list[Path]:
     """A crashed run may leave a staging folder; it was never visible, so it can go."""
-    folder = paths.releases_dir(published_dir)
-    leftovers = [p for p in folder.iterdir() if p.name.startswith(paths.STAGING_PREFIX)] if folder.is_dir() else []
+    folder = layout.releases_dir(published_dir)
+    leftovers = [p for p in folder.iterdir() if p.name.startswith(layout.STAGING_PREFIX)] if folder.is_dir() else []
     for leftover in leftovers:
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover)
@@ -81,10 +81,10 @@ def remove_temporary_files(published_dir: Path) -> list[Path]:
     visible (serve and static hosts skip dot-files), but it should not pile up. The caller holds the lock."""
     if not published_dir.is_dir():
         return []
-    folders = [published_dir, *(p for p in paths.releases_dir(published_dir).glob("*") if p.is_dir())]
+    folders = [published_dir, *(p for p in layout.releases_dir(published_dir).glob("*") if p.is_dir())]
     removed = []
     for folder in folders:
-        if folder.is_symlink() or folder.name.startswith(paths.STAGING_PREFIX):
+        if folder.is_symlink() or folder.name.startswith(layout.STAGING_PREFIX):
             continue
         for leftover in folder.iterdir():
             if TEMPORARY_FILE.match(leftover.name) and (leftover.is_file() or leftover.is_symlink()):
@@ -114,7 +114,7 @@ def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the r
     remove_staging_leftovers(published_dir)
     finish_interrupted_switch(published_dir)
     previous = current_release(published_dir)
-    staging = paths.staging_dir(published_dir, "next", uuid.uuid4().hex[:12])
+    staging = layout.staging_dir(published_dir, "next", uuid.uuid4().hex[:12])
     staging.mkdir(parents=True)
     try:
         resources = _write_resources(tables, schemas, staging)
@@ -146,7 +146,7 @@ def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the r
             "details": "changes.json",
         }
         _seal(staging, package, validation, changes, resources)
-        final = paths.release_dir(published_dir, version)
+        final = layout.release_dir(published_dir, version)
         fsync_folder(staging)
         os.rename(staging, final)  # fails if it exists: a release is never overwritten
         fsync_path(final.parent)
@@ -196,8 +196,8 @@ def _seal(
     resources: dict[str, dict[str, Any]],
 ) -> None:
     """The release's descriptors beside its data files, then SHA256SUMS, read back to verify."""
-    write_json(staging / paths.DATAPACKAGE_JSON, package)
-    write_json(staging / paths.VALIDATION_JSON, validation)
+    write_json(staging / layout.DATAPACKAGE_JSON, package)
+    write_json(staging / layout.VALIDATION_JSON, validation)
     write_json(staging / CHANGES_JSON, changes)
     (staging / CHANGES_MD).write_text(changes_markdown(changes), encoding="utf-8")
     written = {f["path"]: f["sha256"] for r in resources.values() for f in (r["csv"], r["parquet"])}
@@ -208,7 +208,7 @@ def _seal(
 def _withdrawn_with_digest(published_dir: Path, content_digest: str) -> tuple[str, str] | None:
     """The withdrawn release (version, reason) whose content this is, if any."""
     for version, entry in withdrawn_releases(published_dir).items():
-        package = paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON
+        package = layout.release_dir(published_dir, version) / layout.DATAPACKAGE_JSON
         if package.exists():
             provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
             if provenance.get("content_digest") == content_digest:

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.errors import UsageError
 from partnerdata.release.changelog import changes_markdown
 from partnerdata.release.store import (
@@ -86,7 +86,7 @@ def resume_purge(published_dir: Path) -> str | None:
 
 def _complete(published_dir: Path, journal: dict[str, Any]) -> dict[str, Any]:
     version, reason, by, at = journal["version"], journal["reason"], journal["by"], journal["at"]
-    folder = paths.release_dir(published_dir, version)
+    folder = layout.release_dir(published_dir, version)
     redacted = remove_purged_values(
         published_dir, version, reason, dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
     )
@@ -136,7 +136,7 @@ def _changelogs(published_dir: Path) -> dict[str, dict[str, Any]]:
     found = {}
     for number in existing_versions(published_dir):
         version = ".".join(map(str, number))
-        path = paths.release_dir(published_dir, version) / CHANGES_JSON
+        path = layout.release_dir(published_dir, version) / CHANGES_JSON
         if path.is_file():
             found[version] = json.loads(path.read_text(encoding="utf-8"))
     return found
@@ -147,7 +147,7 @@ def _keys(published_dir: Path) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for number in reversed(existing_versions(published_dir)):
         version = ".".join(map(str, number))
-        if (paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON).is_file():
+        if (layout.release_dir(published_dir, version) / layout.DATAPACKAGE_JSON).is_file():
             for resource in read_package(published_dir, version).get("resources", []):
                 key = resource.get("schema", {}).get("primaryKey") or []
                 keys.setdefault(resource["name"], [key] if isinstance(key, str) else list(key))
@@ -194,14 +194,14 @@ def _releases_with_files(published_dir: Path, excluding: str) -> list[str]:
     releases = []
     for number in existing_versions(published_dir):
         version = ".".join(map(str, number))
-        if version != excluding and any(paths.release_dir(published_dir, version).glob("*.parquet")):
+        if version != excluding and any(layout.release_dir(published_dir, version).glob("*.parquet")):
             releases.append(version)
     return releases
 
 
 def _held(published_dir: Path, version: str, shown: Shown) -> dict[tuple[str, str], set[str]]:
     """Which of the shown values release ``version``'s Parquet files hold, per resource and field."""
-    folder = paths.release_dir(published_dir, version)
+    folder = layout.release_dir(published_dir, version)
     held: dict[tuple[str, str], set[str]] = {}
     by_resource: dict[str, list[str]] = defaultdict(list)
     for resource, field in shown:
@@ -262,7 +262,7 @@ def _redact(
 def _reseal(published_dir: Path, version: str, changes: dict[str, Any], purged: str, at: str, seal: bool) -> None:
     """Write the redacted changelog and (when ``seal``) a SHA256SUMS of the same files with their new
     hashes; each only where it differs, so that doing it again changes nothing."""
-    folder = paths.release_dir(published_dir, version)
+    folder = layout.release_dir(published_dir, version)
     sums = folder / SHA256SUMS
     before = _sums(sums) if sums.is_file() else {}
     text = json.dumps(changes, indent=2, ensure_ascii=False) + "\n"

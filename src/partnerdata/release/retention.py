@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.release.store import (
     existing_versions,
 )
@@ -23,14 +23,14 @@ def prune_releases(published_dir: Path, keep: int | None, now: dt.datetime) -> l
     versions = [".".join(map(str, v)) for v in existing_versions(published_dir)]
     pinned = {
         Path(os.readlink(link)).name
-        for link in [paths.latest_link(published_dir), *published_dir.glob("v[0-9]*")]
+        for link in [layout.latest_link(published_dir), *published_dir.glob("v[0-9]*")]
         if link.is_symlink()
     }
     removed = []
     for version in versions[: max(0, len(versions) - keep)]:
         if version in pinned:
             continue
-        shutil.rmtree(paths.release_dir(published_dir, version))
+        shutil.rmtree(layout.release_dir(published_dir, version))
         at = utc_text(now)
         append_log(
             published_dir, {"event": "removed", "version": version, "at": at, "reason": f"retention_releases: {keep}"}

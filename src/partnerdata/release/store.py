@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.errors import UsageError
 from partnerdata.util.files import sha256_file
 
@@ -38,13 +38,13 @@ VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 def current_release(published_dir: Path) -> dict[str, Any] | None:
     """The contents of latest.json, or None before the first release."""
     try:
-        return json.loads(paths.latest_json(published_dir).read_text(encoding="utf-8"))
+        return json.loads(layout.latest_json(published_dir).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
 
 
 def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
-    folder = paths.releases_dir(published_dir)
+    folder = layout.releases_dir(published_dir)
     if not folder.is_dir():
         return []
     # A release is a real folder partnerdata wrote: a symbolic link there (to anywhere) is not one.
@@ -55,7 +55,7 @@ def existing_versions(published_dir: Path) -> list[tuple[int, int, int]]:
 def read_package(published_dir: Path, version: str) -> dict[str, Any]:
     """A release's datapackage.json (raises OSError or ValueError when it is missing or broken)."""
     document: dict[str, Any] = json.loads(
-        (paths.release_dir(published_dir, version) / paths.DATAPACKAGE_JSON).read_text(encoding="utf-8")
+        (layout.release_dir(published_dir, version) / layout.DATAPACKAGE_JSON).read_text(encoding="utf-8")
     )
     return document
 
@@ -63,7 +63,7 @@ def read_package(published_dir: Path, version: str) -> dict[str, Any]:
 def release_snapshot_hashes(published_dir: Path) -> set[str]:
     """The sha256 of every raw snapshot any kept release was built from (retention keeps those)."""
     hashes: set[str] = set()
-    for package in paths.releases_dir(published_dir).glob(f"*/{paths.DATAPACKAGE_JSON}"):
+    for package in layout.releases_dir(published_dir).glob(f"*/{layout.DATAPACKAGE_JSON}"):
         provenance = json.loads(package.read_text(encoding="utf-8")).get("provenance", {})
         hashes.update(s["sha256"] for s in provenance.get("snapshots", []))
     return hashes
@@ -105,7 +105,7 @@ def checked_version(published_dir: Path, version: str) -> str:
     or ``../../x`` must never reach the file system."""
     known = [".".join(map(str, v)) for v in existing_versions(published_dir)]
     if VERSION_PATTERN.match(version) and version in known:
-        folder = paths.release_dir(published_dir, version)
+        folder = layout.release_dir(published_dir, version)
         if (folder / SHA256SUMS).is_file() or (folder / TOMBSTONE_JSON).is_file():
             return version
     hint = ""
@@ -115,7 +115,7 @@ def checked_version(published_dir: Path, version: str) -> str:
     listed = ", ".join(known) or "none"
     raise UsageError(
         f"there is no release {version if VERSION_PATTERN.match(version) else repr(version)} in "
-        f"{paths.releases_dir(published_dir)}{hint}; give a version exactly as "
+        f"{layout.releases_dir(published_dir)}{hint}; give a version exactly as "
         f"MAJOR.MINOR.PATCH (releases: {listed}); nothing was changed"
     )
 

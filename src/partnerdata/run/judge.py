@@ -33,7 +33,7 @@ from typing import Any
 from partnerdata import __version__
 from partnerdata.collect.history import History, candidates, last_good, load_history, record_good, record_refused
 from partnerdata.collect.snapshots import Snapshot, list_snapshots, record_event, snapshot_at
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import SOURCE_ID_PATTERN, Source
 from partnerdata.errors import LimitExceeded, NoTrustworthyRelease, PartnerFileError
@@ -486,12 +486,12 @@ def record_missing_verdicts(raw_dir: Path, published_dir: Path, now: dt.datetime
     current = current_release(published_dir)
     if current is None:
         return
-    folder = paths.release_dir(published_dir, current["version"])
+    folder = layout.release_dir(published_dir, current["version"])
     try:
         package = read_package(published_dir, current["version"])
         counts = {
             s["source_id"]: s
-            for s in json.loads((folder / paths.VALIDATION_JSON).read_text(encoding="utf-8"))["sources"]
+            for s in json.loads((folder / layout.VALIDATION_JSON).read_text(encoding="utf-8"))["sources"]
         }
     except (OSError, ValueError, KeyError):
         return

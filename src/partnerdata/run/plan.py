@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.schemas import Schemas, digest_files
 from partnerdata.config.sources import Config
 from partnerdata.errors import ConfigError
@@ -22,7 +22,7 @@ from partnerdata.run.summary import (
 from partnerdata.util.files import sha256_file
 from partnerdata.validate.configuration import load_config, load_schemas
 
-DEFAULT_SCHEMAS = str(paths.SCHEMAS_DIR)
+DEFAULT_SCHEMAS = str(layout.SCHEMAS_DIR)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from partnerdata.config import layout as paths
+from partnerdata.config import layout
 from partnerdata.config.sources import Source
 from partnerdata.util.clock import utc_text
 from partnerdata.util.safe_text import markdown_code, spreadsheet_cell
@@ -170,9 +170,9 @@ def write_private_reports(
     """reports/<run>/<source_id>/rejected.csv (one line per problem) and report.md (a letter to the partner).
     Both are about the partner's newest delivery: when it was refused, its own problems, not those of
     the snapshot the source fell back to."""
-    run_dir = paths.run_reports_dir(reports_dir, run_started)
+    run_dir = layout.run_reports_dir(reports_dir, run_started)
     for outcome in outcomes:
-        folder = paths.source_report_dir(reports_dir, run_started, outcome.source.source_id)
+        folder = layout.source_report_dir(reports_dir, run_started, outcome.source.source_id)
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "rejected.csv", "w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, REJECTED_COLUMNS, lineterminator="\n")
