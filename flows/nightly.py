@@ -2,7 +2,8 @@
 refresh-sources (collect chosen sources again), republish (from the raw snapshots, fetching
 nothing) and dry-run (collect, validate and report; publish nothing).
 
-Thin on purpose: the four flows share one body (``_run``), and each task wraps one call of
+Thin on purpose: the four flows share one body (``_run``; their decorators stay ``@flow(...)``
+with literal names, which ``prefect deploy`` reads from the source), and each task wraps one call of
 partnerdata.run.steps and passes the typed values of partnerdata.run.summary (paths, ids, counts),
 never tables. Input caching is off for every task: its inputs are paths to large files whose
 contents change under the same name.
@@ -18,9 +19,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from partnerdata.collect.lock import folder_lock
 from partnerdata.config.sources import Config, secret_block_names
@@ -43,11 +45,10 @@ SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that 
 RELEASE_ARTIFACT = "partnerdata-release"  # the Markdown release summary of each run that validated
 
 
-def _flow(name: str, description: str) -> Any:
-    """The decorator of every flow: its name and description, and the thread pool its tasks share."""
-    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES)
+def _thread_pool() -> TaskRunner[PrefectFuture[Any]]:
+    """Each flow's task runner: a pool of MAX_PARALLEL_SOURCES threads."""
     # Prefect annotates task_runner as a runner of PrefectFuture; its own thread pool runs PrefectConcurrentFuture.
-    return flow(name=name, description=description, task_runner=runner)  # type: ignore[arg-type]
+    return cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES))
 
 
 @task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}", retries=1, retry_delay_seconds=30)
@@ -99,7 +100,11 @@ def _paths(sources_file: str, raw_dir: str, published_dir: str, reports_dir: str
     return RunPaths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir or DEFAULT_SCHEMAS)
 
 
-@_flow("nightly", "Collect every enabled partner source, validate it and publish a release.")
+@flow(
+    name="nightly",
+    description="Collect every enabled partner source, validate it and publish a release.",
+    task_runner=_thread_pool(),
+)
 def nightly(
     sources_file: str = "sources.yaml",
     raw_dir: str = "raw",
@@ -113,8 +118,10 @@ def nightly(
     return _run(_paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), only, fetch=True, dry_run=False)
 
 
-@_flow(
-    "refresh-sources", "Collect the chosen partner sources again and publish; the others keep their last good snapshot."
+@flow(
+    name="refresh-sources",
+    description="Collect the chosen partner sources again and publish; the others keep their last good snapshot.",
+    task_runner=_thread_pool(),
 )
 def refresh_sources(
     sources: list[str],
@@ -129,9 +136,10 @@ def refresh_sources(
     )
 
 
-@_flow(
-    "republish",
-    "Publish again from the raw snapshots already collected, fetching nothing (after a schema or mapping fix).",
+@flow(
+    name="republish",
+    description="Publish again from the raw snapshots already collected, fetching nothing (after a schema or mapping fix).",
+    task_runner=_thread_pool(),
 )
 def republish(
     sources_file: str = "sources.yaml",
@@ -145,7 +153,11 @@ def republish(
     )
 
 
-@_flow("dry-run", "Collect, validate and report (private reports, artifacts) without publishing anything.")
+@flow(
+    name="dry-run",
+    description="Collect, validate and report (private reports, artifacts) without publishing anything.",
+    task_runner=_thread_pool(),
+)
 def dry_run(
     sources: list[str] | None = None,
     sources_file: str = "sources.yaml",
