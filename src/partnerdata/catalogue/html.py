@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from partnerdata.catalogue.charts import Chart
+from partnerdata.config.layout import DEGRADED
 from partnerdata.util.safe_text import html_text, mailto_link, relative_link, safe_link
 
 STYLE = """
@@ -260,7 +261,7 @@ def _freshness(model: dict[str, Any]) -> str:
         return "<p>No partner data is published yet.</p>"
     rows = []
     for source in model["sources"]:
-        fallback = source.get("status") in ("fallback", "failed")
+        fallback = source.get("status") in DEGRADED
         state = '<span class="fallback">fallback: last good data</span>' if fallback else "current"
         age = source.get("snapshot_age_days")
         rows.append(

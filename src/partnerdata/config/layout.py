@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
@@ -18,6 +19,12 @@ LATEST = "latest"
 LATEST_JSON = "latest.json"
 RELEASES = "releases"
 STAGING_PREFIX = ".staging-"
+# A source's status in a run and in a release (datapackage.json and validation.json: sources[].status).
+# fetched: a new snapshot; unchanged: the file is the newest snapshot's; reused: not fetched, by choice;
+# fallback: the new file could not be fetched or used, an older snapshot is; failed: no snapshot is usable.
+Status = Literal["fetched", "unchanged", "reused", "fallback", "failed"]
+DEGRADED: tuple[Status, ...] = ("fallback", "failed")  # the source's data is not its partner's newest
+
 DATAPACKAGE_JSON = "datapackage.json"  # in a release: the Frictionless Data Package descriptor
 VALIDATION_JSON = "validation.json"  # in a release: what was checked, per source
 

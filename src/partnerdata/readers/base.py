@@ -39,7 +39,7 @@ class ReadResult:
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # rows the reader could not take:
     # (position, what is wrong, the row's text); each is a rejected row, counted among the rows read
     # A standard format's reader: the columns (or elements) of the partner's file, each with whether it
-    # maps them; the drift check compares them with the previous good snapshot's (judging.py).
+    # maps them; the drift check compares them with the previous good snapshot's (run/judge.py).
     source_columns: Mapping[str, bool] | None = None
 
 

@@ -28,7 +28,7 @@ from partnerdata.util.files import fsync_path, write_json_atomically
 
 def withdraw_release(published_dir: Path, version: str, reason: str, by: str, now: dt.datetime) -> dict[str, Any]:
     """Mark a release as withdrawn; move latest and its v<MAJOR> back to the newest good release.
-    A release's files are never changed by it (a purge is takedown.purge_release). The event is
+    A release's files are never changed by it (a purge is release.purge.purge_release). The event is
     appended to published/log.jsonl. The caller holds the publish lock."""
     version = checked_version(published_dir, version)
     reason = checked_reason(reason)

@@ -12,17 +12,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+from partnerdata.config.layout import DEGRADED, Status
 from partnerdata.errors import ExitStatus
 from partnerdata.release.store import CHANGES_JSON
 from partnerdata.validate.findings import DeliveryWarning
 from partnerdata.validate.source import PreparedSource
-
-# fetched: a new snapshot; unchanged: the file is the newest snapshot's; reused: not fetched, by choice;
-# fallback: the new file could not be fetched or used, an older snapshot is; failed: no snapshot is usable.
-Status = Literal["fetched", "unchanged", "reused", "fallback", "failed"]
-DEGRADED: tuple[Status, ...] = ("fallback", "failed")
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,7 @@ class SourceLine(TypedDict):
     """A source's line in the run's summary (and in the webhook's payload)."""
 
     source_id: str
-    status: str  # a Status
+    status: Status
     error: str | None
     rows_read: NotRequired[int]
     rows_accepted: NotRequired[int]

@@ -76,7 +76,7 @@ class SourceOutcome:
     """How one source fared in this run (collection and validation)."""
 
     source: Source
-    status: str  # fetched | unchanged | fallback | failed
+    status: layout.Status
     error: str | None  # for the maintainer: may quote the partner's file
     public_error: str | None  # for validation.json and datapackage.json
     snapshot_sha256: str | None
@@ -290,7 +290,7 @@ def _status_section(outcome: SourceOutcome, used: str) -> list[str]:
             outcome.findings,
             "The rows below were left out of the published data. Please correct them in your next delivery; each problem names",
         )
-    elif outcome.snapshot_sha256 and outcome.status not in ("fallback", "failed") and not outcome.warnings:
+    elif outcome.snapshot_sha256 and outcome.status not in layout.DEGRADED and not outcome.warnings:
         lines += ["Every row passed every check. Thank you!", ""]
     return lines
 

@@ -40,7 +40,7 @@ class PreparedSource:
     rows_read: int  # all rows of all resources the source fills
     rows_accepted: int
     detected: dict[str, Any] = field(default_factory=dict)
-    # What the drift check compares with the previous good snapshot's (judging.drift_refusal):
+    # What the drift check compares with the previous good snapshot's (run.judge.drift_refusal):
     # "columns", the file's columns or elements and whether they are mapped (standard formats; else
     # None), and per resource its "rows" and how many of them each field read from the file "filled".
     profile: dict[str, Any] = field(default_factory=dict)
