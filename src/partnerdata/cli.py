@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _withdraw(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "fields":
+        return _fields(args)
     _parser().print_help()
     return ExitStatus.CONFIG
 
@@ -123,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         "--published", default="published", metavar="DIR", help="published folder (default: published)"
     )
     withdraw.add_argument("--by", default=None, metavar="NAME", help="who withdraws it (default: the login name)")
+    fields = commands.add_parser("fields", help="list the canonical fields a source entry maps columns to")
+    fields.add_argument("resource", nargs="?", default=None, help="one resource (default: all four)")
+    fields.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
     serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
     serve.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -183,6 +188,17 @@ def _withdraw(args: argparse.Namespace) -> int:
         what += f"; the values only it published were removed from the changelogs of {counts}, each re-sealed"
     latest = f"latest is now {result['latest']}" if result["latest"] else "no good release is left: latest was removed"
     print(f"release {args.version} {what} by {by}: {args.reason}; {latest}")
+    return ExitStatus.OK
+
+
+def _fields(args: argparse.Namespace) -> int:
+    from partnerdata.onboard.fields import describe_fields
+    from partnerdata.validate.configuration import load_schemas
+
+    try:
+        print(describe_fields(load_schemas(args.schemas), args.resource), end="", flush=True)
+    except (ConfigError, UsageError) as error:
+        return _refused(error)
     return ExitStatus.OK
 
 

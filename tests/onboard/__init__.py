@@ -1,0 +1,1 @@
+"""Tests of the onboarding aids: the canonical fields."""
