@@ -23,7 +23,7 @@ from typing import Any
 
 from partnerdata import __version__
 from partnerdata.config.layout import SCHEMAS_DIR
-from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError, exit_status_of
+from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError
 from partnerdata.run import steps
 from partnerdata.run.plan import RunPaths, load, plan_sources
 from partnerdata.run.summary import RunSummary, failed_partners
@@ -261,7 +261,9 @@ def _run(args: argparse.Namespace) -> int:
     state: Any = chosen(**parameters, **paths, return_state=True)  # a State: the flows are synchronous
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
-        return _fail(exit_status_of(result), f"the run failed: {type(result).__name__}: {result}")
+        # The flow itself failed: the run may have changed published/ (tidied, switched a pointer) before it
+        # stopped, so the status is "no release" (1) whatever the class, never "nothing changed" (2).
+        return _fail(ExitStatus.NO_RELEASE, f"the run failed: {type(result).__name__}: {result}")
     _print_summary(result)
     status = result["exit_status"]
     if status == ExitStatus.DEGRADED:

@@ -99,8 +99,3 @@ class LockTimeout(PartnerdataError):
     """Another run holds the lock on the working folders."""
 
     exit_status = ExitStatus.LOCKED
-
-
-def exit_status_of(error: BaseException) -> ExitStatus:
-    """The exit status a failure means: its class's, or NO_RELEASE for a defect (any other exception)."""
-    return error.exit_status if isinstance(error, PartnerdataError) else ExitStatus.NO_RELEASE

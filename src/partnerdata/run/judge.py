@@ -229,7 +229,8 @@ def _raised_at(problem: BaseException) -> str:
     if not own:
         return "unknown"
     frame = own[-1]
-    where = frame.filename.rpartition(f"{os.sep}partnerdata{os.sep}")[2] or Path(frame.filename).name
+    _, inside, where = frame.filename.rpartition(f"{os.sep}partnerdata{os.sep}")
+    where = where if inside else Path(frame.filename).name
     return f"{where}:{frame.lineno} ({frame.name})"
 
 
