@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "fields":
         return _fields(args)
+    if args.command == "validate":
+        return _validate(args)
     _parser().print_help()
     return ExitStatus.CONFIG
 
@@ -128,6 +130,25 @@ def _parser() -> argparse.ArgumentParser:
     fields = commands.add_parser("fields", help="list the canonical fields a source entry maps columns to")
     fields.add_argument("resource", nargs="?", default=None, help="one resource (default: all four)")
     fields.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+    validate = commands.add_parser(
+        "validate",
+        help="check one file as its source's next delivery, as the nightly would; fetch, publish and record nothing",
+    )
+    _common(validate)
+    validate.add_argument("file", metavar="FILE", help="the partner's file")
+    validate.add_argument("--source", required=True, metavar="SOURCE_ID", help="the source whose entry reads it")
+    validate.add_argument(
+        "--out", metavar="DIR", help="where the report, rejected.csv and the annotated copy go "
+        "(default: reports/validate/SOURCE_ID-<UTC time>)",
+    )  # fmt: skip
+    validate.add_argument(
+        "--raw", default="raw", metavar="DIR", help="raw snapshots, for the drift check (default: raw)"
+    )
+    validate.add_argument(
+        "--published", default="published", metavar="DIR", help="published folder, for keys and references "
+        "across sources (default: published)",
+    )  # fmt: skip
+    validate.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
     serve.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -200,6 +221,47 @@ def _fields(args: argparse.Namespace) -> int:
     except (ConfigError, UsageError) as error:
         return _refused(error)
     return ExitStatus.OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import json
+
+    from partnerdata.run.trial import try_file
+    from partnerdata.util.clock import utc_now
+
+    run = RunPaths(args.sources, args.raw, args.published, "reports", args.schemas)
+    out = Path(args.out) if args.out else Path("reports", "validate", f"{args.source}-{utc_now():%Y%m%dT%H%M%SZ}")
+    try:
+        trial = try_file(run, args.source, Path(args.file), out)
+    except (ConfigError, UsageError) as error:
+        return _refused(error)
+    if args.json:
+        print(json.dumps(trial.as_report(), indent=2, ensure_ascii=False, default=str), flush=True)
+    else:
+        _print_trial(trial)
+    if trial.verdict == "refused":
+        return _fail(trial.exit_status, f"{args.file} would be refused as a whole: {trial.reason}")
+    if trial.verdict == "rows-rejected":
+        return _fail(trial.exit_status, f"{args.file}: {trial.rows_rejected} of {trial.rows_read} rows would be "
+                     "rejected; the file would be used without them")  # fmt: skip
+    return trial.exit_status
+
+
+def _print_trial(trial: Any) -> None:
+    lines = [f"{trial.file}: checked as a delivery of {trial.source.source_id}"]
+    against = trial.against_release
+    lines.append(f"  keys and references checked against release {against}" if against else
+                 "  keys and references checked within the file (no release to check against)")  # fmt: skip
+    lines.append(f"  read {trial.rows_read}  would be published {trial.rows_accepted}  rejected {trial.rows_rejected}")
+    counts: dict[tuple[str, str], int] = {}
+    for finding in trial.findings:
+        counts[(finding.rule, finding.field)] = counts.get((finding.rule, finding.field), 0) + 1
+    for (rule, name), count in sorted(counts.items()):
+        lines.append(f"  {count:>6} x {rule:<14} {name or '(whole row)'}")
+    lines += [f"  warning: {w['message']}" for w in trial.warnings]
+    lines += [f"  note: {note}" for note in trial.notes]
+    lines += [f"  {name}: {path}" for name, path in trial.outputs.items()]
+    print("\n".join(lines), flush=True)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -28,8 +28,10 @@ class ExitStatus(enum.IntEnum):
     OK = 0  # a release is current and every source was used as delivered
     NO_RELEASE = 1  # nothing trustworthy could be published, or a defect stopped the run
     CONFIG = 2  # sources.yaml, a schema or an argument is wrong; nothing was fetched or changed
-    DEGRADED = 3  # published (or nothing changed), but a source failed: its last good data, or none, was used
+    DEGRADED = 3  # published (or nothing changed), but a source failed: its last good data, or none, was used;
+    # for ``partnerdata validate``: some rows would be rejected (the file would be used)
     LOCKED = 4  # another run holds the lock on the working folders
+    REFUSED = 5  # ``partnerdata validate``: the file would be refused as a whole (unreadable, drift, a threshold)
 
 
 class PartnerdataError(Exception):

@@ -78,12 +78,12 @@ def judge_source(
             if history.was_good(snapshot):  # the same bytes passed before: what changed is not the file
                 defect = _no_longer_read(raw_dir, source, snapshot, problem, now, errors, record)
             else:  # the partner's: the snapshot is refused, for as long as the entry and the code stay the same
-                reason = f"snapshot {snapshot.name} refused: {problem}{_limit_hint(problem, source)}"
+                reason = f"snapshot {snapshot.name} refused: {problem}{limit_hint(problem, source)}"
                 errors.add(
                     reason, f"snapshot {snapshot.name} refused: {_public_reason(problem)}; see the private report"
                 )
                 if newest:
-                    refused = _refused(snapshot, _partner_reason(problem), None, work_dir)
+                    refused = _refused(snapshot, partner_reason(problem), None, work_dir)
                 if record:
                     record_refused(raw_dir, snapshot, now, 0, 0, reason, basis)
         except Exception as problem:  # noqa: BLE001 (not the partner's fault: see _not_the_partners)
@@ -171,7 +171,7 @@ def _no_longer_read(
     """A snapshot judged good before fails now: its bytes are the same, so sources.yaml, the schemas or
     partnerdata changed (a typo in ``columns``, a new limit). Not the partner's fault, and not recorded
     against the snapshot: the source falls back, and a release that would lose its data is not made."""
-    what = f"{problem}{_limit_hint(problem, source)}"
+    what = f"{problem}{limit_hint(problem, source)}"
     if record:
         record_event(raw_dir, source.source_id, {"event": "defect", "at": utc_text(now), "snapshot": snapshot.name,
                                                  "error": what, "partnerdata_version": __version__})  # fmt: skip
@@ -234,13 +234,13 @@ def _raised_at(problem: BaseException) -> str:
     return f"{where}:{frame.lineno} ({frame.name})"
 
 
-def _limit_hint(problem: PartnerFileError, source: Source) -> str:
+def limit_hint(problem: PartnerFileError, source: Source) -> str:
     if isinstance(problem, LimitExceeded):
         return f"; if the file is genuine, raise {problem.limit} in the entry of {source.source_id} in sources.yaml"
     return ""
 
 
-def _partner_reason(problem: PartnerFileError) -> str:
+def partner_reason(problem: PartnerFileError) -> str:
     """Why the file was refused, for the partner's letter: the file's problem, never a key of sources.yaml."""
     if isinstance(problem, LimitExceeded):
         what = problem.limit.removeprefix("max_").replace("_", " ")
@@ -287,17 +287,20 @@ class Refusal:
     for_partner: str
 
 
-def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> Refusal | None:
-    """Why the thresholds refuse this snapshot, or None: a collapse is not published."""
+def threshold_refusal(
+    raw_dir: Path, source: Source, snapshot: Snapshot | None, prepared: PreparedSource
+) -> Refusal | None:
+    """Why the thresholds refuse this snapshot, or None: a collapse is not published. ``snapshot`` None:
+    a file that is not a snapshot yet (``partnerdata validate``), judged against the last good one."""
     if prepared.rows_read == 0:
-        return Refusal(f"snapshot {snapshot.name} has no rows", "the file has no rows")
+        return Refusal(f"{_called(snapshot)} has no rows", "the file has no rows")
     drift = drift_refusal(raw_dir, source, snapshot, prepared)
     if drift is not None:
         return drift
     rejected = prepared.rows_read - prepared.rows_accepted
     if rejected / prepared.rows_read > source.max_rejected_share:
         return Refusal(
-            f"snapshot {snapshot.name} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
+            f"{_called(snapshot)} refused: {rejected} of {prepared.rows_read} rows rejected, more than "
             f"max_rejected_share ({source.max_rejected_share:.0%}); see the private report",
             f"{rejected} of its {prepared.rows_read} rows have problems, more than the "
             f"{source.max_rejected_share:.0%} we accept in one delivery; the rows and their problems are listed below",
@@ -306,7 +309,7 @@ def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepare
     rows_before = before.get("rows_read") or 0
     if rows_before and prepared.rows_read < rows_before * (1 - source.max_row_drop_share):
         return Refusal(
-            f"snapshot {snapshot.name} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
+            f"{_called(snapshot)} refused: its row count fell from {rows_before} to {prepared.rows_read}, by more "
             f"than max_row_drop_share ({source.max_row_drop_share:.0%}); if the drop is real, "
             f"run `partnerdata accept {source.source_id}`",
             f"it has {prepared.rows_read} rows where your previous delivery had {rows_before}; if you removed "
@@ -315,8 +318,13 @@ def threshold_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepare
     return None
 
 
-def _previous_verdict(raw_dir: Path, source: Source, snapshot: Snapshot) -> dict[str, Any]:
-    """The verdict on the source's last good snapshot before this one ({} when there is none)."""
+def _called(snapshot: Snapshot | None) -> str:
+    return f"snapshot {snapshot.name}" if snapshot is not None else "the file"
+
+
+def _previous_verdict(raw_dir: Path, source: Source, snapshot: Snapshot | None) -> dict[str, Any]:
+    """The verdict on the source's last good snapshot before this one (before none: the newest; {} when
+    there is none)."""
     previous = last_good(raw_dir, source.source_id, before=snapshot)
     if previous is None:
         return {}
@@ -333,7 +341,7 @@ MIN_ROWS_FILLED = 5
 COLUMN_WORD = {"iati": "element"}
 
 
-def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource) -> Refusal | None:
+def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot | None, prepared: PreparedSource) -> Refusal | None:
     """Why the snapshot is refused as drift against the source's previous good snapshot, or None
     (README, "Drift"): a column (an element) that the previous snapshot had and the reader maps is
     missing, or a field read from the file that was mostly filled is empty in every row."""
@@ -362,7 +370,7 @@ def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot, prepared: P
     if not found:
         return None
     return Refusal(
-        f"snapshot {snapshot.name} refused as drift since snapshot {before['name']}, the last good one: "
+        f"{_called(snapshot)} refused as drift since snapshot {before['name']}, the last good one: "
         f"{'; '.join(f for f, _ in found)}; if the change is real, adjust the entry of {source.source_id} in "
         f"sources.yaml (columns, values) or run `partnerdata accept {source.source_id}`",
         f"it differs from your delivery of {before['delivered']} in a way that would lose data: "
@@ -389,7 +397,7 @@ LABEL_SHOWN = 60  # characters of an unknown label a warning quotes
 
 
 def delivery_warnings(
-    raw_dir: Path, source: Source, snapshot: Snapshot, prepared: PreparedSource, compare: bool
+    raw_dir: Path, source: Source, snapshot: Snapshot | None, prepared: PreparedSource, compare: bool
 ) -> list[DeliveryWarning]:
     """What a person should know of a delivery that is used (README, "Warnings"): rows held back by a
     label that is not a code, and (``compare``: not for a snapshot a maintainer accepted) a row count

@@ -90,6 +90,7 @@ class SourceOutcome:
     refused: RefusedDelivery | None = None  # the newest snapshot, when it was refused
     warnings: list[DeliveryWarning] = field(default_factory=list)  # run.judge.warning: kind, message, for_partner
     rows_rejected_across: int = 0  # of rows_rejected, those the checks across sources rejected (keys, references)
+    trial: bool = False  # a file checked before it is delivered (``partnerdata validate``, the inbox): nothing was used
 
     def age_days(self, now: dt.datetime) -> float | None:
         """Days since a check last found the snapshot current: how stale the published rows may be."""
@@ -173,31 +174,34 @@ def write_private_reports(
     run_dir = layout.run_reports_dir(reports_dir, run_started)
     for outcome in outcomes:
         folder = layout.source_report_dir(reports_dir, run_started, outcome.source.source_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "rejected.csv", "w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, REJECTED_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for finding in outcome.refused.findings if outcome.refused else outcome.findings:
-                row = finding.as_dict()
-                writer.writerow(
-                    _spreadsheet_safe(
-                        {"file": outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
-                    )
-                )
-        with open(folder / "personal_data.csv", "w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(
-                out, ["source_id", "resource", "record", "field", "kind", "value"], lineterminator="\n"
-            )
-            writer.writeheader()
-            writer.writerows(_spreadsheet_safe(r.as_dict()) for r in outcome.removals)
         mine = [c for c in conflicts if c["other_source"] == outcome.source.source_id]
-        (folder / "report.md").write_text(_letter(outcome, mine), encoding="utf-8")
+        write_source_reports(outcome, mine, folder)
     run_dir.mkdir(parents=True, exist_ok=True)
     link = reports_dir / "latest"
     temporary = reports_dir / f".latest.{os.getpid()}"
     os.symlink(run_dir.name, temporary)
     os.replace(temporary, link)
     return run_dir
+
+
+def write_source_reports(
+    outcome: SourceOutcome, conflicts: list[dict[str, Any]], folder: Path, file: str | None = None
+) -> None:
+    """One source's rejected.csv, personal_data.csv and report.md in ``folder``; ``file`` names the
+    file in rejected.csv (default: the source's URL as sources.yaml writes it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "rejected.csv", "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, REJECTED_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for finding in outcome.refused.findings if outcome.refused else outcome.findings:
+            row = finding.as_dict()
+            named = {"file": file or outcome.source.url_template, **{k: row[k] for k in REJECTED_COLUMNS if k in row}}
+            writer.writerow(_spreadsheet_safe(named))
+    with open(folder / "personal_data.csv", "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, ["source_id", "resource", "record", "field", "kind", "value"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(_spreadsheet_safe(r.as_dict()) for r in outcome.removals)
+    (folder / "report.md").write_text(_letter(outcome, conflicts), encoding="utf-8")
 
 
 def _spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +227,9 @@ def _letter(outcome: SourceOutcome, conflicts: list[dict[str, Any]]) -> str:
         else "No data of yours is published until one of your deliveries can be used."
     )
     refused = outcome.refused
-    if refused is not None:
+    if outcome.trial:
+        lines += _trial_section(outcome)
+    elif refused is not None:
         lines += _refused_section(outcome, refused, used)
     else:
         lines += _status_section(outcome, used)
@@ -269,6 +275,40 @@ def _refused_section(outcome: SourceOutcome, refused: RefusedDelivery, used: str
             "",
             *_problems(outcome.findings, "These rows of the delivery published for you were left out; each problem names"),
         ]  # fmt: skip
+    return lines
+
+
+def _trial_section(outcome: SourceOutcome) -> list[str]:
+    """The letter's part on a file checked before it is delivered: what would become of it."""
+    lines = ["This is a check of your file: nothing was delivered or published.", ""]
+    refused = outcome.refused
+    if refused is not None:
+        lines += [
+            "## Your file would not be used",
+            "",
+            f"If you delivered this file now, it would not be used: {refused.why}.",
+            "",
+        ]
+        if refused.findings:
+            lines += [
+                f"- Rows read: {refused.rows_read}; with problems: {refused.rows_rejected}",
+                "",
+                *_problems(refused.findings, "Please correct the rows below before you deliver the file; each problem names"),
+            ]  # fmt: skip
+        return lines
+    lines += [
+        f"- Rows read: {outcome.rows_read}; would be published: {outcome.rows_accepted}; would be left out: "
+        f"{outcome.rows_rejected}",
+        "",
+    ]
+    if outcome.findings:
+        lines += _problems(
+            outcome.findings,
+            "The rows below would be left out of the published data. Please correct them before you deliver the "
+            "file; each problem names",
+        )
+    elif not outcome.warnings:
+        lines += ["Every row passes every check: the file can be delivered.", ""]
     return lines
 
 
