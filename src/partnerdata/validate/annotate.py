@@ -104,13 +104,15 @@ def _csv_workbook(source: Source, file: Path, detected: Mapping[str, Any]) -> tu
     sheet = workbook.active
     assert sheet is not None  # a new workbook has its one sheet
     sheet.title = _sheet_title(file.stem)
-    header: _Header | None = None
+    first: tuple[int, list[str]] | None = None
+    width = 0
     for line, record in _records(text, delimiter, options["quote_char"]):
-        if header is None:
-            header = _Header(line, list(record))
+        first = first or (line, list(record))
+        width = max(width, len(record))
         for column, value in enumerate(record, start=1):
             _set_text(sheet.cell(row=line, column=column), value)
-    return workbook, sheet, header or _Header(1, [])
+    line, names = first or (1, [])
+    return workbook, sheet, _Header(line, names, width)
 
 
 def _records(text: str, delimiter: str, quote_char: str) -> Iterator[tuple[int, list[str]]]:
@@ -133,13 +135,15 @@ def _xlsx_workbook(source: Source, file: Path) -> tuple[Workbook, Worksheet, _He
     names = [cell.value for cell in sheet[header_row]] if sheet.max_row >= header_row else []
     while names and names[-1] in (None, ""):
         names.pop()
-    return workbook, sheet, _Header(header_row, ["" if n is None else str(n) for n in names])
+    width = max((c.column for row in sheet.iter_rows() for c in row if c.value not in (None, "")), default=0)
+    return workbook, sheet, _Header(header_row, ["" if n is None else str(n) for n in names], width)
 
 
 @dataclass(frozen=True)
 class _Header:
     row: int  # the row (line) the header is on
     names: list[str]
+    width: int  # the furthest column that holds a value, in any row: the messages go to the right of it
 
     def column(self, name: str | None) -> int | None:
         if not name:
@@ -172,7 +176,7 @@ def _mark_cells(sheet: Worksheet, marks: Sequence[Mark], header: _Header) -> Non
         cell = sheet.cell(row=row, column=column + 1)
         cell.fill = MARK
         cell.comment = Comment(_clean("\n".join(messages))[:COMMENT_CHARACTERS], AUTHOR, width=300, height=120)
-    last = len(header.names) + 1
+    last = max(len(header.names), header.width) + 1
     title = sheet.cell(row=header.row, column=last, value=MESSAGES_HEADER)
     title.font = BOLD
     for row, messages in by_row.items():
