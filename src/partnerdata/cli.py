@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fields(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "inbox":
+        return _inbox_token(args) if args.action == "token" else _inbox(args)
     _parser().print_help()
     return ExitStatus.CONFIG
 
@@ -149,6 +151,22 @@ def _parser() -> argparse.ArgumentParser:
         "across sources (default: published)",
     )  # fmt: skip
     validate.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    inbox = commands.add_parser("inbox", help="serve the partner inbox: partners check and deliver their files")
+    _inbox_options(inbox)
+    inbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    inbox.add_argument("--port", type=int, default=8100, help="port (default: 8100; 0 picks a free one)")
+    inbox.add_argument(
+        "--raw", default="raw", metavar="DIR", help="raw snapshots folder deliveries go to (default: raw)"
+    )
+    inbox.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
+    inbox.add_argument(
+        "--max-validations", type=_worker_count, default=2, metavar="N", help="checks at a time (default: 2)"
+    )
+    inbox_actions = inbox.add_subparsers(dest="action")
+    token = inbox_actions.add_parser("token", help="make a source's inbox token (printed once), or --revoke them")
+    _inbox_options(token)
+    token.add_argument("source_id", metavar="SOURCE_ID")
+    token.add_argument("--revoke", action="store_true", help="revoke every token of the source instead")
     serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
     serve.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -172,6 +190,60 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--sources", default="sources.yaml", metavar="FILE", help="source registry (default: sources.yaml)"
     )
     parser.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+
+
+def _inbox_options(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument(
+        "--inbox", default="inbox", metavar="DIR", help="the inbox's tokens and uploads, private (default: inbox)"
+    )
+
+
+def _inbox_token(args: argparse.Namespace) -> int:
+    from partnerdata.inbox.tokens import TokenStore
+
+    run = RunPaths(args.sources, "raw", "published", "reports", args.schemas)
+    try:
+        config, _ = load(run)
+        source = config.source(args.source_id)
+        store = TokenStore(Path(args.inbox))
+        if args.revoke:
+            count = store.revoke(source.source_id)
+            print(f"{source.source_id}: {count} token(s) revoked; a partner signed in with one is signed out")
+            return ExitStatus.OK
+        token = store.create(source.source_id)
+    except ConfigError as error:
+        return _refused(error)
+    if not source.is_inbox:
+        print(f"note: {source.source_id} has url {source.url_template!r}; deliveries become its snapshots, but a run "
+              "fetches its url again: set `url: inbox` for a partner that delivers through the inbox")  # fmt: skip
+    print(f"{source.source_id}: a new inbox token; it is shown this once (only its hash is kept in {store.path}):")
+    print(token, flush=True)
+    return ExitStatus.OK
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    from partnerdata.inbox.app import InboxSettings, listening_socket, make_app, server
+
+    run = RunPaths(
+        str(Path(args.sources).resolve()), str(Path(args.raw).resolve()), str(Path(args.published).resolve()),
+        str(Path("reports").resolve()), args.schemas,
+    )  # fmt: skip
+    try:
+        config, _ = load(run)
+    except ConfigError as error:
+        return _refused(error)
+    inbox_dir = Path(args.inbox).resolve()
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as error:
+        return _fail(ExitStatus.CONFIG, f"cannot listen on {args.host}:{args.port}: {error.strerror}")
+    host, port = sock.getsockname()[:2]
+    inbox = [s.source_id for s in config.sources if s.is_inbox]
+    print(f"partner inbox for {len(config.sources)} sources ({len(inbox)} with url: inbox) on http://{host}:{port}/ ; "
+          f"tokens and uploads in {inbox_dir} (Ctrl-C stops)", flush=True)  # fmt: skip
+    server(make_app(InboxSettings(run, inbox_dir, args.max_validations))).run(sockets=[sock])
+    return ExitStatus.OK
 
 
 def _check(args: argparse.Namespace) -> int:

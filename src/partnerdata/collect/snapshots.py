@@ -84,7 +84,33 @@ def take_snapshot(source: Source, raw_dir: Path, now: dt.datetime) -> tuple[Snap
     return _snapshot_from(target), "new-snapshot"
 
 
-def _checked(raw_dir: Path, source: Source, now: dt.datetime, outcome: str, **fields: str) -> None:
+def deliver_snapshot(
+    source: Source, raw_dir: Path, body: Path, now: dt.datetime, delivery: dict[str, Any]
+) -> tuple[Snapshot, str]:
+    """A file a partner delivered (through the inbox) becomes the source's next snapshot, as a fetched file
+    does: write-once, with ``delivery`` (who, the file's name, the verdict of its check) in meta.json and in
+    the check logged in checks.jsonl. Returns the snapshot and ``new-snapshot``, or the newest snapshot and
+    ``same-bytes`` when it holds these bytes already."""
+    folder = layout.source_raw_dir(raw_dir, source.source_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = latest_snapshot(raw_dir, source.source_id)
+    digest, size = _sha256(body)
+    if previous is not None and previous.sha256 == digest:
+        _checked(raw_dir, source, now, "same-bytes", snapshot=previous.name, delivery=delivery)
+        return previous, "same-bytes"
+    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=folder) as incoming:
+        target_body = Path(incoming) / f"body.{source.format}"
+        shutil.copyfile(body, target_body)
+        meta = _meta(source, Download(not_modified=False, pages=[target_body]), digest, size, now, 0.0)
+        meta["delivery"] = delivery
+        (Path(incoming) / layout.SNAPSHOT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        target = layout.snapshot_dir(raw_dir, source.source_id, now)
+        _move_into_place(source, Path(incoming), target)
+    _checked(raw_dir, source, now, "new-snapshot", snapshot=target.name, sha256=digest, delivery=delivery)
+    return _snapshot_from(target), "new-snapshot"
+
+
+def _checked(raw_dir: Path, source: Source, now: dt.datetime, outcome: str, **fields: Any) -> None:
     """A check of the source, in its checks.jsonl: what the fetch found, and the snapshot or the error."""
     record_event(raw_dir, source.source_id, {"event": "check", "at": utc_text(now), "outcome": outcome, **fields})
 

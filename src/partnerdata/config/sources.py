@@ -87,6 +87,7 @@ SETTINGS_KEYS = {
 }
 # The blocks of settings that describe the publisher in datapackage.json and the catalogue.
 PUBLISHER_KEYS = {"name", "url"}
+INBOX = "inbox"  # the url of a source whose partner delivers through the inbox
 CONTACT_POINT_KEYS = {"name", "email"}
 LICENCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")  # an SPDX identifier: CC-BY-4.0, LicenseRef-x
 # RFC 9110 token: what a header name may be made of.
@@ -210,6 +211,11 @@ class Source:
     @property
     def is_remote(self) -> bool:
         return self.url.startswith(("http://", "https://"))
+
+    @property
+    def is_inbox(self) -> bool:
+        """``url: inbox``: the partner delivers its files through ``partnerdata inbox``; a run never fetches it."""
+        return self.url_template == INBOX
 
 
 @dataclass(frozen=True)
@@ -466,6 +472,8 @@ def _location(
     url_template = entry["url"]
     if not isinstance(url_template, str) or not url_template.strip():
         raise ConfigError(f"{where}: key 'url': expected a URL or a path")
+    if url_template == INBOX:  # the partner delivers through `partnerdata inbox`: nothing to fetch
+        return url_template, url_template, {}
     url = _expand(url_template, environ, secrets, expanded, f"{where}: key 'url'")
     if url.startswith(("http://", "https://")):
         _check_http_url(url_template, url, f"{where}: key 'url'")

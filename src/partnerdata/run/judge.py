@@ -285,6 +285,7 @@ class Refusal:
 
     reason: str
     for_partner: str
+    kind: str = "threshold"  # or "drift"
 
 
 def threshold_refusal(
@@ -376,6 +377,7 @@ def drift_refusal(raw_dir: Path, source: Source, snapshot: Snapshot | None, prep
         f"it differs from your delivery of {before['delivered']} in a way that would lose data: "
         f"{'; '.join(f for _, f in found)}. If the change is on purpose, tell us, so that we read the file as it "
         "is now; if not, please send the file as it was",
+        kind="drift",
     )
 
 

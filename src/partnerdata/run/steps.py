@@ -90,6 +90,8 @@ def collect_source(
     basis = judgement_basis(source, schemas)
     for leftover in remove_incoming_leftovers(raw_dir, source_id):
         LOG.info("%s: removed %s, a download a crashed run left unfinished", source_id, leftover)
+    if source.is_inbox:
+        return _delivered(raw_dir, source_id, now_iso)
     if not refetch and latest_snapshot(raw_dir, source_id) is not None:
         reused = usable(raw_dir, source_id, basis)
         if reused is None:
@@ -106,6 +108,16 @@ def collect_source(
             return Collected(source_id, now_iso, "failed", None, message)
         return Collected(source_id, now_iso, "fallback", str(fallback.folder), message)
     return Collected(source_id, now_iso, "fetched" if outcome == "new-snapshot" else "unchanged", str(snapshot.folder))
+
+
+def _delivered(raw_dir: Path, source_id: str, now_iso: str) -> Collected:
+    """A source whose partner delivers through the inbox: its newest delivery, "fetched" until a run has
+    judged it, then "unchanged", as the same bytes fetched again would be (a refused one falls back)."""
+    newest = latest_snapshot(raw_dir, source_id)
+    if newest is None:
+        return Collected(source_id, now_iso, "failed", None, "no delivery yet: the partner delivers through the inbox")
+    judged = load_history(raw_dir, source_id).verdict(newest) is not None
+    return Collected(source_id, now_iso, "unchanged" if judged else "fetched", str(newest.folder))
 
 
 EVERY_SNAPSHOT_REFUSED = (

@@ -24,6 +24,7 @@ from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources import Config, Source
 from partnerdata.errors import ExitStatus, LimitExceeded, PartnerFileError, UsageError
+from partnerdata.mapping.columns import SchemaDrift
 from partnerdata.release.store import current_release
 from partnerdata.run.judge import delivery_warnings, limit_hint, partner_reason, threshold_refusal
 from partnerdata.run.plan import RunPaths, load
@@ -38,6 +39,9 @@ from partnerdata.validate.source import POSITION, ROW, PreparedSource, prepare_s
 LOG = logging.getLogger("partnerdata")
 
 Verdict = Literal["passed", "rows-rejected", "refused"]
+# Why a file is refused: too large (max_bytes), past another limit, unreadable as its format, drift since the
+# last good snapshot (a mapped column missing, a filled field emptied), or past a threshold (rejected rows, rows lost).
+RefusalKind = Literal["too-large", "limit", "unreadable", "drift", "threshold"]
 EXIT_STATUS: dict[Verdict, ExitStatus] = {
     "passed": ExitStatus.OK,
     "rows-rejected": ExitStatus.DEGRADED,
@@ -59,6 +63,7 @@ class Trial:
     findings: list[Finding] = field(default_factory=list)  # within the file and across sources
     warnings: list[DeliveryWarning] = field(default_factory=list)
     why: str | None = None  # refused: why, in the partner's words
+    refusal: RefusalKind | None = None
     reason: str | None = None  # refused: why, for the maintainer (may name sources.yaml's keys)
     detected: dict[str, Any] = field(default_factory=dict)
     removals: list[Removal] = field(default_factory=list)
@@ -66,6 +71,7 @@ class Trial:
     against_release: str | None = None  # the release whose other sources the keys and references were checked with
     notes: list[str] = field(default_factory=list)  # what the check could not do (an annotated copy, say)
     outputs: dict[str, str] = field(default_factory=dict)  # report.md, rejected.csv, annotated.xlsx -> path
+    annotated: dict[str, Any] | None = None  # the annotated workbook's sheet of the partner's rows, its header row
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -85,6 +91,7 @@ class Trial:
             "verdict": self.verdict,
             "exit_status": int(self.exit_status),
             "why": self.why,
+            "refusal": self.refusal,
             "rows_read": self.rows_read,
             "rows_accepted": self.rows_accepted,
             "rows_rejected": self.rows_rejected,
@@ -145,6 +152,7 @@ def _judge(run: RunPaths, config: Config, schemas: Schemas, source: Source, file
     trial = Trial(source, file, "passed", prepared.rows_read, prepared.rows_accepted, detected=dict(prepared.detected))
     if refusal is not None:
         trial.verdict, trial.why, trial.reason, trial.findings = "refused", refusal.for_partner, refusal.reason, within
+        trial.refusal = "drift" if refusal.kind == "drift" else "threshold"
         return trial
     trial.warnings = delivery_warnings(raw_dir, source, None, prepared, compare=True)
     across, trial.against_release = _across(run, config, schemas, prepared, work, trial)
@@ -156,7 +164,12 @@ def _judge(run: RunPaths, config: Config, schemas: Schemas, source: Source, file
 
 def _refused(source: Source, file: Path, problem: PartnerFileError) -> Trial:
     reason = f"{problem}{limit_hint(problem, source)}"
-    return Trial(source, file, "refused", why=partner_reason(problem), reason=reason)
+    kind: RefusalKind = "unreadable"
+    if isinstance(problem, LimitExceeded):
+        kind = "too-large" if problem.limit == "max_bytes" else "limit"
+    elif isinstance(problem, SchemaDrift):
+        kind = "drift"
+    return Trial(source, file, "refused", why=partner_reason(problem), reason=reason, refusal=kind)
 
 
 def _across(
@@ -261,9 +274,10 @@ def _write_outputs(trial: Trial, out_dir: Path) -> None:
         return  # not a spreadsheet, or not readable: nothing to mark
     cells = trial.rows_read * max(1, len(trial.source.columns))
     try:
-        path = write_annotated_workbook(trial.source, trial.file, trial.findings, trial.detected,
-                                        out_dir / ANNOTATED, cells)  # fmt: skip
+        annotated = write_annotated_workbook(trial.source, trial.file, trial.findings, trial.detected,
+                                             out_dir / ANNOTATED, cells)  # fmt: skip
     except TooLargeToAnnotate as too_large:
         trial.notes.append(f"no annotated copy: {too_large}")
         return
-    trial.outputs[ANNOTATED] = str(path)
+    trial.outputs[ANNOTATED] = str(annotated.path)
+    trial.annotated = {"sheet": annotated.sheet, "header_row": annotated.header_row}

@@ -69,9 +69,18 @@ def can_annotate(source: Source) -> bool:
     return source.format in ("csv", "xlsx")
 
 
+@dataclass(frozen=True)
+class Annotated:
+    """The annotated workbook: where it is, and the sheet with the partner's rows and its header row."""
+
+    path: Path
+    sheet: str
+    header_row: int
+
+
 def write_annotated_workbook(
     source: Source, file: Path, findings: Sequence[Finding], detected: Mapping[str, Any], out: Path, cells: int
-) -> Path:
+) -> Annotated:
     """The annotated copy of ``file`` (read with ``source``'s entry) at ``out``. ``cells`` is the number of cells
     the reader found (rows times columns): beyond MOST_CELLS, TooLargeToAnnotate."""
     if cells > MOST_CELLS:
@@ -88,7 +97,7 @@ def write_annotated_workbook(
     _problems_sheet(workbook, source, marks, header, sheet.title)
     out.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(out)
-    return out
+    return Annotated(out, sheet.title, header.row)
 
 
 def _csv_workbook(source: Source, file: Path, detected: Mapping[str, Any]) -> tuple[Workbook, Worksheet, _Header]:
