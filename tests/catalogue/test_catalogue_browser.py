@@ -8,46 +8,22 @@ except in CI (CI=true), where a missing browser is a failure.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import threading
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from partnerdata.catalogue.serve import make_server
+from tests.support.browser import chromium
 from tests.support.release_data import catalogue_site
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium's own background traffic would go to Google's hosts, which this network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")
