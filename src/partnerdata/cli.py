@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "fields":
         return _fields(args)
+    if args.command == "profile":
+        return _profile(args)
     if args.command == "validate":
         return _validate(args)
     if args.command == "inbox":
@@ -132,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
     fields = commands.add_parser("fields", help="list the canonical fields a source entry maps columns to")
     fields.add_argument("resource", nargs="?", default=None, help="one resource (default: all four)")
     fields.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+    profile = commands.add_parser(
+        "profile", help="draft a sources.yaml entry for a partner's file (YAML on stdout, the reasons on stderr)"
+    )
+    profile.add_argument("file", metavar="FILE", help="the partner's file")
+    profile.add_argument("--format", default=None, help="read it as this format (default: found from its content)")
+    profile.add_argument("--sheet", default=None, metavar="NAME", help="the sheet of a workbook (default: the best)")
+    profile.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
     validate = commands.add_parser(
         "validate",
         help="check one file as its source's next delivery, as the nightly would; fetch, publish and record nothing",
@@ -162,6 +171,10 @@ def _parser() -> argparse.ArgumentParser:
     inbox.add_argument(
         "--max-validations", type=_worker_count, default=2, metavar="N", help="checks at a time (default: 2)"
     )
+    inbox.add_argument(
+        "--trigger-refresh", action="store_true",
+        help="after each delivery, run the refresh-sources deployment for the source on the Prefect server at PREFECT_API_URL",
+    )  # fmt: skip
     inbox_actions = inbox.add_subparsers(dest="action")
     token = inbox_actions.add_parser("token", help="make a source's inbox token (printed once), or --revoke them")
     _inbox_options(token)
@@ -224,6 +237,7 @@ def _inbox_token(args: argparse.Namespace) -> int:
 
 def _inbox(args: argparse.Namespace) -> int:
     from partnerdata.inbox.app import InboxSettings, listening_socket, make_app, server
+    from partnerdata.inbox.trigger import Trigger
 
     run = RunPaths(
         str(Path(args.sources).resolve()), str(Path(args.raw).resolve()), str(Path(args.published).resolve()),
@@ -231,8 +245,11 @@ def _inbox(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         config, _ = load(run)
+        if args.trigger_refresh and not os.environ.get("PREFECT_API_URL"):
+            raise ConfigError("--trigger-refresh needs a Prefect server: set PREFECT_API_URL (make server prints it)")
     except ConfigError as error:
         return _refused(error)
+    trigger = Trigger(os.environ["PREFECT_API_URL"]) if args.trigger_refresh else None
     inbox_dir = Path(args.inbox).resolve()
     try:
         sock = listening_socket(args.host, args.port)
@@ -242,7 +259,7 @@ def _inbox(args: argparse.Namespace) -> int:
     inbox = [s.source_id for s in config.sources if s.is_inbox]
     print(f"partner inbox for {len(config.sources)} sources ({len(inbox)} with url: inbox) on http://{host}:{port}/ ; "
           f"tokens and uploads in {inbox_dir} (Ctrl-C stops)", flush=True)  # fmt: skip
-    server(make_app(InboxSettings(run, inbox_dir, args.max_validations))).run(sockets=[sock])
+    server(make_app(InboxSettings(run, inbox_dir, args.max_validations, trigger=trigger))).run(sockets=[sock])
     return ExitStatus.OK
 
 
@@ -292,6 +309,23 @@ def _fields(args: argparse.Namespace) -> int:
         print(describe_fields(load_schemas(args.schemas), args.resource), end="", flush=True)
     except (ConfigError, UsageError) as error:
         return _refused(error)
+    return ExitStatus.OK
+
+
+def _profile(args: argparse.Namespace) -> int:
+    """The draft entry on stdout, its reasons on stderr; a file no reader can read exits 5 (refused)."""
+    from partnerdata.errors import PartnerFileError
+    from partnerdata.onboard.profile import profile_file
+    from partnerdata.validate.configuration import load_schemas
+
+    try:
+        profile = profile_file(Path(args.file), load_schemas(args.schemas), args.format, args.sheet)
+    except (ConfigError, UsageError) as error:
+        return _refused(error)
+    except PartnerFileError as error:
+        return _fail(ExitStatus.REFUSED, f"{args.file}: {error}")
+    print(profile.reasons, end="", file=sys.stderr, flush=True)
+    print(profile.yaml, end="", flush=True)
     return ExitStatus.OK
 
 

@@ -42,6 +42,7 @@ from partnerdata.config.sources import Source
 from partnerdata.errors import ConfigError
 from partnerdata.inbox.report import problem_groups
 from partnerdata.inbox.tokens import TokenHolder, TokenStore
+from partnerdata.inbox.trigger import Trigger
 from partnerdata.readers.base import looks_like
 from partnerdata.run.plan import RunPaths, load
 from partnerdata.run.trial import ANNOTATED, Trial, try_file
@@ -84,6 +85,7 @@ class InboxSettings:
     max_validations: int = 2  # checks at a time; each uses a core
     wait_seconds: float = 30.0  # how long an upload waits for a free slot before 503
     session_hours: float = 8.0
+    trigger: Trigger | None = None  # a Prefect server to run refresh-sources on after each delivery
 
 
 @dataclass
@@ -240,7 +242,7 @@ def _pages(app: FastAPI, state: _State, templates: Jinja2Templates) -> None:
         form = await _small_form(request)
         _check_csrf(session, form)
         folder, record = _upload(state, session, upload_id)
-        _deliver(state, session.holder, folder, record)
+        await run_in_threadpool(_deliver, state, session.holder, folder, record)
         return RedirectResponse(f"/uploads/{upload_id}", status_code=303)
 
 
@@ -333,7 +335,7 @@ def _api(app: FastAPI, state: _State) -> None:
         delivered (the status says why)."""
         holder, folder, trial = await _api_check(state, request, source_id)
         record = json.loads((folder / "check.json").read_text(encoding="utf-8"))
-        delivered = _deliver(state, holder, folder, record)
+        delivered = await run_in_threadpool(_deliver, state, holder, folder, record)
         return JSONResponse({**_api_report(state, trial, folder), "delivery": delivered}, status_code=201)
 
 
@@ -479,6 +481,8 @@ def _deliver(state: _State, holder: TokenHolder, folder: Path, record: dict[str,
                 "rows_rejected": report["rows_rejected"]}  # fmt: skip
     snapshot, outcome = deliver_snapshot(source, Path(state.settings.run.raw_dir), body, now, delivery)
     delivered = {"snapshot": snapshot.name, "sha256": snapshot.sha256, "outcome": outcome, "at": utc_text(now)}
+    if state.settings.trigger is not None and outcome == "new-snapshot":
+        delivered["run"] = state.settings.trigger.run_for(source.source_id)
     record["delivery"] = delivered
     (folder / "check.json").write_text(json.dumps(record, ensure_ascii=False, default=str), encoding="utf-8")
     LOG.info("inbox: %s delivered %s as snapshot %s (%s)", source.source_id, folder.name, snapshot.name, outcome)
