@@ -175,3 +175,15 @@ def test_the_openapi_document_describes_the_api(inbox: Inbox):
         assert "application/octet-stream" in operation["requestBody"]["content"]
     assert not [p for p in paths if not p.startswith("/api/")]  # the pages are not part of the API
     assert requests.get(f"{inbox.url}/docs", timeout=10).status_code == 404  # no CDN-loaded viewer
+
+
+def test_a_file_name_reaches_no_other_file(inbox: Inbox):
+    """The name a partner gives is only a label: no folder, no clash with the check's own files."""
+    before = sorted(p for p in inbox.project.root.rglob("*") if "uploads" not in p.parts)
+    for name in ("../../check.json", "out", "..\\..\\sources.yaml"):
+        response = _post(inbox, "deliveries", _file(inbox), inbox.tokens[SOURCE], **{"X-File-Name": name})
+        assert response.status_code == 201, response.text
+    after = sorted(p for p in inbox.project.root.rglob("*") if "uploads" not in p.parts)
+    assert [p for p in after if p not in before and inbox.project.raw not in p.parents and p != inbox.project.raw] == []
+    for check in (inbox.folder / "uploads" / SOURCE).glob("*/check.json"):
+        json.loads(check.read_text(encoding="utf-8"))  # each check's record intact

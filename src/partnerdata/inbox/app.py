@@ -67,6 +67,7 @@ FORMAT_NEEDS = {  # what looks_like must say of a file for each format (None: an
 NOT_FOR = {"csv": {"a zip archive (XLSX)"}, "erasmus_plus": {"JSON", "XML"}}
 STATUS_OF_REFUSAL = {"too-large": 413, "unreadable": 400, "limit": 422, "drift": 422, "threshold": 422}
 CHUNK = 1 << 16
+KEPT_CHECKS = 50  # per source: older uploads and their reports are removed (a delivered file is in raw/)
 FORM_OVERHEAD = 64 * 1024  # bytes a multipart form adds around the file
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -172,6 +173,9 @@ def _pages(app: FastAPI, state: _State, templates: Jinja2Templates) -> None:
         session_id = secrets.token_urlsafe(32)
         expires = time.time() + state.settings.session_hours * 3600
         with state.lock:
+            now = time.time()
+            for stale in [k for k, v in state.sessions.items() if v.expires < now]:
+                del state.sessions[stale]
             state.sessions[session_id] = Session(holder, secrets.token_urlsafe(24), expires)
         LOG.info("inbox: %s signed in (token %s)", holder.source_id, holder.token_id)
         response = RedirectResponse("/upload", status_code=303)
@@ -420,8 +424,14 @@ def _check_format(source: Source, body: Path) -> None:
 
 
 def _new_upload(state: _State, source_id: str) -> Path:
-    folder = state.settings.inbox_dir / UPLOADS / source_id / secrets.token_urlsafe(16)
-    folder.mkdir(parents=True, mode=0o700)
+    """A private folder for one upload; the source's oldest checks beyond KEPT_CHECKS go."""
+    parent = state.settings.inbox_dir / UPLOADS / source_id
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    checks = sorted((p for p in parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in checks[KEPT_CHECKS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    folder = parent / secrets.token_urlsafe(16)
+    folder.mkdir(mode=0o700)
     return folder
 
 
@@ -432,7 +442,8 @@ async def _check(state: _State, source: Source, body: Path, folder: Path, name: 
         if not state.slots.acquire(timeout=state.settings.wait_seconds):
             raise Refused(503, "Too many files are being checked at the moment: try again in a minute.")
         try:
-            named = folder / _safe_name(name, source)
+            named = folder / "file" / _safe_name(name, source)  # a folder of its own: no name can clash
+            named.parent.mkdir()
             body.rename(named)
             return try_file(state.settings.run, source.source_id, named, folder / "out")
         finally:
@@ -474,7 +485,7 @@ def _deliver(state: _State, holder: TokenHolder, folder: Path, record: dict[str,
     if record.get("delivery"):
         return record["delivery"]
     source = _source(state, holder.source_id)
-    body = folder / record["file_name"]
+    body = folder / "file" / record["file_name"]
     now = utc_now()
     delivery = {"via": "inbox", "by": f"token {holder.token_id}", "file_name": record["file_name"],
                 "checked_at": record["checked_at"], "verdict": report["verdict"], "rows_read": report["rows_read"],

@@ -1,1 +1,1 @@
-"""Aids for a maintainer who onboards a partner: the canonical fields (and, to come, a file's profile)."""
+"""Aids for a maintainer who onboards a partner: the canonical fields, and a draft source entry from a file's profile."""
