@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from partnerdata.run.plan import RunPaths
 from partnerdata.run.trial import try_file
+from partnerdata.validate import annotate
 from partnerdata.validate.annotate import MARK, MESSAGES_HEADER, PROBLEMS_COLUMNS, PROBLEMS_SHEET
 from tests.conftest import dump_yaml
 
@@ -144,3 +145,20 @@ def test_other_formats_get_no_annotated_copy(tmp_path, fmt):
     trial = try_file(run, "school", tmp_path / "activities.json", tmp_path / "out")
     assert trial.verdict == "passed" and "annotated.xlsx" not in trial.outputs
     assert not (tmp_path / "out" / "annotated.xlsx").exists()
+
+
+def test_a_workbook_too_large_to_load_whole_gets_no_copy_but_its_verdict(tmp_path, monkeypatch):
+    """openpyxl loads every sheet, where the reader read one: a sheet the source does not read counts."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(HEADER)
+    for row in ROWS[:1]:
+        workbook.active.append(row)
+    other = workbook.create_sheet("Archief")
+    for number in range(2000):
+        other.append([f"old row {number}", "x" * 50])
+    workbook.save(tmp_path / "activiteiten.xlsx")
+    monkeypatch.setattr(annotate, "MOST_UNPACKED", 100_000)
+    run = _project(tmp_path, "activiteiten.xlsx", {"format": "xlsx"})
+    trial = try_file(run, "school", tmp_path / "activiteiten.xlsx", tmp_path / "out")
+    assert trial.verdict == "passed" and "annotated.xlsx" not in trial.outputs
+    assert any("the workbook unpacks to" in note for note in trial.notes)

@@ -24,7 +24,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,15 +296,24 @@ def _too_large(size: int, source: Source | None) -> str:
 
 
 async def _save_part(part: Any, body: Path, source: Source) -> int:
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await part.read(CHUNK):
+            yield chunk
+
+    return await _save(chunks(), body, source, "The file is empty.")
+
+
+async def _save(chunks: AsyncIterator[bytes], body: Path, source: Source, empty: str) -> int:
+    """The upload written to ``body``; 413 as soon as it passes the source's max_bytes, 400 when it is empty."""
     size = 0
     with open(body, "wb") as out:
-        while chunk := await part.read(CHUNK):
+        async for chunk in chunks:
             size += len(chunk)
             if size > source.max_bytes:
                 raise Refused(413, _too_large(size, source))
             out.write(chunk)
     if size == 0:
-        raise Refused(400, "The file is empty.")
+        raise Refused(400, empty)
     return size
 
 
@@ -363,7 +372,7 @@ async def _api_check(state: _State, request: Request, source_id: str) -> tuple[T
     folder = _new_upload(state, source_id)
     body = folder / "upload"
     with _removed_on_refusal(folder):
-        size = await _save_stream(request, body, source)
+        size = await _save(request.stream(), body, source, "the request has no body: send the file as the body")
         _check_format(source, body)
     name = request.headers.get("x-file-name") or request.query_params.get("name") or f"upload.{source.format}"
     trial = await _check(state, source, body, folder, name, size)
@@ -371,19 +380,6 @@ async def _api_check(state: _State, request: Request, source_id: str) -> tuple[T
         status = STATUS_OF_REFUSAL.get(trial.refusal or "unreadable", 422)
         raise Refused(status, f"the file would be refused: {trial.why}", _api_report(state, trial, folder))
     return holder, folder, trial
-
-
-async def _save_stream(request: Request, body: Path, source: Source) -> int:
-    size = 0
-    with open(body, "wb") as out:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > source.max_bytes:
-                raise Refused(413, _too_large(size, source))
-            out.write(chunk)
-    if size == 0:
-        raise Refused(400, "the request has no body: send the file as the body")
-    return size
 
 
 @contextmanager

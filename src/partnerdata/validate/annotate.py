@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ MARK = PatternFill(fill_type="solid", start_color="FFC7CE", end_color="FFC7CE") 
 BOLD = Font(bold=True)
 AUTHOR = "partnerdata"
 MOST_CELLS = 1_000_000  # openpyxl holds a whole workbook in memory: larger files get rejected.csv only
+MOST_UNPACKED = 64 * 1024 * 1024  # bytes of a workbook's parts, all sheets included
 COMMENT_CHARACTERS = 32_000  # Excel's limit is 32,767
 ROW_NUMBER = re.compile(r"(?:^|\s)(?:line|row) (\d+)$")
 
@@ -136,7 +138,15 @@ def _records(text: str, delimiter: str, quote_char: str) -> Iterator[tuple[int, 
 
 
 def _xlsx_workbook(source: Source, file: Path) -> tuple[Workbook, Worksheet, _Header]:
-    """The partner's own workbook, with the sheet the source reads."""
+    """The partner's own workbook, with the sheet the source reads. openpyxl loads every sheet, and the reader
+    read only one: the parts it unpacks are bounded first (a zip member's declared size bounds what is read)."""
+    with zipfile.ZipFile(file) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > MOST_UNPACKED:
+        raise TooLargeToAnnotate(
+            f"the workbook unpacks to {unpacked:,} bytes, more than the {MOST_UNPACKED:,} an annotated copy is made "
+            "for; rejected.csv lists every problem"
+        )
     workbook = load_workbook(file)
     name = source.format_options.get("sheet")
     sheet = workbook[name] if name else next(s for s in workbook.worksheets)
