@@ -341,6 +341,14 @@ def _validate(args: argparse.Namespace) -> int:
         trial = try_file(run, args.source, Path(args.file), out)
     except (ConfigError, UsageError) as error:
         return _refused(error)
+    except OSError as error:  # the file, or --out, cannot be read or written
+        return _fail(ExitStatus.CONFIG, f"{error.filename or args.file}: {error.strerror or error}")
+    except Exception as error:  # noqa: BLE001 (a defect of partnerdata, not of the file: said, with its traceback)
+        import traceback
+
+        traceback.print_exception(error)
+        return _fail(ExitStatus.NO_RELEASE, f"partnerdata defect while checking {args.file}: {type(error).__name__}: "
+                     f"{error}; not the file's fault: please report it")  # fmt: skip
     if args.json:
         print(json.dumps(trial.as_report(), indent=2, ensure_ascii=False, default=str), flush=True)
     else:

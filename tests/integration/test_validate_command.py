@@ -184,3 +184,23 @@ def test_it_starts_no_prefect(demo_project: Project, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 3, done.stderr
+
+
+def test_an_out_folder_that_cannot_be_made_exits_2(demo_project: Project, tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    assert _validate(demo_project, demo_project.root / BTC, "btc-guest-lectures", tmp_path / "taken") == 2
+    assert "taken" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_defect_exits_1_and_says_it_is_not_the_files_fault(demo_project: Project, tmp_path, capsys, monkeypatch):
+    from partnerdata.run import trial
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(trial, "prepare_source", broken)
+    assert _validate(demo_project, demo_project.root / BTC, "btc-guest-lectures", tmp_path / "out") == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert (
+        "partnerdata defect while checking" in last and "RuntimeError: a bug" in last and "not the file's fault" in last
+    )
