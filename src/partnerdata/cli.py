@@ -177,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     inbox_actions = inbox.add_subparsers(dest="action")
     token = inbox_actions.add_parser("token", help="make a source's inbox token (printed once), or --revoke them")
-    _inbox_options(token)
+    _inbox_options(token, inherited=True)
     token.add_argument("source_id", metavar="SOURCE_ID")
     token.add_argument("--revoke", action="store_true", help="revoke every token of the source instead")
     serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
@@ -205,11 +205,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schemas", default=str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
 
 
-def _inbox_options(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
-    parser.add_argument(
-        "--inbox", default="inbox", metavar="DIR", help="the inbox's tokens and uploads, private (default: inbox)"
-    )
+def _inbox_options(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
+    """--sources, --schemas and --inbox; ``inherited``: on ``inbox token``, where they may also come before
+    ``token`` (argparse would let the sub-command's defaults overwrite what was given there)."""
+    default = argparse.SUPPRESS if inherited else None
+    parser.add_argument("--sources", default=default or "sources.yaml", metavar="FILE",
+                        help="source registry (default: sources.yaml)")  # fmt: skip
+    parser.add_argument("--schemas", default=default or str(SCHEMAS_DIR), metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--inbox", default=default or "inbox", metavar="DIR",
+                        help="the inbox's tokens and uploads, private (default: inbox)")  # fmt: skip
 
 
 def _inbox_token(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import zipfile
 
 import pytest
@@ -187,3 +188,72 @@ def test_a_file_name_reaches_no_other_file(inbox: Inbox):
     assert [p for p in after if p not in before and inbox.project.raw not in p.parents and p != inbox.project.raw] == []
     for check in (inbox.folder / "uploads" / SOURCE).glob("*/check.json"):
         json.loads(check.read_text(encoding="utf-8"))  # each check's record intact
+
+
+def test_a_source_that_is_fetched_takes_checks_but_no_deliveries(inbox: Inbox):
+    hzk = (inbox.project.root / "demo/partners/hogeschool-zuiderkempen/sample_leerweken_export.csv").read_bytes()
+    assert _post(inbox, "validate", hzk, inbox.tokens["hzk-leerweken"], source="hzk-leerweken").status_code == 200
+    response = _post(inbox, "deliveries", hzk, inbox.tokens["hzk-leerweken"], source="hzk-leerweken")
+    assert response.status_code == 409 and "fetched from its address" in response.json()["message"]
+    assert not list_snapshots(inbox.project.raw, "hzk-leerweken")
+
+
+def test_a_broken_registry_or_token_file_is_503_not_a_crash(inbox: Inbox):
+    good = inbox.project.sources.read_text(encoding="utf-8")
+    inbox.project.sources.write_text(good + "\n  - this is: [not valid\n", encoding="utf-8")
+    response = _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE])
+    assert response.status_code == 503 and "registry" in response.json()["message"]
+    inbox.project.sources.write_text(good, encoding="utf-8")
+    (inbox.folder / TOKENS_FILE).write_text("{not json", encoding="utf-8")
+    response = _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE])
+    assert response.status_code == 503 and "cannot read its own files" in response.json()["message"]
+
+
+def _form_session(inbox: Inbox) -> tuple[requests.Session, str]:
+    """Signed in through the pages, as a browser would: the sign-in form's CSRF value and cookie, the token."""
+    session = requests.Session()
+    page = session.get(inbox.url + "/", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    response = session.post(inbox.url + "/sign-in", data={"csrf": csrf, "token": inbox.tokens[SOURCE]}, timeout=10)
+    assert response.status_code == 200 and response.url.endswith("/upload")
+    return session, re.search(r'name="csrf" value="([^"]+)"', response.text).group(1)
+
+
+def test_the_forms_refuse_a_post_without_their_csrf_value(inbox: Inbox):
+    session, csrf = _form_session(inbox)
+    files = {"file": ("lectures.csv", _file(inbox), "text/csv")}
+    assert session.post(inbox.url + "/upload", files=files, timeout=60).status_code == 403
+    assert session.post(inbox.url + "/upload", files=files, data={"csrf": "forged"}, timeout=60).status_code == 403
+    checked = session.post(inbox.url + "/upload", files=files, data={"csrf": csrf}, timeout=60)
+    assert checked.status_code == 200 and "/uploads/" in checked.url
+    deliver = checked.url + "/deliver"
+    assert session.post(deliver, data={}, timeout=60).status_code == 403
+    assert not list_snapshots(inbox.project.raw, SOURCE)
+    fresh = requests.post(inbox.url + "/sign-in", data={"token": inbox.tokens[SOURCE]}, timeout=10)
+    assert fresh.status_code == 403  # a sign-in posted from elsewhere has no CSRF cookie
+
+
+def test_the_page_delivers_only_what_would_still_be_used(inbox: Inbox):
+    """A check may be hours old: delivering judges the file again with the entry as it is now."""
+    session, csrf = _form_session(inbox)
+    files = {"file": ("lectures.csv", _file(inbox), "text/csv")}
+    checked = session.post(inbox.url + "/upload", files=files, data={"csrf": csrf}, timeout=60)
+    text = inbox.project.sources.read_text(encoding="utf-8")
+    inbox.project.sources.write_text(text.replace("max_bytes: 40000", "max_bytes: 40000\n  max_rejected_share: 0.0", 1),
+                                     encoding="utf-8")  # fmt: skip
+    refused = session.post(checked.url + "/deliver", data={"csrf": csrf}, timeout=60)
+    assert refused.status_code == 422 and "not delivered" in refused.text
+    assert not list_snapshots(inbox.project.raw, SOURCE)
+    inbox.project.sources.write_text(text, encoding="utf-8")
+    delivered = session.post(checked.url + "/deliver", data={"csrf": csrf}, timeout=60)
+    assert delivered.status_code == 200 and 'id="delivered"' in delivered.text
+    assert len(list_snapshots(inbox.project.raw, SOURCE)) == 1
+    again = session.post(checked.url + "/deliver", data={"csrf": csrf}, timeout=60)  # a second click
+    assert again.status_code == 200 and len(list_snapshots(inbox.project.raw, SOURCE)) == 1
+
+
+def test_token_options_given_before_the_token_action_are_kept(inbox: Inbox, capsys, tmp_path):
+    arguments = ["inbox", "--inbox", str(inbox.folder), "--sources", str(inbox.project.sources), "token", SOURCE]
+    assert cli.main([*arguments, "--revoke"]) == 0
+    assert "1 token(s) revoked" in capsys.readouterr().out  # in the inbox folder given before `token`
+    assert _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE]).status_code == 401

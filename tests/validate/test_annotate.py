@@ -162,3 +162,20 @@ def test_a_workbook_too_large_to_load_whole_gets_no_copy_but_its_verdict(tmp_pat
     trial = try_file(run, "school", tmp_path / "activiteiten.xlsx", tmp_path / "out")
     assert trial.verdict == "passed" and "annotated.xlsx" not in trial.outputs
     assert any("the workbook unpacks to" in note for note in trial.notes)
+
+
+def test_a_styled_empty_cell_far_down_makes_no_million_cells(tmp_path):
+    """Excel keeps formatting far below the data; openpyxl would make a cell for every slot up to it."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    for row in ROWS:
+        sheet.append(row)
+    sheet["T60000"].fill = MARK  # a styled cell with no value
+    workbook.save(tmp_path / "activiteiten.xlsx")
+    run = _project(tmp_path, "activiteiten.xlsx", {"format": "xlsx"})
+    trial = try_file(run, "school", tmp_path / "activiteiten.xlsx", tmp_path / "out")
+    annotated = openpyxl.load_workbook(tmp_path / "out" / "annotated.xlsx")
+    data = annotated[trial.annotated["sheet"]]
+    assert len(data._cells) < 200  # the cells the partner wrote, and the marks
+    assert data.cell(row=1, column=len(HEADER) + 1).value == MESSAGES_HEADER  # right of the values, not of T

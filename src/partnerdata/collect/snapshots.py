@@ -29,6 +29,7 @@ from partnerdata.util.clock import utc_text
 from partnerdata.util.files import fsync_folder, fsync_path
 
 CHUNK = 1 << 16
+DELIVERY_PREFIX = ".delivery-"  # a delivery being written into raw/<source_id>/ (renamed into place whole)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def deliver_snapshot(
     if previous is not None and previous.sha256 == digest:
         _checked(raw_dir, source, now, "same-bytes", snapshot=previous.name, delivery=delivery)
         return previous, "same-bytes"
-    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=folder) as incoming:
+    # Not ".incoming-": a run removes those as its own crashed downloads, and a delivery may come during a run.
+    with tempfile.TemporaryDirectory(prefix=DELIVERY_PREFIX, dir=folder) as incoming:
         target_body = Path(incoming) / f"body.{source.format}"
         shutil.copyfile(body, target_body)
         meta = _meta(source, Download(not_modified=False, pages=[target_body]), digest, size, now, 0.0)

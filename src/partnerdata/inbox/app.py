@@ -16,6 +16,7 @@ What it guarantees (README, "The partner inbox"):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -67,6 +68,7 @@ FORMAT_NEEDS = {  # what looks_like must say of a file for each format (None: an
 NOT_FOR = {"csv": {"a zip archive (XLSX)"}, "erasmus_plus": {"JSON", "XML"}}
 STATUS_OF_REFUSAL = {"too-large": 413, "unreadable": 400, "limit": 422, "drift": 422, "threshold": 422}
 CHUNK = 1 << 16
+SLOT_POLL_SECONDS = 0.1
 KEPT_CHECKS = 50  # per source: older uploads and their reports are removed (a delivered file is in raw/)
 FORM_OVERHEAD = 64 * 1024  # bytes a multipart form adds around the file
 SECURITY_HEADERS = {
@@ -103,6 +105,7 @@ class _State:
     slots: threading.BoundedSemaphore
     sessions: dict[str, Session] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delivering: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Refused(Exception):
@@ -133,6 +136,13 @@ def make_app(settings: InboxSettings) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    @app.exception_handler(ConfigError)
+    async def broken(request: Request, error: ConfigError) -> Response:  # tokens.json, say: the maintainers'
+        LOG.error("inbox: %s", error)
+        return await refused(
+            request, Refused(503, "The inbox cannot read its own files just now; the data team has to fix it.")
+        )
 
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused) -> Response:
@@ -246,7 +256,7 @@ def _pages(app: FastAPI, state: _State, templates: Jinja2Templates) -> None:
         form = await _small_form(request)
         _check_csrf(session, form)
         folder, record = _upload(state, session, upload_id)
-        await run_in_threadpool(_deliver, state, session.holder, folder, record)
+        await run_in_threadpool(_deliver, state, session.holder, folder)
         return RedirectResponse(f"/uploads/{upload_id}", status_code=303)
 
 
@@ -347,8 +357,7 @@ def _api(app: FastAPI, state: _State) -> None:
         """The report of the check, and the snapshot the file became; a file that would be refused is not
         delivered (the status says why)."""
         holder, folder, trial = await _api_check(state, request, source_id)
-        record = json.loads((folder / "check.json").read_text(encoding="utf-8"))
-        delivered = await run_in_threadpool(_deliver, state, holder, folder, record)
+        delivered = await run_in_threadpool(_deliver, state, holder, folder, False)
         return JSONResponse({**_api_report(state, trial, folder), "delivery": delivered}, status_code=201)
 
 
@@ -404,9 +413,12 @@ def _api_report(state: _State, trial: Trial, folder: Path) -> dict[str, Any]:
 def _source(state: _State, source_id: str) -> Source:
     try:
         config, _ = load(state.settings.run)
-        return config.source(source_id)
     except ConfigError as error:
         LOG.error("inbox: %s", error)
+        raise Refused(503, "Our registry of sources cannot be read just now; the data team has to fix it.") from None
+    try:
+        return config.source(source_id)
+    except ConfigError:
         raise Refused(403, "This source is not (or no longer) in our registry: ask the data team.") from None
 
 
@@ -434,18 +446,19 @@ def _new_upload(state: _State, source_id: str) -> Path:
 async def _check(state: _State, source: Source, body: Path, folder: Path, name: str, size: int) -> Trial:
     """Run the nightly's checks on the upload, at most max_validations at a time; keep the report beside it."""
 
-    def checked() -> Trial:
-        if not state.slots.acquire(timeout=state.settings.wait_seconds):
+    deadline = time.monotonic() + state.settings.wait_seconds
+    while not state.slots.acquire(blocking=False):  # waiting holds no worker thread
+        if time.monotonic() > deadline:
+            shutil.rmtree(folder, ignore_errors=True)
             raise Refused(503, "Too many files are being checked at the moment: try again in a minute.")
-        try:
-            named = folder / "file" / _safe_name(name, source)  # a folder of its own: no name can clash
-            named.parent.mkdir()
-            body.rename(named)
-            return try_file(state.settings.run, source.source_id, named, folder / "out")
-        finally:
-            state.slots.release()
-
-    trial = await run_in_threadpool(checked)
+        await asyncio.sleep(SLOT_POLL_SECONDS)
+    try:
+        named = folder / "file" / _safe_name(name, source)  # a folder of its own: no name can clash
+        named.parent.mkdir()
+        body.rename(named)
+        trial = await run_in_threadpool(try_file, state.settings.run, source.source_id, named, folder / "out")
+    finally:
+        state.slots.release()
     record = {"source_id": source.source_id, "file_name": _safe_name(name, source), "bytes": size,
               "checked_at": utc_text(utc_now()), "report": trial.as_report(), "annotated": trial.annotated,
               "delivery": None}  # fmt: skip
@@ -467,21 +480,36 @@ def _upload(state: _State, session: Session, upload_id: str) -> tuple[Path, dict
     mine = state.settings.inbox_dir / UPLOADS / session.holder.source_id / upload_id
     if not (mine / "check.json").is_file():
         others = state.settings.inbox_dir / UPLOADS
-        if any((p / upload_id / "check.json").is_file() for p in others.iterdir() if p.is_dir()):
+        folders = others.iterdir() if others.is_dir() else iter(())
+        if any((p / upload_id / "check.json").is_file() for p in folders if p.is_dir()):
             raise Refused(403, "This check belongs to another source.")
         raise Refused(404, "There is no such check.")
     return mine, json.loads((mine / "check.json").read_text(encoding="utf-8"))
 
 
-def _deliver(state: _State, holder: TokenHolder, folder: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """The checked file becomes the source's next raw snapshot; a file that would be refused is not delivered."""
-    report = record["report"]
+def _deliver(state: _State, holder: TokenHolder, folder: Path, recheck: bool = True) -> dict[str, Any]:
+    """The checked file becomes the source's next raw snapshot; a file that would be refused is not delivered.
+    ``recheck``: judge it again first (the page delivers a check that may be hours old; the API one just made)."""
+    with state.delivering:  # one at a time: a second click finds the first delivery made
+        record = json.loads((folder / "check.json").read_text(encoding="utf-8"))
+        if record.get("delivery"):
+            return dict(record["delivery"])
+        return _deliver_checked(state, holder, folder, record, recheck)
+
+
+def _deliver_checked(
+    state: _State, holder: TokenHolder, folder: Path, record: dict[str, Any], recheck: bool
+) -> dict[str, Any]:
+    source = _source(state, holder.source_id)
+    if not source.is_inbox or not source.enabled:
+        why = "is switched off" if not source.enabled else f"is fetched from its address ({source.url_template})"
+        raise Refused(409, f"This source {why}, so a file cannot be delivered here; a check is all this page does "
+                      "for it. Ask the data team to set it to deliver through the inbox.")  # fmt: skip
+    body = folder / "file" / record["file_name"]
+    # Since the check, a delivery, a release or sources.yaml may have changed the verdict.
+    report = try_file(state.settings.run, source.source_id, body, None).as_report() if recheck else record["report"]
     if report["verdict"] == "refused":
         raise Refused(422, f"This file would be refused, so it was not delivered: {report['why']}", report)
-    if record.get("delivery"):
-        return record["delivery"]
-    source = _source(state, holder.source_id)
-    body = folder / "file" / record["file_name"]
     now = utc_now()
     delivery = {"via": "inbox", "by": f"token {holder.token_id}", "file_name": record["file_name"],
                 "checked_at": record["checked_at"], "verdict": report["verdict"], "rows_read": report["rows_read"],

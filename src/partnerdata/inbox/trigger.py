@@ -41,10 +41,10 @@ class Trigger:
                     json={"parameters": {"sources": [source_id]}, "tags": ["inbox"]},
                 )
                 created.raise_for_status()
+                run = created.json()
         except (httpx.HTTPError, KeyError, ValueError) as error:
             LOG.warning("inbox: could not start %s for %s (%s); the next nightly uses the delivery", FLOW, source_id,
                         type(error).__name__)  # fmt: skip
             return f"not started ({type(error).__name__}); the next nightly run publishes it"
-        run = created.json()
         LOG.info("inbox: flow run %s of %s started for %s", run.get("name"), FLOW, source_id)
         return f"flow run {run.get('name')} of {FLOW} scheduled"

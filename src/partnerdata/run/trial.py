@@ -141,7 +141,9 @@ def _judge(run: RunPaths, config: Config, schemas: Schemas, source: Source, file
     size = file.stat().st_size
     if size > source.max_bytes:
         problem = LimitExceeded("max_bytes", f"the file has {size:,} bytes, more than max_bytes ({source.max_bytes:,})")
-        return _refused(source, file, problem)
+        trial = _refused(source, file, problem)
+        trial.refusal = "too-large"
+        return trial
     try:
         prepared = prepare_source(source, [file], schemas, work)
     except PartnerFileError as problem:
@@ -165,8 +167,10 @@ def _judge(run: RunPaths, config: Config, schemas: Schemas, source: Source, file
 def _refused(source: Source, file: Path, problem: PartnerFileError) -> Trial:
     reason = f"{problem}{limit_hint(problem, source)}"
     kind: RefusalKind = "unreadable"
-    if isinstance(problem, LimitExceeded):
-        kind = "too-large" if problem.limit == "max_bytes" else "limit"
+    if isinstance(
+        problem, LimitExceeded
+    ):  # the file's own size is checked before it is read: this is what it unpacks to
+        kind = "limit"
     elif isinstance(problem, SchemaDrift):
         kind = "drift"
     return Trial(source, file, "refused", why=partner_reason(problem), reason=reason, refusal=kind)
@@ -185,9 +189,10 @@ def _across(
             enabled = {s.source_id for s in config.enabled_sources} - {prepared.source_id}
             others = _release_sources(Path(run.published_dir), version, schemas, enabled, work)
         except (OSError, pa.ArrowException, KeyError, ValueError) as error:
+            LOG.warning("release %s could not be read to check %s against: %s", version, prepared.source_id, error)
             trial.notes.append(
                 f"keys and references were checked within the file only: release {version} could not be read "
-                f"({type(error).__name__}: {error})"
+                f"({type(error).__name__})"
             )
             version = None
     assembly = assemble(config, schemas, [*others, prepared])
@@ -278,6 +283,12 @@ def _write_outputs(trial: Trial, out_dir: Path) -> None:
                                              out_dir / ANNOTATED, cells)  # fmt: skip
     except TooLargeToAnnotate as too_large:
         trial.notes.append(f"no annotated copy: {too_large}")
+        return
+    except Exception as error:  # noqa: BLE001 (openpyxl's own failure on a file the reader took: no copy, said)
+        LOG.warning("%s: no annotated copy of %s: %s: %s", trial.source.source_id, trial.file.name,
+                    type(error).__name__, error)  # fmt: skip
+        trial.notes.append(f"no annotated copy: the workbook could not be copied ({type(error).__name__}); "
+                           "rejected.csv lists every problem")  # fmt: skip
         return
     trial.outputs[ANNOTATED] = str(annotated.path)
     trial.annotated = {"sheet": annotated.sheet, "header_row": annotated.header_row}

@@ -43,7 +43,7 @@ MARK = PatternFill(fill_type="solid", start_color="FFC7CE", end_color="FFC7CE") 
 BOLD = Font(bold=True)
 AUTHOR = "partnerdata"
 MOST_CELLS = 1_000_000  # openpyxl holds a whole workbook in memory: larger files get rejected.csv only
-MOST_UNPACKED = 64 * 1024 * 1024  # bytes of a workbook's parts, all sheets included
+MOST_UNPACKED = 32 * 1024 * 1024  # bytes of a workbook's parts, all sheets included
 COMMENT_CHARACTERS = 32_000  # Excel's limit is 32,767
 ROW_NUMBER = re.compile(r"(?:^|\s)(?:line|row) (\d+)$")
 
@@ -86,10 +86,7 @@ def write_annotated_workbook(
     """The annotated copy of ``file`` (read with ``source``'s entry) at ``out``. ``cells`` is the number of cells
     the reader found (rows times columns): beyond MOST_CELLS, TooLargeToAnnotate."""
     if cells > MOST_CELLS:
-        raise TooLargeToAnnotate(
-            f"the file has {cells:,} cells, more than the {MOST_CELLS:,} an annotated copy is made for; "
-            "rejected.csv lists every problem"
-        )
+        raise TooLargeToAnnotate(_too_many(cells))
     if source.format == "csv":
         workbook, sheet, header = _csv_workbook(source, file, detected)
     else:
@@ -117,9 +114,13 @@ def _csv_workbook(source: Source, file: Path, detected: Mapping[str, Any]) -> tu
     sheet.title = _sheet_title(file.stem)
     first: tuple[int, list[str]] | None = None
     width = 0
+    cells = 0
     for line, record in _records(text, delimiter, options["quote_char"]):
         first = first or (line, list(record))
         width = max(width, len(record))
+        cells += len(record)
+        if cells > MOST_CELLS:
+            raise TooLargeToAnnotate(_too_many(cells))
         for column, value in enumerate(record, start=1):
             _set_text(sheet.cell(row=line, column=column), value)
     line, names = first or (1, [])
@@ -148,13 +149,16 @@ def _xlsx_workbook(source: Source, file: Path) -> tuple[Workbook, Worksheet, _He
             "for; rejected.csv lists every problem"
         )
     workbook = load_workbook(file)
+    cells = sum(len(_existing(s)) for s in workbook.worksheets)  # a styled empty cell far down counts too
+    if cells > MOST_CELLS:
+        raise TooLargeToAnnotate(_too_many(cells))
     name = source.format_options.get("sheet")
     sheet = workbook[name] if name else next(s for s in workbook.worksheets)
     header_row = source.format_options.get("header_row", 1)
     names = [cell.value for cell in sheet[header_row]] if sheet.max_row >= header_row else []
     while names and names[-1] in (None, ""):
         names.pop()
-    width = max((c.column for row in sheet.iter_rows() for c in row if c.value not in (None, "")), default=0)
+    width = max((column for (_, column), c in _existing(sheet).items() if c.value not in (None, "")), default=0)
     return workbook, sheet, _Header(header_row, ["" if n is None else str(n) for n in names], width)
 
 
@@ -236,6 +240,16 @@ def _set_text(cell: Any, value: str) -> None:
 
 def _clean(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _existing(sheet: Worksheet) -> dict[tuple[int, int], Any]:
+    """The cells a sheet holds, without making one for every empty slot (iter_rows would, up to the furthest)."""
+    return sheet._cells  # noqa: SLF001 (openpyxl's own map of the cells it read)
+
+
+def _too_many(cells: int) -> str:
+    return (f"the file has {cells:,} cells, more than the {MOST_CELLS:,} an annotated copy is made for; rejected.csv "
+            "lists every problem")  # fmt: skip
 
 
 def _sheet_title(stem: str) -> str:
