@@ -24,7 +24,6 @@ from typing import Any
 from partnerdata import __version__
 from partnerdata.config.layout import SCHEMAS_DIR
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError
-from partnerdata.run import steps
 from partnerdata.run.plan import RunPaths, load, plan_sources
 from partnerdata.run.summary import RunSummary, failed_partners
 from partnerdata.util.redaction import redact_urls
@@ -282,6 +281,8 @@ def _accept(args: argparse.Namespace) -> int:
     run = RunPaths(args.sources, args.raw, "published", "reports", args.schemas)
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
+        from partnerdata.run import steps  # here: validate, check and the inbox need none of publishing's imports
+
         name = steps.accept(run, args.source_id, args.snapshot, by)
     except (ConfigError, LockTimeout) as error:
         return _refused(error, config_prefix="")
@@ -293,6 +294,8 @@ def _withdraw(args: argparse.Namespace) -> int:
     run = RunPaths(args.sources, "raw", args.published, "reports", args.schemas)
     by = args.by or os.environ.get("USER") or getpass.getuser()
     try:
+        from partnerdata.run import steps
+
         result = steps.withdraw(run, args.version, args.reason, args.purge, by)
     except (ConfigError, UsageError, LockTimeout) as error:
         return _refused(error)

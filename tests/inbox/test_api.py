@@ -257,3 +257,15 @@ def test_token_options_given_before_the_token_action_are_kept(inbox: Inbox, caps
     assert cli.main([*arguments, "--revoke"]) == 0
     assert "1 token(s) revoked" in capsys.readouterr().out  # in the inbox folder given before `token`
     assert _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE]).status_code == 401
+
+
+def test_a_third_upload_of_one_source_at_once_gets_429(inbox: Inbox):
+    state = inbox.app.state.inbox
+    state.receiving[SOURCE] = 2  # two uploads of the source are being received
+    try:
+        assert _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE]).status_code == 429
+        hzk = (inbox.project.root / "demo/partners/hogeschool-zuiderkempen/sample_leerweken_export.csv").read_bytes()
+        assert _post(inbox, "validate", hzk, inbox.tokens["hzk-leerweken"], source="hzk-leerweken").status_code == 200
+    finally:
+        state.receiving[SOURCE] = 0
+    assert _post(inbox, "validate", _file(inbox), inbox.tokens[SOURCE]).status_code == 200

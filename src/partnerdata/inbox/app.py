@@ -69,6 +69,7 @@ NOT_FOR = {"csv": {"a zip archive (XLSX)"}, "erasmus_plus": {"JSON", "XML"}}
 STATUS_OF_REFUSAL = {"too-large": 413, "unreadable": 400, "limit": 422, "drift": 422, "threshold": 422}
 CHUNK = 1 << 16
 SLOT_POLL_SECONDS = 0.1
+UPLOADS_PER_SOURCE = 2  # received or checked at a time
 KEPT_CHECKS = 50  # per source: older uploads and their reports are removed (a delivered file is in raw/)
 FORM_OVERHEAD = 64 * 1024  # bytes a multipart form adds around the file
 SECURITY_HEADERS = {
@@ -106,6 +107,7 @@ class _State:
     sessions: dict[str, Session] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delivering: threading.Lock = field(default_factory=threading.Lock)
+    receiving: dict[str, int] = field(default_factory=dict)  # uploads being received or checked, per source
 
 
 class Refused(Exception):
@@ -217,16 +219,17 @@ def _pages(app: FastAPI, state: _State, templates: Jinja2Templates) -> None:
         session = _session(state, request)
         source = _source(state, session.holder.source_id)
         _bounded_length(request, source.max_bytes + FORM_OVERHEAD, source)
-        async with request.form(max_files=1, max_fields=4) as form:
-            _check_csrf(session, form)
-            part = form.get("file")
-            if part is None or isinstance(part, str) or not part.filename:
-                raise Refused(400, "Choose a file to upload.")
-            folder = _new_upload(state, source.source_id)
-            with _removed_on_refusal(folder):
-                size = await _save_part(part, folder / "upload", source)
-                _check_format(source, folder / "upload")
-        await _check(state, source, folder / "upload", folder, str(part.filename), size)
+        with _receiving(state, source.source_id):
+            async with request.form(max_files=1, max_fields=4) as form:
+                _check_csrf(session, form)
+                part = form.get("file")
+                if part is None or isinstance(part, str) or not part.filename:
+                    raise Refused(400, "Choose a file to upload.")
+                folder = _new_upload(state, source.source_id)
+                with _removed_on_refusal(folder):
+                    size = await _save_part(part, folder / "upload", source)
+                    _check_format(source, folder / "upload")
+            await _check(state, source, folder / "upload", folder, str(part.filename), size)
         return RedirectResponse(f"/uploads/{folder.name}", status_code=303)
 
     @app.get("/uploads/{upload_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -337,7 +340,9 @@ def _api(app: FastAPI, state: _State) -> None:
         403: {"description": "the token is another source's"},
         413: {"description": "the file is larger than the source's max_bytes"},
         415: {"description": "not a format the source reads"},
+        409: {"description": "deliveries: the source is fetched from its URL, or switched off; it takes checks only"},
         422: {"description": "the file would be refused: drift since the last good delivery, or a threshold"},
+        429: {"description": "two uploads of the source are being received or checked already"},
         503: {"description": "too many checks at once; try again"},
     }
     body = {"requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string",
@@ -378,17 +383,33 @@ async def _api_check(state: _State, request: Request, source_id: str) -> tuple[T
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > source.max_bytes:
         raise Refused(413, _too_large(int(length), source))
-    folder = _new_upload(state, source_id)
-    body = folder / "upload"
-    with _removed_on_refusal(folder):
-        size = await _save(request.stream(), body, source, "the request has no body: send the file as the body")
-        _check_format(source, body)
-    name = request.headers.get("x-file-name") or request.query_params.get("name") or f"upload.{source.format}"
-    trial = await _check(state, source, body, folder, name, size)
+    with _receiving(state, source_id):
+        folder = _new_upload(state, source_id)
+        body = folder / "upload"
+        with _removed_on_refusal(folder):
+            size = await _save(request.stream(), body, source, "the request has no body: send the file as the body")
+            _check_format(source, body)
+        name = request.headers.get("x-file-name") or request.query_params.get("name") or f"upload.{source.format}"
+        trial = await _check(state, source, body, folder, name, size)
     if trial.verdict == "refused":
         status = STATUS_OF_REFUSAL.get(trial.refusal or "unreadable", 422)
         raise Refused(status, f"the file would be refused: {trial.why}", _api_report(state, trial, folder))
     return holder, folder, trial
+
+
+@contextmanager
+def _receiving(state: _State, source_id: str) -> Iterator[None]:
+    """At most UPLOADS_PER_SOURCE uploads of one source are received and checked at a time (429 beyond): one
+    token cannot fill the disk with parallel uploads, nor hold every check slot."""
+    with state.lock:
+        if state.receiving.get(source_id, 0) >= UPLOADS_PER_SOURCE:
+            raise Refused(429, "Another upload of this source is still being received or checked: wait for it.")
+        state.receiving[source_id] = state.receiving.get(source_id, 0) + 1
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.receiving[source_id] -= 1
 
 
 @contextmanager
