@@ -95,9 +95,15 @@ def test_the_catalogue_describes_every_release_and_file(model):
         if file["available"]
     }
     assert len(expected) == 3 * 8  # the purged release has no files left
-    distributions = list(graph.subjects(RDF.type, DCAT.Distribution))
+    distributions = [d for release in releases for d in graph.objects(release, DCAT.distribution)]
+    (tombstone,) = graph.objects(versions["1.0.1"], DCAT.distribution)  # purged: its page, which says why
+    assert graph.value(tombstone, DCAT.accessURL) == URIRef(BASE_URL + "releases/1.0.1/")
+    assert graph.value(tombstone, DCAT.downloadURL) is None
+    distributions.remove(tombstone)
     assert len(distributions) == len(expected)
-    assert not list(graph.objects(versions["1.0.1"], DCAT.distribution))
+    stable = {str(graph.value(d, DCAT.downloadURL)) for d in graph.objects(series, DCAT.distribution)}
+    assert stable == {file["url"] for r in model["latest_resources"] for file in r["files"]}  # latest/'s copies
+    assert all(url.startswith(BASE_URL + "latest/") for url in stable) and len(stable) == 8
     for distribution in distributions:
         url = graph.value(distribution, DCAT.downloadURL)
         file = expected[str(url)]
@@ -116,30 +122,87 @@ def test_without_a_base_url_there_is_no_catalogue(published):
         catalog_turtle(build_model(published, None))
 
 
-@pytest.mark.conformance
-def test_the_official_dcat_ap_3_shapes_find_no_violation(reference, model, tmp_path, capsys):
-    from pyshacl import validate  # only the conformance test needs it
+def _shacl(reference: Path, text: str, folder: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The results of the official shapes ``names`` (in reference/``folder``) on ``text``, by severity."""
+    from pyshacl import validate  # only the conformance tests need it
 
-    folder = reference / "dcat-ap-3.0.1"
-    for name in (*SHAPES, "vocabulary-labels.ttl"):
-        assert (folder / name).is_file(), f"{folder / name} is missing: the reference folder is incomplete"
-    (tmp_path / "catalog.ttl").write_text(catalog_turtle(model), encoding="utf-8")
+    for name in names:
+        assert (reference / folder / name).is_file(), (
+            f"{reference / folder / name} is missing: the reference folder is incomplete"
+        )
     shapes = Graph()
-    for name in SHAPES:
-        shapes.parse(folder / name)
-    data = Graph().parse(tmp_path / "catalog.ttl")
-    data.parse(folder / "vocabulary-labels.ttl")
-    _, results, text = validate(data, shacl_graph=shapes, inference="none")
-
-    found = {"Violation": [], "Warning": [], "Info": []}
+    for name in names:
+        shapes.parse(reference / folder / name)
+    data = Graph().parse(data=text, format="turtle")
+    data.parse(reference / "dcat-ap-3.0.1" / "vocabulary-labels.ttl")
+    _, results, _ = validate(data, shacl_graph=shapes, inference="none")
+    found: dict[str, list[str]] = {"Violation": [], "Warning": [], "Info": []}
     for result in results.subjects(RDF.type, SH.ValidationResult):
         severity = str(results.value(result, SH.resultSeverity)).removeprefix(str(SH))
         found.setdefault(severity, []).append(
             f"{severity}: {results.value(result, SH.focusNode)} {results.value(result, SH.resultPath)}: "
             f"{results.value(result, SH.resultMessage)}"
         )
-    with capsys.disabled():  # warnings and infos are shown, never fatal
-        print(f"\nDCAT-AP 3.0.1: {len(found['Warning'])} warnings, {len(found['Info'])} infos")
-        for line in sorted(found["Warning"] + found["Info"]):
-            print("  " + line)
-    assert not found["Violation"], text
+    return found
+
+
+@pytest.mark.conformance
+def test_the_dcat_ap_3_shapes_with_the_recommended_ones_find_nothing(reference, model):
+    """Superseded, withdrawn, purged and current releases: no violation and no warning (issue 17)."""
+    found = _shacl(reference, catalog_turtle(model), "dcat-ap-3.0.1", (*SHAPES, "html__shacl__shapes_recommended.ttl"))
+    assert found == {"Violation": [], "Warning": [], "Info": []}, "\n".join(found["Violation"] + found["Warning"])
+
+
+@pytest.mark.conformance
+def test_the_dcat_ap_2_catalogue_passes_the_2_1_1_shapes(reference, model):
+    """data.europa.eu converts what it harvests to DCAT-AP 2.1.1, and national portals still run it."""
+    names = (
+        "dcat-ap_2.1.1_shacl_shapes.ttl",
+        "dcat-ap_2.1.1_shacl_range.ttl",
+        "dcat-ap_2.1.1_shacl_shapes_recommended.ttl",
+    )
+    found = _shacl(reference, catalog_turtle(model, profile="2.1.1"), "dcat-ap-2.1.1", names)
+    assert found == {"Violation": [], "Warning": [], "Info": []}, "\n".join(found["Violation"] + found["Warning"])
+    assert not found["Violation"]
+    three = _shacl(reference, catalog_turtle(model), "dcat-ap-2.1.1", names[:2])
+    assert three["Violation"], "the 3.0.1 form is refused by 2.1.1 (byteSize, SHA-256): why both files exist"
+
+
+def _coverage(graph: Graph, dataset: URIRef) -> tuple[set[str], str, str]:
+    period = graph.value(dataset, DCT.temporal)
+    countries = {str(c).rsplit("/", 1)[1] for c in graph.objects(dataset, DCT.spatial)}
+    return countries, str(graph.value(period, DCAT.startDate)), str(graph.value(period, DCAT.endDate))
+
+
+def test_spatial_and_temporal_coverage_follow_the_data(schemas, tmp_path):
+    """A release whose rows name a new country and a later date is described with both (issue 17)."""
+    folder = tmp_path / "published"
+    tables = demo_tables(schemas, tmp_path / "work")
+    metadata = package_metadata(load_config(PROJECT_ROOT / "sources.yaml", schemas, environ={}), schemas)
+    day = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+    publish_release(tables, schemas, folder, day, "fp", {}, [], {}, metadata)
+    activities = tables["activities"]
+    assert "IS" not in activities.column("country").to_pylist()
+    countries = activities.column("country").to_pylist()
+    countries[0] = "IS"  # Iceland
+    ends = activities.column("end_date").to_pylist()
+    ends[0] = dt.date(2031, 12, 31)
+    for name, values in (("country", countries), ("end_date", ends)):
+        index = activities.schema.get_field_index(name)
+        activities = activities.set_column(
+            index, activities.schema.field(index), pa.array(values, activities.schema.field(index).type)
+        )
+    publish_release(
+        {**tables, "activities": activities}, schemas, folder, day + dt.timedelta(days=1), "fp2", {}, [], {}, metadata
+    )
+
+    model = build_model(folder, BASE_URL)
+    newer, older = (r["version"] for r in model["releases"])
+    graph = Graph().parse(data=catalog_turtle(model), format="turtle")
+    first = _coverage(graph, URIRef(f"{BASE_URL}releases/{older}/#dataset"))
+    second = _coverage(graph, URIRef(f"{BASE_URL}releases/{newer}/#dataset"))
+    assert "ISL" not in first[0] and "ISL" in second[0] and "BEL" in first[0]
+    assert first[2] < "2031-12-31" == second[2] and first[1] == second[1]
+    assert graph.value(URIRef("http://publications.europa.eu/resource/authority/country/ISL"), DCAT.bbox) is not None
+    series = _coverage(graph, URIRef(BASE_URL + "#series"))
+    assert series[0] == first[0] | second[0] and series[2] == "2031-12-31"

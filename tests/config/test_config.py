@@ -243,3 +243,34 @@ def test_a_constraint_value_its_field_cannot_read_is_refused_by_check(tmp_path, 
     status = cli.main(["check", "--sources", str(PROJECT_ROOT / "sources.yaml"), "--schemas", str(folder)])
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert status == 2 and f"{path}: " in last_line and expected in last_line, last_line
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"themes": ["EDUCATION"]}, "key 'themes': expected a list of EU data-theme codes (AGRI"),
+        ({"themes": "EDUC"}, "key 'themes'"),
+        ({"languages": ["eng"]}, "key 'languages': expected a list of ISO 639-1 codes"),
+        ({"languages": ["xx"]}, "key 'languages'"),
+    ],
+)
+def test_the_datasets_themes_and_languages_are_checked(tmp_path, change, expected):
+    """package.json is the one home of the dataset's title, description, keywords, themes and languages."""
+    import json
+    import shutil
+
+    from partnerdata.config.schemas import load_schemas
+
+    folder = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, folder)
+    package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    (folder / "package.json").write_text(json.dumps({**package, **change}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_schemas(folder)
+
+
+def test_the_publishers_type_is_an_adms_publisher_type(tmp_path, schemas):
+    settings = {"publisher": {"name": "A college", "type": "NonProfitOrganization"}}
+    message = _error(tmp_path, schemas, _entry(), settings=settings)
+    assert "key 'type': expected one of the ADMS publisher types" in message
+    assert "(did you mean 'NonProfitOrganisation'?)" in message

@@ -347,7 +347,7 @@ def test_numbers_at_their_bounds_pass(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({"publisher": {"name": "Desk", "homepage": "https://x.example"}}, "settings: key 'publisher': unknown key 'homepage' (known keys: name, url)"),
+        ({"publisher": {"name": "Desk", "homepage": "https://x.example"}}, "settings: key 'publisher': unknown key 'homepage' (known keys: name, type, url)"),
         ({"publisher": {"nmae": "Desk"}}, "settings: key 'publisher': unknown key 'nmae' (did you mean 'name'?)"),
         ({"contact_point": {"mail": "desk@x.example"}}, "settings: key 'contact_point': unknown key 'mail' (did you mean 'email'?)"),
         ({"publisher": "Desk"}, "settings: key 'publisher': expected a mapping, got 'Desk'"),

@@ -21,7 +21,8 @@ from partnerdata.config import layout
 from partnerdata.util.files import fsync_path
 
 CATALOG_JSON = "catalog.json"
-CATALOG_TTL = "catalog.ttl"
+CATALOG_TTL = "catalog.ttl"  # DCAT-AP 3.0.1
+CATALOG_TTL_2 = "catalog-dcat-ap-2.ttl"  # the same, in the form DCAT-AP 2.1.1 wants, for portals still on it
 FEED_XML = "feed.xml"
 INDEX_HTML = "index.html"
 TEMP_PREFIX = ".catalogue-"  # a page being written; renamed into place, or removed by the next refresh
@@ -55,8 +56,10 @@ def refresh_catalogue(
         from partnerdata.catalogue.dcat import catalog_turtle
 
         _write(published_dir / CATALOG_TTL, catalog_turtle(model))
+        _write(published_dir / CATALOG_TTL_2, catalog_turtle(model, profile="2.1.1"))
     else:
-        (published_dir / CATALOG_TTL).unlink(missing_ok=True)  # no absolute URLs: no DCAT description
+        for name in (CATALOG_TTL, CATALOG_TTL_2):  # no absolute URLs: no DCAT description
+            (published_dir / name).unlink(missing_ok=True)
     # Last: its digest says the files above are current.
     _write(
         published_dir / CATALOG_JSON,

@@ -29,9 +29,14 @@ from urllib.parse import urljoin
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
+from partnerdata.catalogue.places import box_wkt, centre_wkt, country_box
+from partnerdata.config.schemas import DATA_THEMES
+from partnerdata.config.sources import PUBLISHER_TYPES
 from partnerdata.util.safe_text import mailto_link, safe_link, xml_text
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+GEOSPARQL = Namespace("http://www.opengis.net/ont/geosparql#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3: rdflib.namespace.DCAT lacks DatasetSeries, inSeries, version
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -63,10 +68,23 @@ FILE_STATUS = {
     "withdrawn": (DISTRIBUTION_STATUS.WITHDRAWN, "Withdrawn"),
 }
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
+# The EU vocabularies' terms the catalogue uses, each with the label a portal shows (and the shapes ask of a
+# skos:Concept), so that a harvester needs to fetch none of them.
+THEME_SCHEME = URIRef(EU_AUTHORITY + "data-theme")
+PUBLIC_ACCESS = URIRef(EU_AUTHORITY + "access-right/PUBLIC")
+STABLE = URIRef(EU_AUTHORITY + "planned-availability/STABLE")
+DAILY = URIRef(EU_AUTHORITY + "frequency/DAILY")  # the series: a nightly run may publish a release
+NEVER = URIRef(EU_AUTHORITY + "frequency/NEVER")  # a release: its files never change
+PUBLISHER_TYPE = "http://purl.org/adms/publishertype/"
 
 
-def catalog_turtle(model: dict[str, Any]) -> str:
-    """catalog.ttl: the DCAT-AP 3 description of the catalogue model (the same model gives the same text)."""
+def catalog_turtle(model: dict[str, Any], profile: str = "3.0.1") -> str:
+    """catalog.ttl: the DCAT-AP 3 description of the catalogue model (the same model gives the same text).
+
+    ``profile="2.1.1"``: the same in the form DCAT-AP 2.1.1 wants (catalog-dcat-ap-2.ttl), where the two
+    disagree: 2.1.1 types dcat:byteSize xsd:decimal where 3.0.1 wants xsd:nonNegativeInteger, and it accepts
+    only SHA-1 checksums, so the SHA-256 ones (SHA256SUMS has them) are left out."""
     base = _base_url(model)
     graph = _new_graph()
     catalog = URIRef(base + "#catalog")
@@ -74,11 +92,11 @@ def catalog_turtle(model: dict[str, Any]) -> str:
     agents = _agents(graph, model, base)
     licence = _licence(graph, model["licence"], base)
 
-    _describe_catalog(graph, catalog, model, base, agents)
-    _describe_series(graph, series, model, agents)
+    _describe_catalog(graph, catalog, model, base, agents, licence)
+    _describe_series(graph, series, {**model, "profile": profile}, agents, licence)
     graph.add((catalog, DCAT.dataset, series))
     for release in model["releases"]:
-        dataset = _describe_release(graph, release, model, series, agents, licence)
+        dataset = _describe_release(graph, release, {**model, "profile": profile}, series, agents, licence)
         graph.add((catalog, DCAT.dataset, dataset))
     return graph.serialize(format="turtle")
 
@@ -108,6 +126,8 @@ def _new_graph() -> Graph:
         ("foaf", FOAF),
         ("vcard", VCARD),
         ("adms", ADMS),
+        ("dcatap", DCATAP),
+        ("gsp", GEOSPARQL),
         ("spdx", SPDX),
         ("skos", SKOS),
         ("xsd", XSD),
@@ -130,6 +150,11 @@ def _agents(graph: Graph, model: dict[str, Any], base: str) -> Agents:
     homepage = _document(graph, described.get("url"))
     if homepage is not None:
         graph.add((publisher, FOAF.homepage, homepage))
+    if described.get("type") in PUBLISHER_TYPES:
+        kind = URIRef(PUBLISHER_TYPE + described["type"])
+        graph.add((publisher, DCTERMS.type, kind))
+        graph.add((kind, RDF.type, SKOS.Concept))
+        graph.add((kind, SKOS.prefLabel, Literal(PUBLISHER_TYPES[described["type"]], lang="en")))
     return {"publisher": publisher, "contact_point": _contact_point(graph, model.get("contact_point") or {}, base)}
 
 
@@ -168,7 +193,9 @@ def _licence(graph: Graph, licence: dict[str, Any], base: str) -> URIRef:
     return node
 
 
-def _describe_catalog(graph: Graph, catalog: URIRef, model: dict[str, Any], base: str, agents: Agents) -> None:
+def _describe_catalog(
+    graph: Graph, catalog: URIRef, model: dict[str, Any], base: str, agents: Agents, licence: URIRef
+) -> None:
     """The published/ folder as a catalogue: its homepage is the index page under the base URL."""
     graph.add((catalog, RDF.type, DCAT.Catalog))
     graph.add((catalog, DCTERMS.title, _text(f"Catalogue: {model['title']}")))
@@ -176,9 +203,16 @@ def _describe_catalog(graph: Graph, catalog: URIRef, model: dict[str, Any], base
     graph.add((catalog, FOAF.homepage, _page(graph, base)))
     _add_agents(graph, catalog, agents)
     _add_dates(graph, catalog, model)
+    _add_languages(graph, catalog, model)
+    if model.get("themes"):
+        graph.add((catalog, DCAT.themeTaxonomy, THEME_SCHEME))
+        graph.add((THEME_SCHEME, RDF.type, SKOS.ConceptScheme))
+        graph.add((THEME_SCHEME, DCTERMS.title, Literal("Data theme", lang="en")))
+    graph.add((catalog, DCTERMS.license, licence))
+    _add_coverage(graph, catalog, overall_coverage(model), temporal=False)
 
 
-def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents: Agents) -> None:
+def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents: Agents, licence: URIRef) -> None:
     """The dataset as a whole; each release is a member. Typed dcat:Dataset as well (DCAT 3 makes a
     series a dataset) so that the catalogue can list it under dcat:dataset without inference."""
     graph.add((series, RDF.type, DCAT.DatasetSeries))
@@ -189,6 +223,15 @@ def _describe_series(graph: Graph, series: URIRef, model: dict[str, Any], agents
         graph.add((series, DCAT.keyword, _text(keyword)))
     _add_agents(graph, series, agents)
     _add_dates(graph, series, model)
+    _add_context(graph, series, model, DAILY)
+    _add_coverage(graph, series, overall_coverage(model))
+    for resource in model.get("latest_resources", []):  # the stable URLs of the current release's files
+        for file in resource["files"]:
+            latest = {"page_url": str(series).removesuffix("#series"), "status": "current", "created": model["updated"]}
+            distribution = _describe_file(graph, latest, resource, {**file, "id": f"latest-{resource['name']}"},
+                                          model, licence)  # fmt: skip
+            if distribution is not None:
+                graph.add((series, DCAT.distribution, distribution))
 
 
 def _describe_release(
@@ -217,12 +260,115 @@ def _describe_release(
     for keyword in model.get("keywords", []):
         graph.add((dataset, DCAT.keyword, _text(keyword)))
     _add_agents(graph, dataset, agents)
-    for resource in release["resources"]:
-        for file in resource["files"]:
-            distribution = _describe_file(graph, release, resource, file, model, licence)
-            if distribution is not None:
-                graph.add((dataset, DCAT.distribution, distribution))
+    _add_context(graph, dataset, model, NEVER)
+    _add_coverage(graph, dataset, release.get("coverage"))
+    distributions = [
+        distribution
+        for resource in release["resources"]
+        for file in resource["files"]
+        if (distribution := _describe_file(graph, release, resource, file, model, licence)) is not None
+    ]
+    if not distributions:  # purged: what is left is the tombstone page, which says what happened
+        distributions.append(_tombstone(graph, release, licence))
+    for distribution in distributions:
+        graph.add((dataset, DCAT.distribution, distribution))
     return dataset
+
+
+def _tombstone(graph: Graph, release: dict[str, Any], licence: URIRef) -> URIRef:
+    """A purged release's one distribution: its page, which says that and why its files were deleted."""
+    distribution = URIRef(release["page_url"] + "#tombstone")
+    graph.add((distribution, RDF.type, DCAT.Distribution))
+    graph.add((distribution, DCTERMS.title, _text(f"Release {release['version']}: its data files were deleted")))
+    graph.add((distribution, DCAT.accessURL, _page(graph, release["page_url"])))
+    graph.add((distribution, DCAT.mediaType, _media_type(graph, "text/html")))
+    graph.add((distribution, DCTERMS.format, URIRef(EU_AUTHORITY + "file-type/HTML")))
+    graph.add((URIRef(EU_AUTHORITY + "file-type/HTML"), RDF.type, DCTERMS.MediaTypeOrExtent))
+    graph.add((distribution, DCTERMS.license, licence))
+    graph.add((distribution, ADMS.status, _status(graph, "withdrawn")))
+    graph.add((distribution, DCTERMS.description, _text(
+        "The page of a release that was withdrawn and whose data files were deleted (a purge): it says when and "
+        "why, and keeps the checksums of the files that were there.")))  # fmt: skip
+    _add_rights(graph, distribution, release)
+    _add_availability(graph, distribution)
+    return distribution
+
+
+def _add_context(graph: Graph, node: URIRef, model: dict[str, Any], frequency: URIRef) -> None:
+    """What a portal filters and scores a dataset by: its themes, languages, access rights and update frequency."""
+    for code in model.get("themes", []):
+        theme = URIRef(f"{THEME_SCHEME}/{code}")
+        graph.add((node, DCAT.theme, theme))
+        graph.add((theme, RDF.type, SKOS.Concept))
+        graph.add((theme, SKOS.inScheme, THEME_SCHEME))
+        graph.add((theme, SKOS.prefLabel, Literal(DATA_THEMES[code], lang="en")))
+    _add_languages(graph, node, model)
+    graph.add((node, DCTERMS.accessRights, PUBLIC_ACCESS))
+    graph.add((PUBLIC_ACCESS, RDF.type, DCTERMS.RightsStatement))
+    graph.add((PUBLIC_ACCESS, RDFS.label, Literal("Public", lang="en")))
+    graph.add((node, DCTERMS.accrualPeriodicity, frequency))
+    graph.add((frequency, RDF.type, DCTERMS.Frequency))
+
+
+def overall_coverage(model: dict[str, Any]) -> dict[str, Any] | None:
+    """What the releases the catalogue lists cover together: every country, the earliest and the latest date."""
+    covered = [r["coverage"] for r in model["releases"] if r.get("coverage")]
+    if not covered:
+        return None
+    starts = [c["start"] for c in covered if c.get("start")]
+    ends = [c["end"] for c in covered if c.get("end")]
+    return {"countries": sorted({code for c in covered for code in c.get("countries", [])}),
+            "start": min(starts) if starts else None, "end": max(ends) if ends else None}  # fmt: skip
+
+
+def _add_coverage(graph: Graph, node: URIRef, coverage: dict[str, Any] | None, temporal: bool = True) -> None:
+    """dct:spatial: the EU country authority's term for each country the rows name; dct:temporal: a
+    dct:PeriodOfTime from the earliest to the latest date in them."""
+    import pycountry
+
+    if not coverage:
+        return
+    for code in coverage.get("countries", []):
+        country = pycountry.countries.get(alpha_2=code)
+        if country is None:  # XK (Kosovo) and other user-assigned codes: no EU country term to name
+            continue
+        term = URIRef(f"{EU_AUTHORITY}country/{country.alpha_3}")
+        graph.add((node, DCTERMS.spatial, term))
+        graph.add((term, RDF.type, DCTERMS.Location))
+        box = country_box(code)
+        if box is not None:  # what a portal's map search reads
+            graph.add((term, DCAT.bbox, Literal(box_wkt(box), datatype=GEOSPARQL.wktLiteral)))
+            graph.add((term, DCAT.centroid, Literal(centre_wkt(box), datatype=GEOSPARQL.wktLiteral)))
+    if temporal and (coverage.get("start") or coverage.get("end")):
+        period = URIRef(f"{node}-period") if "#" in str(node) else BNode()
+        graph.add((node, DCTERMS.temporal, period))
+        graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        for key, predicate in (("start", DCAT.startDate), ("end", DCAT.endDate)):
+            if coverage.get(key):
+                graph.add((period, predicate, Literal(xml_text(coverage[key]), datatype=XSD.date, normalize=False)))
+
+
+def _add_languages(graph: Graph, node: URIRef, model: dict[str, Any]) -> None:
+    """The EU language authority's terms for the ISO 639-1 codes of package.json's languages."""
+    import pycountry
+
+    for code in model.get("languages", []):
+        language = pycountry.languages.get(alpha_2=code)
+        if language is None:
+            continue
+        term = URIRef(f"{EU_AUTHORITY}language/{language.alpha_3.upper()}")
+        graph.add((node, DCTERMS.language, term))
+        graph.add((term, RDF.type, DCTERMS.LinguisticSystem))
+
+
+def _add_rights(graph: Graph, distribution: URIRef, release: dict[str, Any]) -> None:
+    """dct:rights: in words, what the licence lets a data user do, and where the data come from."""
+    rights = URIRef(release["page_url"].split("releases/")[0] + "#rights")
+    graph.add((distribution, DCTERMS.rights, rights))
+    graph.add((rights, RDF.type, DCTERMS.RightsStatement))
+    graph.add((rights, RDFS.label, Literal(
+        "Open data: free to reuse under the licence given with it, crediting the publisher and the partner "
+        "organisations named in the release's sources.", lang="en")))  # fmt: skip
 
 
 def _version_notes(release: dict[str, Any]) -> str:
@@ -255,7 +401,7 @@ def _describe_file(
 
     None for a file that is gone (a purged release) or whose name in datapackage.json makes no valid URL."""
     fmt = file["format"]
-    distribution = URIRef(f"{release['page_url']}#{resource['name']}-{fmt}")
+    distribution = URIRef(f"{release['page_url']}#{file.get('id', resource['name'])}-{fmt}")
     if not file.get("available", True) or not safe_link(file["url"]) or not safe_link(str(distribution)):
         return None
     url = URIRef(file["url"])
@@ -275,11 +421,22 @@ def _describe_file(
         graph.add((distribution, DCTERMS.issued, _datetime(release["created"])))
     if release["status"] in FILE_STATUS:
         graph.add((distribution, ADMS.status, _status(graph, release["status"])))
+    dcat_ap_2 = model.get("profile") == "2.1.1"
     if file.get("bytes") is not None:
-        graph.add((distribution, DCAT.byteSize, Literal(file["bytes"], datatype=XSD.nonNegativeInteger)))
-    if file.get("sha256"):
+        size = XSD.decimal if dcat_ap_2 else XSD.nonNegativeInteger
+        graph.add((distribution, DCAT.byteSize, Literal(str(int(file["bytes"])), datatype=size, normalize=False)))
+    if file.get("sha256") and not dcat_ap_2:
         graph.add((distribution, SPDX.checksum, _checksum(graph, file["sha256"])))
+    _add_rights(graph, distribution, release)
+    _add_availability(graph, distribution)
     return distribution
+
+
+def _add_availability(graph: Graph, distribution: URIRef) -> None:
+    """dcatap:availability: the files of a release never change, and stay until a purge."""
+    graph.add((distribution, DCATAP.availability, STABLE))
+    graph.add((STABLE, RDF.type, SKOS.Concept))
+    graph.add((STABLE, SKOS.prefLabel, Literal("Stable", lang="en")))
 
 
 def _checksum(graph: Graph, sha256: str) -> BNode:

@@ -73,7 +73,11 @@ def index_page(model: dict[str, Any], charts: list[Chart]) -> str:
             '<p>Checksums: <a href="latest/SHA256SUMS">SHA256SUMS</a> · metadata: '
             '<a href="latest/datapackage.json">datapackage.json</a> (Frictionless Data Package) · '
             '<a href="catalog.json">catalog.json</a> · '
-            + ('<a href="catalog.ttl">catalog.ttl</a> (DCAT-AP) · ' if model["base_url"] else "")
+            + (
+                '<a href="catalog.ttl">catalog.ttl</a> (DCAT-AP 3; <a href="catalog-dcat-ap-2.ttl">2.1.1</a>) · '
+                if model["base_url"]
+                else ""
+            )
             + '<a href="feed.xml">feed.xml</a> (Atom)</p>',
         ]
     else:

@@ -22,6 +22,7 @@ from partnerdata.release.store import (
     current_release,
     existing_versions,
     read_package,
+    release_coverage,
 )
 from partnerdata.util import safe_text
 
@@ -51,6 +52,8 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
         "title": package.get("title", "partnerdata"),
         "description": package.get("description", ""),
         "keywords": package.get("keywords", []),
+        "themes": package.get("themes", []),  # EU data-theme codes (schemas/package.json)
+        "languages": package.get("languages", []),  # of the metadata and the data's texts (ISO 639-1)
         "licence": (package.get("licenses") or [{}])[0],
         "publisher": _publisher(package),
         "contact_point": package.get("contact_point", {}),
@@ -149,6 +152,7 @@ def _release(
         "checksums": file_url(base_url, prefix + "SHA256SUMS") if not purged else None,
         "documents": [name for name in RELEASE_DOCUMENTS if (folder / name).exists()],
         "resources": resources,
+        "coverage": release_coverage(published_dir, version),  # countries, first and last date (or None)
     }
 
 
@@ -168,7 +172,11 @@ def _latest_resources(release: dict[str, Any], base_url: str | None) -> list[dic
 def _publisher(package: dict[str, Any]) -> dict[str, Any]:
     for contributor in package.get("contributors", []):
         if contributor.get("role") == "publisher":
-            return {"name": contributor.get("title", ""), "url": contributor.get("path")}
+            return {
+                "name": contributor.get("title", ""),
+                "url": contributor.get("path"),
+                "type": contributor.get("type"),
+            }
     return {"name": package.get("title", "partnerdata"), "url": package.get("homepage")}
 
 

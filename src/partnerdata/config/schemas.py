@@ -105,10 +105,49 @@ def load_schemas(folder: Path | str) -> Schemas:
         rules = yaml.safe_load((folder / "rules.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise ConfigError(f"{folder}: cannot read package.json or rules.yaml: {error}") from None
+    _check_descriptive(package, folder / "package.json")
     schemas = Schemas(folder=folder, resources=resources, package=package, rules=rules)
     _check_references(schemas)
     _check_rules(schemas)
     return schemas
+
+
+# The EU data-theme vocabulary (http://publications.europa.eu/resource/authority/data-theme/...): package.json's
+# "themes" name the dataset's themes by these codes, which portals browse by.
+DATA_THEMES = {
+    "AGRI": "Agriculture, fisheries, forestry and food",
+    "ECON": "Economy and finance",
+    "EDUC": "Education, culture and sport",
+    "ENER": "Energy",
+    "ENVI": "Environment",
+    "GOVE": "Government and public sector",
+    "HEAL": "Health",
+    "INTR": "International issues",
+    "JUST": "Justice, legal system and public safety",
+    "OP_DATPRO": "Provisional data",
+    "REGI": "Regions and cities",
+    "SOCI": "Population and society",
+    "TECH": "Science and technology",
+    "TRAN": "Transport",
+}
+
+
+def _check_descriptive(package: dict[str, Any], path: Path) -> None:
+    """package.json's "themes" are EU data-theme codes, its "languages" ISO 639-1 codes (en, nl, fr ...)."""
+    import pycountry
+
+    themes = package.get("themes", [])
+    if not isinstance(themes, list) or any(t not in DATA_THEMES for t in themes):
+        raise ConfigError(f"{path}: key 'themes': expected a list of EU data-theme codes ({', '.join(DATA_THEMES)}), "
+                          f"got {themes!r}")  # fmt: skip
+    languages = package.get("languages", [])
+    if not isinstance(languages, list) or any(
+        not isinstance(code, str) or len(code) != 2 or pycountry.languages.get(alpha_2=code) is None
+        for code in languages
+    ):
+        raise ConfigError(
+            f"{path}: key 'languages': expected a list of ISO 639-1 codes (en, nl, fr ...), got {languages!r}"
+        )
 
 
 def _check_schema(descriptor: dict[str, Any], path: Path) -> None:

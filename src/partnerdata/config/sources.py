@@ -86,7 +86,21 @@ SETTINGS_KEYS = {
     **{key: kind for key, (kind, _, _) in SETTINGS_NUMBERS.items()},
 }
 # The blocks of settings that describe the publisher in datapackage.json and the catalogue.
-PUBLISHER_KEYS = {"name", "url"}
+PUBLISHER_KEYS = {"name", "url", "type"}
+# settings.publisher.type: the ADMS publisher types (http://purl.org/adms/publishertype/...) portals filter on.
+PUBLISHER_TYPES = {
+    "Academia-ScientificOrganisation": "Academia/Scientific organisation",
+    "Company": "Company",
+    "IndustryConsortium": "Industry consortium",
+    "LocalAuthority": "Local Authority",
+    "NationalAuthority": "National authority",
+    "NonGovernmentalOrganisation": "Non-Governmental Organisation",
+    "NonProfitOrganisation": "Non-Profit Organisation",
+    "PrivateIndividual(s)": "Private Individual(s)",
+    "RegionalAuthority": "Regional authority",
+    "StandardisationBody": "Standardisation body",
+    "SupraNationalAuthority": "Supra-national authority",
+}
 INBOX = "inbox"  # the url of a source whose partner delivers through the inbox
 CONTACT_POINT_KEYS = {"name", "email"}
 LICENCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")  # an SPDX identifier: CC-BY-4.0, LicenseRef-x
@@ -288,6 +302,14 @@ def _load_settings(raw: Any, where: str) -> Settings:
     for key, allowed in (("publisher", PUBLISHER_KEYS), ("contact_point", CONTACT_POINT_KEYS)):
         if key in settings:
             settings[key] = _text_block(settings[key], allowed, f"{where}: key '{key}'")
+    kind = settings.get("publisher", {}).get("type")
+    if kind is not None and kind not in PUBLISHER_TYPES:
+        close = difflib.get_close_matches(kind, PUBLISHER_TYPES, 1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"{where}: key 'publisher': key 'type': expected one of the ADMS publisher types "
+            f"({', '.join(PUBLISHER_TYPES)}), got {_brief(kind)}{hint}"
+        )
     url = settings.get("publisher", {}).get("url")
     if url is not None and safe_link(url) is None:
         raise ConfigError(f"{where}: key 'publisher': key 'url': expected {PUBLIC_URL}, got {_brief(url)}")

@@ -10,7 +10,9 @@ from typing import Any
 
 from partnerdata.config.schemas import Schemas
 
-DESCRIPTIVE_PACKAGE_KEYS = ("title", "description", "licenses", "contributors", "contact_point", "keywords", "homepage")
+DESCRIPTIVE_PACKAGE_KEYS = (
+    "title", "description", "licenses", "contributors", "contact_point", "keywords", "themes", "languages", "homepage",
+)  # fmt: skip
 
 
 def digest_of_content(resources: dict[str, dict[str, Any]], schemas: Schemas, metadata: dict[str, Any]) -> str:

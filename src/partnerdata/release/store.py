@@ -144,3 +144,49 @@ def verify_checksums(folder: Path) -> None:
 
 
 SHA256SUMS = "SHA256SUMS"
+
+
+def release_coverage(published_dir: Path, version: str) -> dict[str, Any] | None:
+    """What a release covers, for the catalogue's dct:spatial and dct:temporal: the countries its rows name
+    (every field called country or ..._countries) and its earliest and latest date (every date field).
+    Read from its Parquet files, a column at a time; a purged release's tombstone keeps what it covered."""
+    folder = layout.release_dir(published_dir, version)
+    tombstone = folder / TOMBSTONE_JSON
+    if tombstone.is_file():
+        kept = json.loads(tombstone.read_text(encoding="utf-8")).get("coverage")
+        return dict(kept) if isinstance(kept, dict) else None
+    try:
+        return coverage_of(folder, read_package(published_dir, version))
+    except (OSError, ValueError, KeyError, TypeError):  # Arrow's errors are of these kinds: no coverage, not a crash
+        return None
+
+
+def coverage_of(folder: Path, package: dict[str, Any]) -> dict[str, Any] | None:
+    """The coverage of the release in ``folder`` described by ``package`` (its datapackage.json)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    countries: set[str] = set()
+    dates: list[str] = []
+    for resource in package.get("resources", []):
+        path = folder / str(resource.get("parquet", {}).get("path", ""))
+        fields = resource.get("schema", {}).get("fields", [])
+        spatial = [f["name"] for f in fields if f["name"] == "country" or f["name"].endswith("_countries")]
+        temporal = [f["name"] for f in fields if f.get("type") == "date"]
+        if not path.is_file() or not (spatial or temporal):
+            continue
+        table = pq.read_table(path, columns=spatial + temporal)
+        for name in spatial:
+            column = table.column(name)
+            values = pc.list_flatten(column) if hasattr(column.type, "value_type") else column
+            countries |= {v for v in pc.unique(values).to_pylist() if isinstance(v, str) and v}
+        for name in temporal:
+            low, high = pc.min_max(table.column(name)).values()
+            dates += [d.as_py().isoformat() for d in (low, high) if d.is_valid]
+    if not countries and not dates:
+        return None
+    return {
+        "countries": sorted(countries),
+        "start": min(dates) if dates else None,
+        "end": max(dates) if dates else None,
+    }

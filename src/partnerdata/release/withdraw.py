@@ -20,6 +20,7 @@ from partnerdata.release.store import (
     TOMBSTONE_JSON,
     WITHDRAWN_JSON,
     checked_version,
+    coverage_of,
     withdrawn_releases,
 )
 from partnerdata.util.clock import utc_text
@@ -57,7 +58,13 @@ def delete_data_files(folder: Path, hashes: dict[str, str], reason: str, at: str
     """Delete the release's data files; TOMBSTONE.json keeps the reason and the hashes of every file
     that was there (idempotent: a run killed halfway does the rest)."""
     if not (folder / TOMBSTONE_JSON).is_file():
-        write_json_atomically(folder / TOMBSTONE_JSON, {"purged_at": at, "by": by, "reason": reason, "files": hashes})
+        # What the release covered (countries, first and last date) stays: a portal's record of it keeps its place.
+        try:
+            coverage = coverage_of(folder, json.loads((folder / "datapackage.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError):
+            coverage = None
+        tombstone = {"purged_at": at, "by": by, "reason": reason, "files": hashes, "coverage": coverage}
+        write_json_atomically(folder / TOMBSTONE_JSON, tombstone)
     for name in hashes:
         # SHA256SUMS names files of this folder only: a name with a path in it is never followed.
         if name.endswith((".csv", ".parquet")) and name == Path(name).name and not name.startswith("."):

@@ -340,6 +340,8 @@ def package_metadata(config: Config, schemas: Schemas) -> dict[str, Any]:
         publisher = {"title": settings.publisher["name"], "role": "publisher"}
         if settings.publisher.get("url"):
             publisher["path"] = settings.publisher["url"]
+        if settings.publisher.get("type"):
+            publisher["type"] = settings.publisher["type"]
         contributors = [publisher] + [c for c in contributors if c.get("role") != "publisher"]
     metadata: dict[str, Any] = {"licenses": licences or [{"name": settings.licence}], "contributors": contributors}
     if settings.contact_point:
