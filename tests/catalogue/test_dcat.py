@@ -206,3 +206,21 @@ def test_spatial_and_temporal_coverage_follow_the_data(schemas, tmp_path):
     assert graph.value(URIRef("http://publications.europa.eu/resource/authority/country/ISL"), DCAT.bbox) is not None
     series = _coverage(graph, URIRef(BASE_URL + "#series"))
     assert series[0] == first[0] | second[0] and series[2] == "2031-12-31"
+
+
+def test_withdrawals_reach_harvesters(model):
+    """A portal that harvests again finds a withdrawn release marked, and the series' last member moved back."""
+    graph = Graph().parse(data=catalog_turtle(model), format="turtle")
+    dataset_status = {
+        v: str(graph.value(URIRef(f"{BASE_URL}releases/{v}/#dataset"), ADMS.status)).rsplit("/", 1)[1]
+        for v in ("1.0.0", "1.0.1", "1.0.2", "1.0.3")
+    }
+    assert dataset_status == {"1.0.0": "Deprecated", "1.0.1": "Withdrawn", "1.0.2": "Completed", "1.0.3": "Withdrawn"}
+    series = URIRef(BASE_URL + "#series")
+    assert graph.value(series, DCAT.last) == URIRef(f"{BASE_URL}releases/1.0.2/#dataset")  # 1.0.3 was withdrawn
+    assert graph.value(series, DCAT.first) == URIRef(f"{BASE_URL}releases/1.0.0/#dataset")
+    assert graph.value(URIRef(f"{BASE_URL}releases/1.0.1/#dataset"), DCAT.prev) == URIRef(
+        f"{BASE_URL}releases/1.0.0/#dataset"
+    )
+    notes = str(graph.value(URIRef(f"{BASE_URL}releases/1.0.3/#dataset"), ADMS.versionNotes))
+    assert "Withdrawn on" in notes and "a project title was wrong" in notes

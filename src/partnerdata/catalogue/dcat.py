@@ -68,6 +68,15 @@ FILE_STATUS = {
     "withdrawn": (DISTRIBUTION_STATUS.WITHDRAWN, "Withdrawn"),
 }
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+ADMS_STATUS = Namespace("http://purl.org/adms/status/")
+# A release's status -> the ADMS status of the release as a dataset, so that a portal that harvests again marks
+# (or drops) a withdrawn one; its files carry the EU distribution status (FILE_STATUS).
+RELEASE_STATUS = {
+    "current": (ADMS_STATUS.Completed, "Completed"),
+    "superseded": (ADMS_STATUS.Deprecated, "Deprecated"),
+    "withdrawn": (ADMS_STATUS.Withdrawn, "Withdrawn"),
+    "purged": (ADMS_STATUS.Withdrawn, "Withdrawn"),
+}
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 # The EU vocabularies' terms the catalogue uses, each with the label a portal shows (and the shapes ask of a
 # skos:Concept), so that a harvester needs to fetch none of them.
@@ -95,10 +104,27 @@ def catalog_turtle(model: dict[str, Any], profile: str = "3.0.1") -> str:
     _describe_catalog(graph, catalog, model, base, agents, licence)
     _describe_series(graph, series, {**model, "profile": profile}, agents, licence)
     graph.add((catalog, DCAT.dataset, series))
+    datasets = {}
     for release in model["releases"]:
         dataset = _describe_release(graph, release, {**model, "profile": profile}, series, agents, licence)
         graph.add((catalog, DCAT.dataset, dataset))
+        datasets[release["version"]] = dataset
+    _link_members(graph, series, model, datasets)
     return graph.serialize(format="turtle")
+
+
+def _link_members(graph: Graph, series: URIRef, model: dict[str, Any], datasets: dict[str, URIRef]) -> None:
+    """The series' first and last member (the current release: after a withdrawal, the one latest moved back
+    to) and each release's previous one, so that a harvester follows the series as data users do."""
+    releases = model["releases"]  # newest first
+    if releases:
+        graph.add((series, DCAT.first, datasets[releases[-1]["version"]]))
+    if model.get("latest") in datasets:
+        graph.add((series, DCAT.last, datasets[model["latest"]]))
+    for release in releases:
+        previous = release.get("previous_version")
+        if previous in datasets:
+            graph.add((datasets[release["version"]], DCAT.prev, datasets[previous]))
 
 
 def _base_url(model: dict[str, Any]) -> str:
@@ -252,6 +278,11 @@ def _describe_release(
     graph.add((dataset, DCAT.version, _text(version)))
     graph.add((dataset, ADMS.versionNotes, _text(_version_notes(release))))
     graph.add((dataset, DCAT.inSeries, series))
+    if release["status"] in RELEASE_STATUS:
+        status, label = RELEASE_STATUS[release["status"]]
+        graph.add((dataset, ADMS.status, status))
+        graph.add((status, RDF.type, SKOS.Concept))
+        graph.add((status, SKOS.prefLabel, Literal(label, lang="en")))
     graph.add((dataset, DCAT.landingPage, _page(graph, release["page_url"])))
     graph.add((dataset, DCTERMS.license, licence))
     if release.get("created"):
