@@ -73,10 +73,11 @@ def test_the_index_page_has_everything_a_data_user_needs(site):
         "intercultural_pedagogy",  # allowed values in the data dictionary
     ):
         assert expected in text, expected
-    # Headings go down one level at a time; tables have header cells; no script, style sheet or image is loaded.
+    # Headings go down one level at a time; tables have header cells; no script, style sheet or image is loaded
+    # (the one script element is schema.org's JSON-LD: data, which no browser runs).
     assert page.headings[0] == 1 and all(b - a <= 1 for a, b in zip(page.headings, page.headings[1:], strict=False))
     assert page.tags.get("th", 0) > 50 and page.tags.get("caption", 0) >= 5
-    assert page.external == [] and "<script" not in text
+    assert page.external == [] and text.count("<script") == text.count('<script type="application/ld+json">') == 1
     # Three charts, each an SVG with a label, a caption and its numbers.
     assert sorted(page.svg_labels) == [
         "Activities per theme and year",
@@ -246,3 +247,47 @@ def test_charts_drawn_from_the_tables_of_a_run_are_those_drawn_from_the_files(si
         for name in ("activities", "projects", "organisations", "project_partners")
     }
     assert charts_of_tables(tables) == charts(latest) and len(charts(latest)) == 3
+
+
+def test_the_landing_page_describes_the_dataset_in_schema_org_json_ld(site):
+    """Search engines' dataset search reads schema.org's Dataset from the page (issue 17)."""
+    from rdflib import Graph, Namespace, URIRef
+
+    text = (site / "index.html").read_text(encoding="utf-8")
+    (found,) = re.findall(r'<script type="application/ld\+json">\n(.*?)\n</script>', text, re.S)
+    document = json.loads(found)
+    assert document["@type"] == "Dataset" and document["@context"] == "https://schema.org/"
+    catalogue = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
+    files = {file["url"]: file for r in catalogue["latest_resources"] for file in r["files"]}
+    # Parsed as JSON-LD by rdflib, with schema.org's context given inline (this machine reaches no other host).
+    graph = Graph().parse(
+        data=json.dumps({**document, "@context": {"@vocab": "https://schema.org/"}}), format="json-ld"
+    )
+    schema = Namespace("https://schema.org/")
+    (dataset,) = graph.subjects(predicate=schema.version)
+    downloads = list(graph.objects(dataset, schema.distribution))
+    assert {str(graph.value(d, schema.contentUrl)) for d in downloads} == set(files)  # every distribution named
+    assert {str(graph.value(d, schema.encodingFormat)) for d in downloads} == {
+        "text/csv",
+        "application/vnd.apache.parquet",
+    }
+    assert str(graph.value(dataset, schema.version)) == catalogue["latest"]
+    assert str(graph.value(dataset, schema.license)) == catalogue["licence"]["path"]
+    assert graph.value(dataset, schema.creator) is not None and graph.value(dataset, schema.name) is not None
+    start, end = str(graph.value(dataset, schema.temporalCoverage)).split("/")
+    assert start < end
+    countries = {str(graph.value(place, schema.identifier)) for place in graph.objects(dataset, schema.spatialCoverage)}
+    assert "BE" in countries
+    assert not isinstance(graph.value(dataset, schema.url), URIRef) or str(graph.value(dataset, schema.url)) == BASE_URL
+
+
+def test_nothing_in_the_json_ld_ends_its_element():
+    from partnerdata.catalogue.jsonld import dataset_jsonld
+
+    model = {"title": "A </script><script>alert(1)</script> & <!-- more", "description": "", "keywords": ["<b>"],
+             "latest": "1.0.0", "releases": [{"version": "1.0.0", "created": "2026-11-25T09:30:00Z"}],
+             "latest_resources": [], "base_url": None, "licence": {}, "publisher": {"name": "</script>"}}  # fmt: skip
+    element = dataset_jsonld(model)
+    inner = element.removeprefix('<script type="application/ld+json">').removesuffix("</script>")
+    assert "<" not in inner and ">" not in inner and "&" not in inner
+    assert json.loads(inner)["name"] == model["title"]  # the text itself, unchanged

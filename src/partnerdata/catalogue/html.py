@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from partnerdata.catalogue.charts import Chart
+from partnerdata.catalogue.jsonld import dataset_jsonld
 from partnerdata.config.layout import DEGRADED
 from partnerdata.util.safe_text import html_text, mailto_link, relative_link, safe_link
 
@@ -92,7 +93,7 @@ def index_page(model: dict[str, Any], charts: list[Chart]) -> str:
     body += ['<section id="releases"><h2>All releases</h2>', _releases_table(model), "</section>"]
     body.append("</main>")
     body.append(_footer(model))
-    return _page(model["title"], "\n".join(body), model)
+    return _page(model["title"], "\n".join(body), model, dataset_jsonld(model) or "")
 
 
 def release_page(model: dict[str, Any], release: dict[str, Any], schemas: dict[str, Any]) -> str:
@@ -135,14 +136,15 @@ def release_page(model: dict[str, Any], release: dict[str, Any], schemas: dict[s
     return _page(f"{model['title']}: release {version}", "\n".join(body), model)
 
 
-def _page(title: str, body: str, model: dict[str, Any]) -> str:
+def _page(title: str, body: str, model: dict[str, Any], head: str = "") -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_text(title)}</title>\n"
         f'<meta name="description" content="{_text(model["description"][:300])}">\n'
-        f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        + (head + "\n" if head else "")
+        + f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 
