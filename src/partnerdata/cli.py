@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _profile(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "catalogue" and args.action == "score":
+        return _score(args)
     if args.command == "inbox":
         return _inbox_token(args) if args.action == "token" else _inbox(args)
     _parser().print_help()
@@ -179,6 +181,17 @@ def _parser() -> argparse.ArgumentParser:
     _inbox_options(token, inherited=True)
     token.add_argument("source_id", metavar="SOURCE_ID")
     token.add_argument("--revoke", action="store_true", help="revoke every token of the source instead")
+    catalogue = commands.add_parser("catalogue", help="the catalogue that portals harvest")
+    catalogue_actions = catalogue.add_subparsers(dest="action", required=True)
+    score = catalogue_actions.add_parser(
+        "score", help="score catalog.ttl as data.europa.eu's Metadata Quality Assessment does (405 points)"
+    )
+    score.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
+    score.add_argument("--probe", action="store_true", help="ask every access and download URL whether it answers")
+    score.add_argument(
+        "--shapes", metavar="DIR", default=os.environ.get("PARTNERDATA_REFERENCE"),
+        help="a folder with dcat-ap-3.0.1/ and dcat-ap-2.1.1/ (the official SHACL shapes; default: $PARTNERDATA_REFERENCE)",
+    )  # fmt: skip
     serve = commands.add_parser("serve", help="serve published/ on a local port, to preview the catalogue")
     serve.add_argument("--published", default="published", metavar="DIR", help="published folder (default: published)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -383,6 +396,17 @@ def _print_trial(trial: Any) -> None:
     lines += [f"  note: {note}" for note in trial.notes]
     lines += [f"  {name}: {path}" for name, path in trial.outputs.items()]
     print("\n".join(lines), flush=True)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from partnerdata.catalogue.report import score_report
+
+    try:
+        text, status = score_report(Path(args.published), args.probe, Path(args.shapes) if args.shapes else None)
+    except UsageError as error:
+        return _refused(error)
+    print(text, flush=True)
+    return status
 
 
 def _serve(args: argparse.Namespace) -> int:
