@@ -3,27 +3,40 @@ URLs probed on loopback and the official shapes, before any portal harvests it."
 
 from __future__ import annotations
 
-import threading
+import re
+import subprocess
+import sys
 
 import pytest
 
 from partnerdata import cli
-from partnerdata.catalogue.serve import make_server
 from tests.support.release_data import catalogue_site
 
 
 @pytest.fixture(scope="module")
 def served(schemas, tmp_path_factory):
-    """The demo catalogue (three releases, one withdrawn) served on loopback, with base_url pointing at it."""
+    """The demo catalogue (three releases, one withdrawn) served by `partnerdata serve` on loopback, with
+    base_url pointing at it."""
     folder = tmp_path_factory.mktemp("score")
     (folder / "published").mkdir()
-    server = make_server(folder / "published", "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base_url = f"http://127.0.0.1:{server.server_address[1]}/"
-    published = catalogue_site(schemas, folder, base_url)
-    yield published
-    server.shutdown()
-    server.server_close()
+    command = [
+        sys.executable,
+        "-m",
+        "partnerdata.cli",
+        "serve",
+        "--published",
+        str(folder / "published"),
+        "--port",
+        "0",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()  # serving ... on http://127.0.0.1:PORT/ (Ctrl-C stops)
+        base_url = re.search(r"(http://127\.0\.0\.1:\d+/)", line).group(1)
+        yield catalogue_site(schemas, folder, base_url)
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 @pytest.mark.conformance
