@@ -38,10 +38,12 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
     current = current_release(published_dir)
     latest = current["version"] if current else None
     releases = []
+    known = _known_coverage(published_dir)
     for number in reversed(existing_versions(published_dir)):
         version = ".".join(map(str, number))
         release = _release(published_dir, version, withdrawn.get(version), latest, base_url)
         if release is not None:
+            release["coverage"] = known[version] if version in known else release_coverage(published_dir, version)
             releases.append(release)
     # The dataset is described as its current release describes it (or its newest, when none is current).
     described = next((r for r in releases if r["version"] == latest), releases[0] if releases else None)
@@ -152,7 +154,7 @@ def _release(
         "checksums": file_url(base_url, prefix + "SHA256SUMS") if not purged else None,
         "documents": [name for name in RELEASE_DOCUMENTS if (folder / name).exists()],
         "resources": resources,
-        "coverage": release_coverage(published_dir, version),  # countries, first and last date (or None)
+        "coverage": None,  # countries, first and last date: build_model reads them (release_coverage)
     }
 
 
@@ -182,6 +184,17 @@ def _publisher(package: dict[str, Any]) -> dict[str, Any]:
 
 def _package(published_dir: Path, version: str) -> dict[str, Any]:
     return read_package(published_dir, version)
+
+
+def _known_coverage(published_dir: Path) -> dict[str, Any]:
+    """The coverage the last catalog.json recorded per release: a release's files never change, so it is read
+    from its Parquet files once (a purge keeps it in the tombstone)."""
+    recorded = _read_json(published_dir / "catalog.json")
+    if not isinstance(recorded, dict) or recorded.get("catalogue_format") != MODEL_VERSION:
+        return {}
+    return {
+        r["version"]: r["coverage"] for r in recorded.get("releases", []) if isinstance(r, dict) and "coverage" in r
+    }
 
 
 def _withdrawn(published_dir: Path) -> dict[str, dict[str, Any]]:
