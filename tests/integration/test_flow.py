@@ -97,6 +97,7 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     assert package["version"] == "1.0.0" and package["licenses"][0]["name"] == "CC-BY-4.0"
     assert package["contributors"][0] == {
         "title": "partnerdata demo publisher", "role": "publisher", "path": "https://partnerdata.example.org",
+        "type": "NonProfitOrganisation",
     }  # fmt: skip
     assert package["contact_point"]["email"] == "opendata@partnerdata.example.org"
     activities = next(r for r in package["resources"] if r["name"] == "activities")
