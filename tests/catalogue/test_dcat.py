@@ -224,3 +224,43 @@ def test_withdrawals_reach_harvesters(model):
     )
     notes = str(graph.value(URIRef(f"{BASE_URL}releases/1.0.3/#dataset"), ADMS.versionNotes))
     assert "Withdrawn on" in notes and "a project title was wrong" in notes
+
+
+def test_coverage_reads_odd_columns_and_never_stops_the_catalogue(tmp_path):
+    """Shares after a colon, dictionary-encoded countries, a date kept as text, a broken file."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from partnerdata.release.store import coverage_of, release_coverage
+
+    table = pa.table(
+        {
+            "country": pa.array(["BE", "NL", None]).dictionary_encode(),
+            "recipient_countries": pa.array([["KE:60", "PE:40"], [], None], pa.list_(pa.string())),
+            "start_date": pa.array([dt.date(2020, 1, 2), None, dt.date(2019, 5, 6)]),
+            "end_date": pa.array(["2031-01-01", None, None]),  # not a date column: says nothing sure
+        }
+    )
+    pq.write_table(table, tmp_path / "projects.parquet")
+    fields = [{"name": "country", "type": "string"}, {"name": "recipient_countries", "type": "list"},
+              {"name": "start_date", "type": "date"}, {"name": "end_date", "type": "date"}]  # fmt: skip
+    package = {"resources": [{"parquet": {"path": "projects.parquet"}, "schema": {"fields": fields}},
+                             {"parquet": None, "schema": {"fields": fields}}]}  # fmt: skip
+    assert coverage_of(tmp_path, package) == {"countries": ["BE", "KE", "NL", "PE"], "start": "2019-05-06",
+                                              "end": "2020-01-02"}  # fmt: skip
+    release = tmp_path / "published" / "releases" / "1.0.0"
+    release.mkdir(parents=True)
+    (release / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    (release / "projects.parquet").write_bytes(b"PAR1 not parquet at all")
+    assert release_coverage(tmp_path / "published", "1.0.0") is None  # no coverage, no crash
+
+
+def test_a_torn_catalog_json_is_no_cache(published, tmp_path):
+    import shutil
+
+    copy = tmp_path / "published"
+    shutil.copytree(published, copy)
+    (copy / "catalog.json").write_text('{"catalogue_format": 1, "coverage_format": 2, "releases": [', encoding="utf-8")
+    model = build_model(copy, BASE_URL)
+    assert all(r["coverage"] for r in model["releases"])  # read again from the files (or the tombstone)

@@ -86,6 +86,7 @@ STABLE = URIRef(EU_AUTHORITY + "planned-availability/STABLE")
 DAILY = URIRef(EU_AUTHORITY + "frequency/DAILY")  # the series: a nightly run may publish a release
 NEVER = URIRef(EU_AUTHORITY + "frequency/NEVER")  # a release: its files never change
 PUBLISHER_TYPE = "http://purl.org/adms/publishertype/"
+USER_ASSIGNED = {"XK": "XKX"}  # Kosovo: not in ISO 3166-1, in the EU country authority as XKX
 
 
 def catalog_turtle(model: dict[str, Any], profile: str = "3.0.1") -> str:
@@ -300,13 +301,13 @@ def _describe_release(
         if (distribution := _describe_file(graph, release, resource, file, model, licence)) is not None
     ]
     if not distributions:  # purged: what is left is the tombstone page, which says what happened
-        distributions.append(_tombstone(graph, release, licence))
+        distributions.append(_tombstone(graph, release, model, licence))
     for distribution in distributions:
         graph.add((dataset, DCAT.distribution, distribution))
     return dataset
 
 
-def _tombstone(graph: Graph, release: dict[str, Any], licence: URIRef) -> URIRef:
+def _tombstone(graph: Graph, release: dict[str, Any], model: dict[str, Any], licence: URIRef) -> URIRef:
     """A purged release's one distribution: its page, which says that and why its files were deleted."""
     distribution = URIRef(release["page_url"] + "#tombstone")
     graph.add((distribution, RDF.type, DCAT.Distribution))
@@ -320,7 +321,7 @@ def _tombstone(graph: Graph, release: dict[str, Any], licence: URIRef) -> URIRef
     graph.add((distribution, DCTERMS.description, _text(
         "The page of a release that was withdrawn and whose data files were deleted (a purge): it says when and "
         "why, and keeps the checksums of the files that were there.")))  # fmt: skip
-    _add_rights(graph, distribution, release)
+    _add_rights(graph, distribution, model)
     _add_availability(graph, distribution)
     return distribution
 
@@ -342,8 +343,11 @@ def _add_context(graph: Graph, node: URIRef, model: dict[str, Any], frequency: U
 
 
 def overall_coverage(model: dict[str, Any]) -> dict[str, Any] | None:
-    """What the releases the catalogue lists cover together: every country, the earliest and the latest date."""
-    covered = [r["coverage"] for r in model["releases"] if r.get("coverage")]
+    """What the releases the catalogue offers cover together (withdrawn ones left out): every country, the
+    earliest and the latest date."""
+    covered = [
+        r["coverage"] for r in model["releases"] if r.get("coverage") and r["status"] not in ("withdrawn", "purged")
+    ]  # a withdrawn one may be wrong
     if not covered:
         return None
     starts = [c["start"] for c in covered if c.get("start")]
@@ -361,9 +365,10 @@ def _add_coverage(graph: Graph, node: URIRef, coverage: dict[str, Any] | None, t
         return
     for code in coverage.get("countries", []):
         country = pycountry.countries.get(alpha_2=code)
-        if country is None:  # XK (Kosovo) and other user-assigned codes: no EU country term to name
+        alpha_3 = country.alpha_3 if country is not None else USER_ASSIGNED.get(code)
+        if alpha_3 is None:  # a code the EU country authority has no term for
             continue
-        term = URIRef(f"{EU_AUTHORITY}country/{country.alpha_3}")
+        term = URIRef(f"{EU_AUTHORITY}country/{alpha_3}")
         graph.add((node, DCTERMS.spatial, term))
         graph.add((term, RDF.type, DCTERMS.Location))
         box = country_box(code)
@@ -392,14 +397,17 @@ def _add_languages(graph: Graph, node: URIRef, model: dict[str, Any]) -> None:
         graph.add((term, RDF.type, DCTERMS.LinguisticSystem))
 
 
-def _add_rights(graph: Graph, distribution: URIRef, release: dict[str, Any]) -> None:
-    """dct:rights: in words, what the licence lets a data user do, and where the data come from."""
-    rights = URIRef(release["page_url"].split("releases/")[0] + "#rights")
+def _add_rights(graph: Graph, distribution: URIRef, model: dict[str, Any]) -> None:
+    """dct:rights: in words, under which licence the data may be reused, and where they come from."""
+    rights = URIRef(_base_url(model) + "#rights")
+    licence = model.get("licence") or {}
+    name = licence.get("title") or licence.get("name") or "the licence given with the data"
+    where = f" ({licence['path']})" if safe_link(licence.get("path")) else ""
     graph.add((distribution, DCTERMS.rights, rights))
     graph.add((rights, RDF.type, DCTERMS.RightsStatement))
-    graph.add((rights, RDFS.label, Literal(
-        "Open data: free to reuse under the licence given with it, crediting the publisher and the partner "
-        "organisations named in the release's sources.", lang="en")))  # fmt: skip
+    graph.add((rights, RDFS.label, _text(
+        f"Reuse is governed by {name}{where}. The data are compiled from what the partner organisations named "
+        "in each release's sources reported.")))  # fmt: skip
 
 
 def _version_notes(release: dict[str, Any]) -> str:
@@ -458,13 +466,13 @@ def _describe_file(
         graph.add((distribution, DCAT.byteSize, Literal(str(int(file["bytes"])), datatype=size, normalize=False)))
     if file.get("sha256") and not dcat_ap_2:
         graph.add((distribution, SPDX.checksum, _checksum(graph, file["sha256"])))
-    _add_rights(graph, distribution, release)
+    _add_rights(graph, distribution, model)
     _add_availability(graph, distribution)
     return distribution
 
 
 def _add_availability(graph: Graph, distribution: URIRef) -> None:
-    """dcatap:availability: the files of a release never change, and stay until a purge."""
+    """dcatap:availability: the files of a release never change."""
     graph.add((distribution, DCATAP.availability, STABLE))
     graph.add((STABLE, RDF.type, SKOS.Concept))
     graph.add((STABLE, SKOS.prefLabel, Literal("Stable", lang="en")))

@@ -27,6 +27,7 @@ from partnerdata.release.store import (
 from partnerdata.util import safe_text
 
 MODEL_VERSION = 1
+COVERAGE_FORMAT = 2  # how release coverage is read (release.store.coverage_of); a change reads it again
 RELEASE_DOCUMENTS = ("SHA256SUMS", "datapackage.json", "CHANGES.md", "changes.json", "validation.json", TOMBSTONE_JSON)
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
@@ -51,6 +52,7 @@ def build_model(published_dir: Path, base_url: str | None) -> dict[str, Any]:
     is_latest = described is not None and described["version"] == latest
     model: dict[str, Any] = {
         "catalogue_format": MODEL_VERSION,
+        "coverage_format": COVERAGE_FORMAT,
         "title": package.get("title", "partnerdata"),
         "description": package.get("description", ""),
         "keywords": package.get("keywords", []),
@@ -188,12 +190,15 @@ def _package(published_dir: Path, version: str) -> dict[str, Any]:
 
 def _known_coverage(published_dir: Path) -> dict[str, Any]:
     """The coverage the last catalog.json recorded per release: a release's files never change, so it is read
-    from its Parquet files once (a purge keeps it in the tombstone)."""
-    recorded = _read_json(published_dir / "catalog.json")
-    if not isinstance(recorded, dict) or recorded.get("catalogue_format") != MODEL_VERSION:
+    from its Parquet files once (a purge keeps it in the tombstone). Only coverage found by this way of
+    reading it (COVERAGE_FORMAT) is reused, and never an absent one (a passing failure is read again)."""
+    recorded = _cached_json(published_dir / "catalog.json")
+    if not isinstance(recorded, dict) or recorded.get("coverage_format") != COVERAGE_FORMAT:
         return {}
     return {
-        r["version"]: r["coverage"] for r in recorded.get("releases", []) if isinstance(r, dict) and "coverage" in r
+        r["version"]: r["coverage"]
+        for r in recorded.get("releases", [])
+        if isinstance(r, dict) and isinstance(r.get("coverage"), dict) and isinstance(r.get("version"), str)
     }
 
 
@@ -205,4 +210,12 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        return None
+
+
+def _cached_json(path: Path) -> Any:
+    """A file the catalogue wrote itself, as a cache: unreadable or torn, it is as good as absent."""
+    try:
+        return _read_json(path)
+    except (OSError, ValueError):
         return None

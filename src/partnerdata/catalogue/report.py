@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from partnerdata.catalogue.score import INDICATORS, MOST, Score, catalogue_urls, probe, score, shape_results
+from partnerdata.catalogue.score import INDICATORS, MOST, PROBE_MOST, Score, catalogue_urls, probe, score, shape_results
 from partnerdata.errors import ExitStatus, UsageError
 
 SHAPES_3 = ("html__shacl__shapes.ttl", "html__shacl__range.ttl", "html__shacl__shapes_recommended.ttl")
@@ -33,6 +33,10 @@ def score_report(published: Path, with_probe: bool, shapes: Path | None) -> tupl
     if with_probe:
         urls = catalogue_urls(graph)
         answers = probe(urls)
+        if len(urls) > len(answers):
+            lines.append(
+                f"probe: {len(urls) - len(answers)} URLs not asked (not http(s), or past the {PROBE_MOST:,} a probe asks)"
+            )
         failing = {
             url: status for url, status in answers.items() if not (isinstance(status, int) and 200 <= status < 400)
         }
@@ -67,6 +71,8 @@ def _shapes(text: str, published: Path, shapes: Path | None, lines: list[str]) -
         )
         lines.append(f"DCAT-AP 2.1.1 shapes, with the recommended ones (catalog-dcat-ap-2.ttl): {violations_2} "
                      f"violations, {warnings_2} warnings")  # fmt: skip
+        if violations_2:  # the portal converts to 2.1.1 and checks that: compliance needs both
+            focus = focus | {"(the DCAT-AP 2.1.1 form)"}
     return focus, True
 
 

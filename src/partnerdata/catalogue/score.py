@@ -34,6 +34,7 @@ RATINGS = ((351, "Excellent"), (221, "Good"), (121, "Sufficient"), (0, "Bad"))
 PROBE_TIMEOUT = 10.0  # seconds per request
 PROBE_MOST = 2000  # URLs a probe asks
 PROBE_THREADS = 8
+PROBE_DEADLINE = 300.0  # seconds for the whole probe
 
 
 @dataclass
@@ -241,7 +242,7 @@ class Score:
 
     @property
     def rating(self) -> str:
-        return next(label for floor, label in RATINGS if round(self.total) >= floor)
+        return next(label for floor, label in RATINGS if self.total >= floor)
 
     def fix_first(self) -> list[tuple[float, Indicator]]:
         """The indicators short of their points, the most missing first."""
@@ -281,12 +282,15 @@ def catalogue_urls(graph: Graph) -> list[str]:
     return sorted(found)
 
 
-def probe(urls: Iterable[str], timeout: float = PROBE_TIMEOUT) -> dict[str, int | str]:
-    """The HTTP status of each URL (HEAD, or GET when HEAD is not allowed), or why there is none; bounded in
-    number, time and threads, reading no body."""
-    chosen = list(urls)[:PROBE_MOST]
+def probe(
+    urls: Iterable[str], timeout: float = PROBE_TIMEOUT, deadline: float = PROBE_DEADLINE
+) -> dict[str, int | str]:
+    """The HTTP status of each http(s) URL (HEAD, or GET when HEAD is not allowed, reading no body), or why
+    there is none: at most PROBE_MOST URLs, PROBE_THREADS at a time, ``timeout`` per connection and read,
+    ``deadline`` in all (a URL not answered by then says so), 5 redirects."""
+    chosen = [u for u in urls if u.startswith(("http://", "https://"))][:PROBE_MOST]
 
-    def ask(url: str) -> tuple[str, int | str]:
+    def ask(url: str) -> int | str:
         try:
             with requests.Session() as session:
                 session.max_redirects = 5
@@ -294,12 +298,18 @@ def probe(urls: Iterable[str], timeout: float = PROBE_TIMEOUT) -> dict[str, int 
                 if response.status_code in (405, 501):
                     response = session.get(url, timeout=timeout, allow_redirects=True, stream=True)
                     response.close()
-                return url, response.status_code
+                return response.status_code
         except requests.RequestException as error:
-            return url, type(error).__name__
+            return type(error).__name__
 
-    with concurrent.futures.ThreadPoolExecutor(PROBE_THREADS) as pool:
-        return dict(pool.map(ask, chosen))
+    pool = concurrent.futures.ThreadPoolExecutor(PROBE_THREADS)
+    futures = {pool.submit(ask, url): url for url in chosen}
+    done, _ = concurrent.futures.wait(futures, timeout=deadline)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return {
+        url: (future.result() if future in done else "no answer within the probe's time")
+        for future, url in futures.items()
+    }
 
 
 def shape_results(text: str, shapes: list[Path], labels: Path | None) -> tuple[set[str], int, int]:

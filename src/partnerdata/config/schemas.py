@@ -137,7 +137,7 @@ def _check_descriptive(package: dict[str, Any], path: Path) -> None:
     import pycountry
 
     themes = package.get("themes", [])
-    if not isinstance(themes, list) or any(t not in DATA_THEMES for t in themes):
+    if not isinstance(themes, list) or any(not isinstance(t, str) or t not in DATA_THEMES for t in themes):
         raise ConfigError(f"{path}: key 'themes': expected a list of EU data-theme codes ({', '.join(DATA_THEMES)}), "
                           f"got {themes!r}")  # fmt: skip
     languages = package.get("languages", [])

@@ -32,6 +32,7 @@ TOMBSTONE_JSON = "TOMBSTONE.json"  # in a purged release's folder
 LOG_JSONL = "log.jsonl"  # in published/: releases published, withdrawn, purged
 
 
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 VERSION_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -157,19 +158,22 @@ def release_coverage(published_dir: Path, version: str) -> dict[str, Any] | None
         return dict(kept) if isinstance(kept, dict) else None
     try:
         return coverage_of(folder, read_package(published_dir, version))
-    except (OSError, ValueError, KeyError, TypeError):  # Arrow's errors are of these kinds: no coverage, not a crash
+    except Exception:  # noqa: BLE001 (coverage is optional: an odd or broken file costs it, never the catalogue)
         return None
 
 
 def coverage_of(folder: Path, package: dict[str, Any]) -> dict[str, Any] | None:
-    """The coverage of the release in ``folder`` described by ``package`` (its datapackage.json)."""
+    """The coverage of the release in ``folder`` described by ``package`` (its datapackage.json). A country
+    cell may carry a share after a colon (recipient_countries: ``KE:60``); only ISO codes count."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     countries: set[str] = set()
     dates: list[str] = []
     for resource in package.get("resources", []):
-        path = folder / str(resource.get("parquet", {}).get("path", ""))
+        parquet = resource.get("parquet") if isinstance(resource.get("parquet"), dict) else {}
+        path = folder / str(parquet.get("path", ""))
         fields = resource.get("schema", {}).get("fields", [])
         spatial = [f["name"] for f in fields if f["name"] == "country" or f["name"].endswith("_countries")]
         temporal = [f["name"] for f in fields if f.get("type") == "date"]
@@ -177,10 +181,17 @@ def coverage_of(folder: Path, package: dict[str, Any]) -> dict[str, Any] | None:
             continue
         table = pq.read_table(path, columns=spatial + temporal)
         for name in spatial:
-            column = table.column(name)
-            values = pc.list_flatten(column) if hasattr(column.type, "value_type") else column
-            countries |= {v for v in pc.unique(values).to_pylist() if isinstance(v, str) and v}
+            column = table.column(name).combine_chunks()
+            if pa.types.is_dictionary(column.type):
+                column = column.dictionary_decode()
+            values = pc.list_flatten(column) if pa.types.is_list(column.type) else column
+            for value in pc.unique(values).to_pylist():
+                code = value.split(":", 1)[0].strip() if isinstance(value, str) else ""
+                if COUNTRY_CODE.fullmatch(code):
+                    countries.add(code)
         for name in temporal:
+            if not pa.types.is_date(table.schema.field(name).type):
+                continue  # not stored as a date: says nothing sure
             low, high = pc.min_max(table.column(name)).values()
             dates += [d.as_py().isoformat() for d in (low, high) if d.is_valid]
     if not countries and not dates:
