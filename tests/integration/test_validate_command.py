@@ -111,6 +111,8 @@ def test_without_a_release_references_to_other_sources_are_not_counted_against_t
     report = json.loads(capsys.readouterr().out)
     assert {p["rule"] for p in report["problems"]} == {"end-not-before-start", "enum", "required"}
     assert any("reference(s) to other records were not checked" in note for note in report["notes"])
+    letter = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "Note: there is no release yet, so 10 reference(s) to other records were not checked" in letter
 
 
 def test_a_file_that_cannot_be_read_exits_5_with_the_reason(demo_project: Project, tmp_path, capsys):
@@ -204,3 +206,18 @@ def test_a_defect_exits_1_and_says_it_is_not_the_files_fault(demo_project: Proje
     assert (
         "partnerdata defect while checking" in last and "RuntimeError: a bug" in last and "not the file's fault" in last
     )
+
+
+def test_a_clean_file_without_a_release_is_not_said_to_pass_every_check(demo_project: Project, tmp_path, capsys):
+    """Its references to other sources' records could not be checked: the letter says so, not "every check"."""
+    path = demo_project.root / HZK
+    text = path.read_bytes().decode("cp1252").splitlines()
+    keep = [text[0]] + [line for line in text[1:] if "Burgerschap" not in line and ";;" not in line]
+    path.write_bytes(("\r\n".join(keep) + "\r\n").encode("cp1252"))
+    status = _validate(demo_project, path, "hzk-leerweken", tmp_path / "out", "--json")
+    report = json.loads(capsys.readouterr().out)
+    letter = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert report["rows_rejected"] == 0, report["problems"]  # the demo's planted rows were taken out
+    assert status == 0 and report["notes"]
+    assert "Every row passes every check" not in letter
+    assert "Every row passes the checks that could be made (see the notes)" in letter

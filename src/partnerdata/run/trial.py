@@ -271,7 +271,7 @@ def _write_outputs(trial: Trial, out_dir: Path) -> None:
         source=trial.source, status="fetched", error=trial.reason, public_error=None, snapshot_sha256=None,
         snapshot_fetched_at=now, snapshot_confirmed_at=now, rows_read=trial.rows_read,
         findings=[] if refused else trial.findings, detected=trial.detected, removals=trial.removals,
-        refused=refused, warnings=trial.warnings, trial=True,
+        refused=refused, warnings=trial.warnings, trial=True, notes=list(trial.notes),
     )  # fmt: skip
     write_source_reports(outcome, trial.conflicts, out_dir, file=trial.file.name)
     trial.outputs = {name: str(out_dir / name) for name in ("report.md", "rejected.csv", "personal_data.csv")}

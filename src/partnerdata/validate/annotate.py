@@ -43,7 +43,9 @@ MARK = PatternFill(fill_type="solid", start_color="FFC7CE", end_color="FFC7CE") 
 BOLD = Font(bold=True)
 AUTHOR = "partnerdata"
 MOST_CELLS = 1_000_000  # openpyxl holds a whole workbook in memory: larger files get rejected.csv only
-MOST_UNPACKED = 32 * 1024 * 1024  # bytes of a workbook's parts, all sheets included
+# Bytes of a workbook's parts, all sheets included: openpyxl holds about 100 bytes per cell, and a cell
+# costs its XML as little as a dozen bytes, so this bounds a copy to some hundreds of MB.
+MOST_UNPACKED = 8 * 1024 * 1024
 COMMENT_CHARACTERS = 32_000  # Excel's limit is 32,767
 ROW_NUMBER = re.compile(r"(?:^|\s)(?:line|row) (\d+)$")
 

@@ -91,6 +91,7 @@ class SourceOutcome:
     warnings: list[DeliveryWarning] = field(default_factory=list)  # run.judge.warning: kind, message, for_partner
     rows_rejected_across: int = 0  # of rows_rejected, those the checks across sources rejected (keys, references)
     trial: bool = False  # a file checked before it is delivered (``partnerdata validate``, the inbox): nothing was used
+    notes: list[str] = field(default_factory=list)  # a trial: what it could not check (references without a release)
 
     def age_days(self, now: dt.datetime) -> float | None:
         """Days since a check last found the snapshot current: how stale the published rows may be."""
@@ -307,8 +308,11 @@ def _trial_section(outcome: SourceOutcome) -> list[str]:
             "The rows below would be left out of the published data. Please correct them before you deliver the "
             "file; each problem names",
         )
-    elif not outcome.warnings:
+    elif not outcome.warnings and not outcome.notes:
         lines += ["Every row passes every check: the file can be delivered.", ""]
+    elif not outcome.warnings:
+        lines += ["Every row passes the checks that could be made (see the notes): the file can be delivered.", ""]
+    lines += [f"Note: {_cell(note)}" for note in outcome.notes]
     return lines
 
 
