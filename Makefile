@@ -19,7 +19,9 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
 .PHONY: setup run check test lint clean server deploy worker bench bench-validate bench-hostile
 
-setup: $(STAMP)
+WEB_STAMP := web/node_modules/.fetched-all
+
+setup: $(STAMP) $(WEB_STAMP)
 
 $(UV):  # uv lives in its own small venv, so `uv sync` never removes it
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,6 +30,10 @@ $(UV):  # uv lives in its own small venv, so `uv sync` never removes it
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --python $(PYTHON)
 	@touch $(STAMP)
+
+$(WEB_STAMP): web/packages.json web/fetch.py  # the catalogue's front-end packages, from the npm registry
+	$(PYTHON) web/fetch.py
+	@touch $(WEB_STAMP)
 
 run: setup  ## the main job on the bundled demo partners
 	$(BIN)/partnerdata run
