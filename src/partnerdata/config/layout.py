@@ -12,6 +12,7 @@ from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+WEB_PACKAGES = PROJECT_ROOT / "web" / "node_modules"  # the front-end packages `make setup` unpacks (web/fetch.py)
 
 SNAPSHOT_META = "meta.json"
 CHECKS_LOG = "checks.jsonl"  # per source, append-only: checks, verdicts, acceptances
