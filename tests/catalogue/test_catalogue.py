@@ -249,6 +249,127 @@ def test_charts_drawn_from_the_tables_of_a_run_are_those_drawn_from_the_files(si
     assert charts_of_tables(tables) == charts(latest) and len(charts(latest)) == 3
 
 
+def _chart_tables():
+    """Four activities, two projects and the countries of both, as a release holds them."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    day = dt.date
+    return {
+        "activities": pa.table(
+            {
+                "start_date": [day(2023, 3, 1), day(2023, 5, 2), day(2024, 1, 9), day(2024, 2, 1)],
+                "theme": ["inclusive_education", "inclusive_education", "multilingualism", None],
+                "country": ["BE", "NL", "BE", "XK"],
+                "partner_countries": pa.array([["NL"], [], ["ZA", "BE"], None], pa.list_(pa.string())),
+            }
+        ),
+        "projects": pa.table(
+            {"project_id": ["p1", "p2"], "call_year": [2022, 2023], "sector": ["school_education", "higher_education"]}
+        ),
+        "organisations": pa.table({"organisation_id": ["o1", "o2"], "country": ["BE", "ZA"]}),
+        "project_partners": pa.table({"project_id": ["p1", "p2", "p2"], "organisation_id": ["o1", "o1", "o2"]}),
+    }
+
+
+def _svg_texts(svg: str) -> list[str]:
+    return ["".join(text.itertext()) for text in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_charts_speak_the_language_of_their_translation():
+    from partnerdata.catalogue.charts import charts_of_tables
+    from partnerdata.config.translations import load_translations
+
+    translations = load_translations()
+    themes, sectors, countries = charts_of_tables(_chart_tables(), translations["nl"])
+
+    assert [themes.key, sectors.key, countries.key] == ["activities-per-theme", "projects-per-sector", "countries"]
+    assert [themes.title, sectors.title, countries.title] == [
+        "Activiteiten per thema en jaar",
+        "Projecten per sector en oproepjaar",
+        "Betrokken landen",
+    ]
+    assert 'aria-label="Betrokken landen"' in countries.svg
+    # The legend and the table name the themes and sectors by nl.yaml's labels, a missing theme as "(geen)".
+    assert {"activiteiten", "Inclusief onderwijs", "Meertaligheid", "(geen)"} <= set(_svg_texts(themes.svg))
+    assert themes.columns == ["jaar", "Inclusief onderwijs", "(geen)", "Meertaligheid", "totaal"]
+    assert {"Hoger onderwijs", "Schoolonderwijs"} <= set(_svg_texts(sectors.svg))
+    assert themes.summary == (
+        "Gestapelde staven: 4 activiteiten van 2023 tot 2024, de meeste in 2023 (2). "
+        "De grootste thema's: Inclusief onderwijs (2), (geen) (1), Meertaligheid (1)."
+    )
+    # Countries by their Dutch names (pycountry's), the table keeping the code the data holds.
+    assert {"België", "Nederland", "Zuid-Afrika", "Kosovo", "activiteiten en projecten"} <= set(
+        _svg_texts(countries.svg)
+    )
+    assert countries.columns == ["land", "activiteiten", "projecten"]
+    assert countries.rows == [["België (BE)", 2, 2], ["Nederland (NL)", 2, 0], ["Zuid-Afrika (ZA)", 1, 1],
+                              ["Kosovo (XK)", 1, 0]]  # fmt: skip
+    assert countries.summary.startswith("Horizontale staven voor 4 landen (getoond: de 4 meest betrokken landen): ")
+    assert "Inclusive education" not in themes.svg and "Belgium" not in countries.svg
+
+
+def test_english_charts_are_the_default_and_draw_the_numbers_the_dutch_ones_do():
+    from partnerdata.catalogue.charts import charts_of_tables
+    from partnerdata.config.translations import load_translations
+
+    translations = load_translations()
+    english = charts_of_tables(_chart_tables())
+    dutch = charts_of_tables(_chart_tables(), translations["nl"])
+
+    # Drawing Dutch leaves nothing behind: English drawn after it is byte for byte English drawn before.
+    assert charts_of_tables(_chart_tables(), translations["en"]) == english
+    themes, sectors, countries = english
+    assert [c.title for c in english] == [
+        "Activities per theme and year",
+        "Projects per sector and call year",
+        "Countries involved",
+    ]
+    assert themes.columns == ["year", "Inclusive education", "(none)", "Multilingualism", "total"]
+    assert themes.summary == (
+        "Stacked bars: 4 activities from 2023 to 2024, most in 2023 (2). "
+        "The largest themes: Inclusive education (2), (none) (1), Multilingualism (1)."
+    )
+    assert countries.columns == ["country", "activities", "projects"]
+    assert countries.rows[0] == ["Belgium (BE)", 2, 2] and "Belgium" in _svg_texts(countries.svg)
+    assert countries.summary == (
+        "Horizontal bars for 4 countries (the 4 most involved shown): Belgium (2 activities, 2 projects), "
+        "Netherlands (2 activities, 0 projects), South Africa (1 activities, 1 projects)."
+    )
+    # The same charts, keys and numbers in both languages, in the same order; only the words differ.
+    assert [c.key for c in dutch] == [c.key for c in english]
+    for ours, theirs in zip(english, dutch, strict=True):
+        assert [row[1:] for row in ours.rows] == [row[1:] for row in theirs.rows]
+        assert len(ours.columns) == len(theirs.columns)
+    assert [row[0] for row in themes.rows] == [row[0] for row in dutch[0].rows] == ["2023", "2024"]
+    codes = [re.search(r"\((\w+)\)$", str(row[0])) for row in (*countries.rows, *dutch[2].rows)]
+    assert [code.group(1) for code in codes if code] == ["BE", "NL", "ZA", "XK"] * 2
+
+
+def test_a_chart_without_its_columns_is_left_out_but_one_without_its_texts_is_an_error():
+    from partnerdata.catalogue.charts import charts_of_tables
+    from partnerdata.config.translations import Translation
+
+    tables = _chart_tables()
+    tables["activities"] = tables["activities"].rename_columns(["start_date", "topic", "country", "partner_countries"])
+    assert [c.key for c in charts_of_tables(tables)] == ["projects-per-sector", "countries"]
+    with pytest.raises(KeyError, match="no interface text 'chart_"):
+        charts_of_tables(_chart_tables(), Translation(code="en", name="English", texts={}))
+
+
+def test_the_release_charts_count_the_same_in_both_languages(site):
+    from partnerdata.catalogue.charts import charts
+    from partnerdata.config.translations import load_translations
+
+    translations = load_translations()
+    english, dutch = charts(site / "latest"), charts(site / "latest", translations["nl"])
+    assert [c.key for c in dutch] == [c.key for c in english] and len(dutch) == 3
+    assert [[row[1:] for row in c.rows] for c in dutch] == [[row[1:] for row in c.rows] for c in english]
+    assert dutch[2].rows[0][0] != english[2].rows[0][0]  # a country's name is the language's
+    assert dutch[2].rows[0][0].split(" (")[-1] == english[2].rows[0][0].split(" (")[-1]  # its code is not
+
+
 def test_the_landing_page_describes_the_dataset_in_schema_org_json_ld(site):
     """Search engines' dataset search reads schema.org's Dataset from the page (issue 17)."""
     from rdflib import Graph, Namespace, URIRef

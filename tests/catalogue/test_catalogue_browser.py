@@ -79,7 +79,7 @@ def test_a_data_user_finds_the_data_downloads_it_and_sees_the_charts(browser, se
     ]
     for chart in charts:
         assert chart["width"] > 300 and chart["height"] > 150 and chart["shapes"] > 20, chart
-    assert "BE" in charts[2]["texts"] and "2019" in charts[0]["texts"]
+    assert "Belgium" in charts[2]["texts"] and "2019" in charts[0]["texts"]  # countries by name
 
     # Follow the download link of the current activities CSV, as a person clicks it.
     sums = urllib.request.urlopen(base + "latest/SHA256SUMS").read().decode()

@@ -121,12 +121,13 @@ def test_missing_translations_lists_the_keys_that_fall_back(tmp_path, schemas):
     del document["resources"]["organisations"]["fields"]["country"]
     del document["labels"]["activity_type"]["workshop"]
     del document["labels"]["role"]
-    english = (
-        (TRANSLATIONS_DIR / "en.yaml")
-        .read_text(encoding="utf-8")
-        .replace("interface: {}", "interface:\n  search: Search the catalogue\n")
+    english = yaml.safe_load((TRANSLATIONS_DIR / "en.yaml").read_text(encoding="utf-8"))
+    english["interface"]["search"] = "Search the catalogue"  # a text nl.yaml lacks
+    folder = _folder(
+        tmp_path,
+        en=yaml.safe_dump(english, allow_unicode=True, sort_keys=False),
+        nl=yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
     )
-    folder = _folder(tmp_path, en=english, nl=yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
     missing = missing_translations(load_translations(folder), schemas)["nl"]
 

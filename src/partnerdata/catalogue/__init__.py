@@ -8,16 +8,19 @@ catalogue left behind by a crash is rebuilt, and a current one is left alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 from partnerdata.catalogue.charts import Chart, charts
+from partnerdata.catalogue.explore import EXPLORE, explorer_digest, write_explorer
 from partnerdata.catalogue.feed import atom_feed
-from partnerdata.catalogue.html import index_page, release_page
+from partnerdata.catalogue.html import index_page, page_name, release_page
 from partnerdata.catalogue.model import build_model, input_digest
 from partnerdata.config import layout
+from partnerdata.config.translations import load_translations, translation_digest
 from partnerdata.util.files import fsync_path
 
 CATALOG_JSON = "catalog.json"
@@ -37,20 +40,28 @@ def refresh_catalogue(
     published_dir = Path(published_dir)
     if not layout.releases_dir(published_dir).exists():
         return False
-    digest = input_digest(published_dir, base_url)
+    digest = _digest(published_dir, base_url)
     if not force and _recorded_digest(published_dir) == digest:
         return False
     _remove_leftovers(published_dir)
     model = build_model(published_dir, base_url)
+    translations = load_translations()
+    languages = list(translations.values())
     for release in model["releases"]:
         folder = layout.release_dir(published_dir, release["version"])
         schemas = _release_schemas(folder) or model["schemas"]
-        _write(folder / INDEX_HTML, release_page(model, release, schemas))
-    if drawn is not None and drawn[0] == model["latest"]:
-        shown = drawn[1]
-    else:
-        shown = charts(layout.release_dir(published_dir, model["latest"])) if model["latest"] else []
-    _write(published_dir / INDEX_HTML, index_page(model, shown))
+        for tr in languages:
+            _write(folder / page_name("index", tr.code), release_page(model, release, schemas, tr, languages))
+    explored = write_explorer(published_dir, model, translations, _write)
+    latest_dir = layout.release_dir(published_dir, model["latest"]) if model["latest"] else None
+    for tr in languages:
+        if latest_dir is None:
+            shown: list[Chart] = []
+        elif tr.code == "en" and drawn is not None and drawn[0] == model["latest"]:
+            shown = drawn[1]
+        else:
+            shown = charts(latest_dir, tr)
+        _write(published_dir / page_name("index", tr.code), index_page(model, shown, tr, languages, explored))
     _write(published_dir / FEED_XML, atom_feed(model))
     if base_url:
         from partnerdata.catalogue.dcat import catalog_turtle
@@ -66,6 +77,12 @@ def refresh_catalogue(
         json.dumps({**model, "generated_from": digest}, indent=2, ensure_ascii=False) + "\n",
     )
     return True
+
+
+def _digest(published_dir: Path, base_url: str | None) -> str:
+    """The model's inputs, the translations and the explorer's own files: a change to any rebuilds."""
+    parts = [input_digest(published_dir, base_url), translation_digest(), explorer_digest()]
+    return hashlib.sha256("-".join(parts).encode()).hexdigest()
 
 
 def _recorded_digest(published_dir: Path) -> str | None:
@@ -102,7 +119,8 @@ def _write(path: Path, text: str) -> None:
 
 def _remove_leftovers(published_dir: Path) -> None:
     """Temporary files a crash left in published/ or a release folder."""
-    folders = [published_dir, *layout.releases_dir(published_dir).iterdir()]
+    extra = [published_dir / EXPLORE, published_dir / EXPLORE / "data", published_dir / "assets"]
+    folders = [published_dir, *extra, *layout.releases_dir(published_dir).iterdir()]
     for folder in folders:
         if folder.is_dir() and not folder.name.startswith(layout.STAGING_PREFIX):
             for leftover in folder.glob(f"{TEMP_PREFIX}*"):

@@ -17,9 +17,12 @@ import json
 from html import escape
 from typing import Any
 
+from collections.abc import Callable
+
 from partnerdata.catalogue.charts import Chart
 from partnerdata.catalogue.jsonld import dataset_jsonld
 from partnerdata.config.layout import DEGRADED
+from partnerdata.config.translations import Translation
 from partnerdata.util.safe_text import html_text, mailto_link, relative_link, safe_link
 
 STYLE = """
@@ -38,117 +41,183 @@ figcaption { font-size: .9rem; color: #444; }
 nav ul { display: flex; flex-wrap: wrap; gap: .2rem 1.2rem; list-style: none; padding: 0; }
 a { color: #0b5394; } a:focus { outline: 2px solid #e07b39; }
 .fallback { color: #8a4b00; font-weight: 600; }
+.languages { float: right; margin: .6rem 0; } .languages a, .languages strong { margin-left: .6rem; }
+.dictionary th code { white-space: nowrap; word-break: normal; } .dictionary td { max-width: 34rem; }
+.dictionary details summary { cursor: pointer; color: #0b5394; }
+.filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; margin: 1rem 0; }
+.filters .control { display: flex; flex-direction: column; font-size: .9rem; }
+.filters label { font-weight: 600; margin-bottom: .15rem; }
+.filters select, .filters input, .pager button, .record button, .filters button, #records th button {
+  font: inherit; padding: .3rem .45rem; border: 1px solid #5a6b7b; border-radius: 3px; background: #fff; color: #1d1d1d; }
+#records th button { border: 0; background: none; padding: 0; font-weight: 600; cursor: pointer; text-align: left; color: #0b4a7a; text-decoration: underline; }
+button:focus, select:focus, input:focus, .table-scroll:focus { outline: 2px solid #e07b39; outline-offset: 1px; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
+.pager { display: flex; gap: 1rem; align-items: center; }
+.record { border: 2px solid #1b6ca8; padding: .5rem 1rem; margin: 1rem 0; background: #f7fafc; }
+.record dl { display: grid; grid-template-columns: minmax(10rem, max-content) 1fr; gap: .2rem 1rem; }
+.record dt { font-weight: 600; } .record dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.map-layout { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
+.map-figure { flex: 3 1 32rem; margin: 0; } .map-numbers { flex: 1 1 14rem; }
+.note { background: #fff4e0; padding: .5rem .8rem; }
 """
 
 
-def index_page(model: dict[str, Any], charts: list[Chart]) -> str:
-    """published/index.html."""
+def index_page(
+    model: dict[str, Any],
+    charts: list[Chart],
+    tr: Translation,
+    languages: list[Translation],
+    explored: list[str] | None = None,
+) -> str:
+    """published/index.html (index.nl.html, ...): the catalogue in one language."""
+    u = tr.ui
     latest = _release(model, model["latest"])
+    explored = explored or []
+    sections = [
+        ("downloads", u("nav_downloads")),
+        *([("explore", u("nav_explore"))] if explored else []),
+        ("charts", u("nav_charts")),
+        ("dictionary", u("nav_dictionary")),
+        ("partners", u("nav_partners")),
+        ("changelog", u("nav_changelog")),
+        ("releases", u("nav_releases")),
+    ]
     body = [
         "<header>",
-        f"<h1>{_text(model['title'])}</h1>",
-        f"<p>{_text(model['description'])}</p>",
-        _facts(model, latest),
+        language_switch(tr, languages, lambda code: page_name("index", code)),
+        f"<h1>{_text(tr.dataset('title', model['title']))}</h1>",
+        f"<p>{_text(tr.dataset('description', model['description']))}</p>",
+        _facts(model, latest, tr),
         "</header>",
-        '<nav aria-label="On this page"><ul>'
-        + "".join(
-            f'<li><a href="#{anchor}">{label}</a></li>'
-            for anchor, label in [
-                ("downloads", "Downloads"),
-                ("charts", "Charts"),
-                ("dictionary", "Data dictionary"),
-                ("partners", "Partners and freshness"),
-                ("changelog", "Changelog"),
-                ("releases", "All releases"),
-            ]
-        )
+        f'<nav aria-label="{_text(u("nav_label"))}"><ul>'
+        + "".join(f'<li><a href="#{anchor}">{_text(label)}</a></li>' for anchor, label in sections)
         + "</ul></nav>",
         "<main>",
-        '<section id="downloads"><h2>Downloads</h2>',
+        f'<section id="downloads"><h2>{_text(u("nav_downloads"))}</h2>',
     ]
     if latest:
+        dcat = (
+            '<a href="catalog.ttl">catalog.ttl</a> (DCAT-AP 3; <a href="catalog-dcat-ap-2.ttl">2.1.1</a>) · '
+            if model["base_url"]
+            else ""
+        )
         body += [
-            f"<p>The files of the current release, {_text(latest['version'])}, under stable addresses that always "
-            'give the latest release. Every release also keeps its own files (see <a href="#releases">All releases</a>).</p>',
-            _files_table(model["latest_resources"], "Files of the latest release"),
-            '<p>Checksums: <a href="latest/SHA256SUMS">SHA256SUMS</a> · metadata: '
-            '<a href="latest/datapackage.json">datapackage.json</a> (Frictionless Data Package) · '
-            '<a href="catalog.json">catalog.json</a> · '
-            + (
-                '<a href="catalog.ttl">catalog.ttl</a> (DCAT-AP 3; <a href="catalog-dcat-ap-2.ttl">2.1.1</a>) · '
-                if model["base_url"]
-                else ""
-            )
-            + '<a href="feed.xml">feed.xml</a> (Atom)</p>',
+            f"<p>{_text(u('downloads_intro', version=latest['version']))}</p>",
+            _files_table(model["latest_resources"], u("downloads_caption"), tr),
+            f'<p>{_text(u("downloads_checksums"))}: <a href="latest/SHA256SUMS">SHA256SUMS</a> · '
+            f'{_text(u("downloads_metadata"))}: <a href="latest/datapackage.json">datapackage.json</a> '
+            f'(Frictionless Data Package) · <a href="catalog.json">catalog.json</a> · {dcat}'
+            '<a href="feed.xml">feed.xml</a> (Atom)</p>',
         ]
     else:
-        body.append("<p>No release is available at the moment.</p>")
+        body.append(f"<p>{_text(u('downloads_none'))}</p>")
     body.append("</section>")
-    body += ['<section id="charts"><h2>Charts</h2>']
-    body += [_chart(chart) for chart in charts] or ["<p>No data to chart yet.</p>"]
+    if explored:
+        items = "".join(
+            f'<li><a href="explore/{page_name(name, tr.code)}">{_text(_resource_title(model, name, tr))}</a></li>'
+            for name in explored
+        )
+        body += [
+            f'<section id="explore"><h2>{_text(u("nav_explore"))}</h2><p>{_text(u("explore_section_intro"))}</p>',
+            f'<ul>{items}<li><a href="explore/{page_name("map", tr.code)}">{_text(u("explore_map_link"))}</a></li></ul>',
+            "</section>",
+        ]
+    body += [f'<section id="charts"><h2>{_text(u("nav_charts"))}</h2>']
+    body += [_chart(chart, tr) for chart in charts] or [f"<p>{_text(u('charts_none'))}</p>"]
     body.append("</section>")
-    body += ['<section id="dictionary"><h2>Data dictionary</h2>', _dictionary(model), "</section>"]
-    body += ['<section id="partners"><h2>Partners and freshness</h2>', _freshness(model), "</section>"]
-    body += ['<section id="changelog"><h2>Changelog</h2>', _changelog(model), "</section>"]
-    body += ['<section id="releases"><h2>All releases</h2>', _releases_table(model), "</section>"]
+    body += [f'<section id="dictionary"><h2>{_text(u("nav_dictionary"))}</h2>', _dictionary(model, tr), "</section>"]
+    body += [f'<section id="partners"><h2>{_text(u("nav_partners"))}</h2>', _freshness(model, tr), "</section>"]
+    body += [f'<section id="changelog"><h2>{_text(u("nav_changelog"))}</h2>', _changelog(model, tr), "</section>"]
+    body += [f'<section id="releases"><h2>{_text(u("nav_releases"))}</h2>', _releases_table(model, tr), "</section>"]
     body.append("</main>")
-    body.append(_footer(model))
-    return _page(model["title"], "\n".join(body), model, dataset_jsonld(model) or "")
+    return page(tr.dataset("title", model["title"]), "\n".join(body), model, tr, dataset_jsonld(model) or "")
 
 
-def release_page(model: dict[str, Any], release: dict[str, Any], schemas: dict[str, Any]) -> str:
-    """published/releases/<version>/index.html: links are relative to that folder."""
+def release_page(
+    model: dict[str, Any], release: dict[str, Any], schemas: dict[str, Any], tr: Translation, languages: list[Translation]
+) -> str:
+    """published/releases/<version>/index.html (index.nl.html, ...): links are relative to that folder."""
+    u = tr.ui
     version = release["version"]
     prefix = f"releases/{version}/"
     local = [
         {**resource, "files": [{**f, "path": f["path"].removeprefix(prefix)} for f in resource["files"]]}
         for resource in release["resources"]
     ]
+    title = tr.dataset("title", model["title"])
     body = [
         "<header>",
-        f"<h1>{_text(model['title'])}: release {_text(version)}</h1>",
-        '<p><a href="../../index.html">Back to the catalogue</a></p>',
+        language_switch(tr, languages, lambda code: page_name("index", code)),
+        f"<h1>{_text(u('release_heading', title=title, version=version))}</h1>",
+        f'<p><a href="../../{page_name("index", tr.code)}">{_text(u("release_back"))}</a></p>',
         "</header>",
         "<main>",
-        "<h2>About this release</h2>",
+        f"<h2>{_text(u('release_about'))}</h2>",
         "<dl>",
-        f"<dt>Status</dt><dd>{_status(release)}</dd>",
-        f"<dt>Published</dt><dd>{_text(release['created'] or '')}</dd>",
-        f"<dt>Change</dt><dd>{_text(_bump(release))}</dd>",
+        f"<dt>{_text(u('release_status'))}</dt><dd>{_status(release, tr)}</dd>",
+        f"<dt>{_text(u('release_published'))}</dt><dd>{_text(release['created'] or '')}</dd>",
+        f"<dt>{_text(u('release_change'))}</dt><dd>{_text(_bump(release, tr))}</dd>",
         "</dl>",
     ]
     if release["withdrawn"]:
         body.append(
-            f'<p class="status-withdrawn">Withdrawn on {_text(release["withdrawn"].get("withdrawn_at", ""))}: '
-            f"{_text(release['withdrawn'].get('reason', ''))}. Use the current release instead.</p>"
-        )
-    body += ["<h3>What changed</h3>", "<ul>", *[f"<li>{_text(r)}</li>" for r in release["reasons"]], "</ul>"]
-    body += ["<h2>Files</h2>"]
+            '<p class="status-withdrawn">'
+            + _text(u("release_withdrawn", date=release["withdrawn"].get("withdrawn_at", ""),
+                      reason=release["withdrawn"].get("reason", "")))
+            + "</p>"
+        )  # fmt: skip
+    body += [f"<h3>{_text(u('release_what_changed'))}</h3>", "<ul>", *[f"<li>{_text(r)}</li>" for r in release["reasons"]], "</ul>"]
+    body += [f"<h2>{_text(u('release_files'))}</h2>"]
     if release["status"] == "purged":
-        body.append("<p>The data files of this release were deleted (a legal takedown); their checksums are kept in "
-                    '<a href="TOMBSTONE.json">TOMBSTONE.json</a>.</p>')  # fmt: skip
+        body.append(f'<p>{_text(u("release_purged"))} <a href="TOMBSTONE.json">TOMBSTONE.json</a>.</p>')
     else:
         documents = " · ".join(f'<a href="{_text(name)}">{_text(name)}</a>' for name in release["documents"])
-        body += [_files_table(local, f"Files of release {version}"), f"<p>{documents}</p>"]
-    body += ["<h2>Data dictionary</h2>", _dictionary({**model, "schemas": schemas}, level=3)]
+        body += [_files_table(local, u("release_files_caption", version=version), tr), f"<p>{documents}</p>"]
+    body += [f"<h2>{_text(u('nav_dictionary'))}</h2>", _dictionary({**model, "schemas": schemas}, tr, level=3)]
     body.append("</main>")
-    body.append(_footer(model, root="../../"))
-    return _page(f"{model['title']}: release {version}", "\n".join(body), model)
+    return page(u("release_heading", title=title, version=version), "\n".join(body), model, tr, root="../../")
 
 
-def _page(title: str, body: str, model: dict[str, Any], head: str = "") -> str:
+def page_name(stem: str, language: str) -> str:
+    """index.html in English, index.nl.html in Dutch: each page beside its translations."""
+    return f"{stem}.html" if language == "en" else f"{stem}.{language}.html"
+
+
+def language_switch(tr: Translation, languages: list[Translation], name_of: Callable[[str], str]) -> str:
+    """Links to this page in the other languages, each marked with its language."""
+    items = []
+    for other in languages:
+        if other.code == tr.code:
+            items.append(f'<strong lang="{other.code}" aria-current="page">{_text(other.name)}</strong>')
+        else:
+            items.append(
+                f'<a href="{_text(name_of(other.code))}" hreflang="{other.code}" lang="{other.code}">{_text(other.name)}</a>'
+            )
+    return f'<nav class="languages" aria-label="{_text(tr.ui("languages_label"))}">{"".join(items)}</nav>'
+
+
+def page(
+    title: str, body: str, model: dict[str, Any], tr: Translation, head: str = "", root: str = ""
+) -> str:
+    """A whole page: ``root`` leads from its folder back to published/."""
+    description = tr.dataset("description", model["description"])
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{_text(tr.code)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_text(title)}</title>\n"
-        f'<meta name="description" content="{_text(model["description"][:300])}">\n'
+        f'<meta name="description" content="{_text(description[:300])}">\n'
         + (head + "\n" if head else "")
-        + f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        + f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n{_footer(model, tr, root)}\n</body>\n</html>\n"
     )
 
 
-def _facts(model: dict[str, Any], latest: dict[str, Any] | None) -> str:
+def _resource_title(model: dict[str, Any], name: str, tr: Translation) -> str:
+    return tr.resource(name, "title", model.get("descriptions", {}).get(name, {}).get("title", name))
+
+
+def _facts(model: dict[str, Any], latest: dict[str, Any] | None, tr: Translation) -> str:
+    u = tr.ui
     licence = model["licence"]
     licence_text = _text(licence.get("title") or licence.get("name", ""))
     if licence.get("path"):
@@ -164,27 +233,33 @@ def _facts(model: dict[str, Any], latest: dict[str, Any] | None) -> str:
     contributors = ", ".join(
         _text(c.get("title", "")) + (f" ({_text(c['role'])})" if c.get("role") else "") for c in model["contributors"]
     )
-    version = f"{_text(latest['version'])}, published {_text(latest['created'] or '')}" if latest else "none available"
+    version = (
+        _text(u("facts_version", version=latest["version"], date=latest["created"] or ""))
+        if latest
+        else _text(u("facts_no_version"))
+    )
+    keywords = tr.keywords(model["keywords"])
     return (
         "<dl>"
-        f"<dt>Current version</dt><dd>{version}</dd>"
-        f"<dt>Licence</dt><dd>{licence_text}</dd>"
-        f"<dt>Publisher</dt><dd>{publisher_text}</dd>"
-        + (f"<dt>Contact</dt><dd>{contact_text}</dd>" if contact else "")
-        + f"<dt>Contributors</dt><dd>{contributors}</dd>"
-        + (f"<dt>Keywords</dt><dd>{_text(', '.join(model['keywords']))}</dd>" if model["keywords"] else "")
+        f"<dt>{_text(u('facts_current'))}</dt><dd>{version}</dd>"
+        f"<dt>{_text(u('facts_licence'))}</dt><dd>{licence_text}</dd>"
+        f"<dt>{_text(u('facts_publisher'))}</dt><dd>{publisher_text}</dd>"
+        + (f"<dt>{_text(u('facts_contact'))}</dt><dd>{contact_text}</dd>" if contact else "")
+        + f"<dt>{_text(u('facts_contributors'))}</dt><dd>{contributors}</dd>"
+        + (f"<dt>{_text(u('facts_keywords'))}</dt><dd>{_text(', '.join(keywords))}</dd>" if keywords else "")
         + "</dl>"
     )
 
 
-def _files_table(resources: list[dict[str, Any]], caption: str) -> str:
+def _files_table(resources: list[dict[str, Any]], caption: str, tr: Translation) -> str:
+    u = tr.ui
     rows = []
     for resource in resources:
         for file in resource["files"]:
             name = file["path"].rsplit("/", 1)[-1]
             rows.append(
                 "<tr>"
-                f'<th scope="row">{_text(resource["title"])}</th>'
+                f'<th scope="row">{_text(tr.resource(resource["name"], "title", resource["title"]))}</th>'
                 f"<td>{_text(file['format'].upper())}</td>"
                 f"<td>{_local_link(file['path'], _text(name), download=True)}</td>"
                 f'<td class="number">{_size(file["bytes"])}</td>'
@@ -192,15 +267,17 @@ def _files_table(resources: list[dict[str, Any]], caption: str) -> str:
                 f'<td class="hash">{_text(file["sha256"])}</td>'
                 "</tr>"
             )
+    headers = "".join(
+        f'<th scope="col">{_text(u(key))}</th>'
+        for key in ("files_resource", "files_format", "files_file", "files_size", "files_rows", "files_sha256")
+    )
     return (
-        f"<table><caption>{_text(caption)}</caption>"
-        '<thead><tr><th scope="col">Resource</th><th scope="col">Format</th><th scope="col">File</th>'
-        '<th scope="col">Size</th><th scope="col">Rows</th><th scope="col">SHA-256</th></tr></thead>'
+        f"<table><caption>{_text(caption)}</caption><thead><tr>{headers}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def _chart(chart: Chart) -> str:
+def _chart(chart: Chart, tr: Translation) -> str:
     header = "".join(f'<th scope="col">{_text(str(c).replace("_", " "))}</th>' for c in chart.columns)
     rows = "".join(
         "<tr>"
@@ -214,13 +291,17 @@ def _chart(chart: Chart) -> str:
         f"<h3>{_text(chart.title)}</h3>"
         f"{chart.svg}"
         f'<figcaption id="chart-{chart.key}-summary">{_text(chart.summary)}</figcaption>'
-        f"<details><summary>The numbers behind this chart</summary>"
+        f"<details><summary>{_text(tr.ui('charts_numbers'))}</summary>"
         f"<table><caption>{_text(chart.title)}</caption><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
         "</details></figure>"
     )
 
 
-def _dictionary(model: dict[str, Any], level: int = 3) -> str:
+FOLD_CHARS = 60  # a pattern or a list of allowed values longer than this folds away
+
+
+def _dictionary(model: dict[str, Any], tr: Translation, level: int = 3) -> str:
+    u = tr.ui
     parts = []
     for name, schema in model["schemas"].items():
         about = model.get("descriptions", {}).get(name, {})
@@ -228,47 +309,113 @@ def _dictionary(model: dict[str, Any], level: int = 3) -> str:
         for field in schema.get("fields", []):
             constraints = dict(field.get("constraints", {}))
             allowed = constraints.pop("enum", None) or field.get("itemEnum")  # a list's allowed items
-            described = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in constraints.items()]
-            if field.get("format") and field["format"] != "default":
-                described.append(f"format: {field['format']}")
-            if field["type"] == "list" and field.get("itemType"):
-                described.append(f"items: {field['itemType']} separated by '{field.get('delimiter', ',')}'")
+            described = _constraints_in_words(field, constraints, tr)
             rows.append(
                 "<tr>"
-                f'<th scope="row"><code>{_text(field["name"])}</code></th>'
-                f"<td>{_text(field['type'])}</td>"
-                f"<td>{_text(field.get('description', ''))}</td>"
-                f"<td>{_text('; '.join(described))}</td>"
-                f"<td>{_text(', '.join(map(str, allowed))) if allowed else ''}</td>"
+                f'<th scope="row"><code>{_breakable(field["name"])}</code>'
+                f'<br><span class="field-title">{_text(tr.field(name, field["name"], "title", field.get("title", "")))}</span></th>'
+                f"<td>{_text(_type_name(field['type'], tr))}</td>"
+                f"<td>{_text(tr.field(name, field['name'], 'description', field.get('description', '')))}</td>"
+                f"<td>{described}</td>"
+                f"<td>{_allowed(field['name'], allowed, tr) if allowed else ''}</td>"
                 "</tr>"
             )
         key = schema.get("primaryKey")
         key_text = (
-            f" Primary key: <code>{_text(', '.join(key) if isinstance(key, list) else str(key))}</code>." if key else ""
+            " " + _text(u("dictionary_key")) + f" <code>{_text(', '.join(key) if isinstance(key, list) else str(key))}</code>."
+            if key
+            else ""
         )
         references = "".join(
-            f" <code>{_text(', '.join(fk['fields']) if isinstance(fk['fields'], list) else fk['fields'])}</code> refers to "
-            f"<code>{_text(fk['reference']['resource'])}</code>."
+            " "
+            + _text(u("dictionary_reference_before"))
+            + f" <code>{_text(', '.join(fk['fields']) if isinstance(fk['fields'], list) else fk['fields'])}</code> "
+            + _text(u("dictionary_reference_to"))
+            + f" <code>{_text(fk['reference']['resource'])}</code>."
             for fk in schema.get("foreignKeys", [])
         )
+        title = tr.resource(name, "title", about.get("title", name))
+        description = tr.resource(name, "description", about.get("description", ""))
+        headers = "".join(
+            f'<th scope="col">{_text(u(k))}</th>'
+            for k in ("dictionary_field", "dictionary_type", "dictionary_description", "dictionary_constraints",
+                      "dictionary_allowed")
+        )  # fmt: skip
         parts.append(
-            f'<h{level} id="dictionary-{_text(name)}">{_text(about.get("title", name))} (<code>{_text(name)}</code>)</h{level}>'
-            f"<p>{_text(about.get('description', ''))}{key_text}{references}</p>"
-            f"<table><caption>Fields of {_text(name)}</caption>"
-            '<thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Description</th>'
-            '<th scope="col">Constraints</th><th scope="col">Allowed values</th></tr></thead>'
+            f'<h{level} id="dictionary-{_text(name)}">{_text(title)} (<code>{_text(name)}</code>)</h{level}>'
+            f"<p>{_text(description)}{key_text}{references}</p>"
+            f'<table class="dictionary"><caption>{_text(u("dictionary_caption", resource=title))}</caption>'
+            f"<thead><tr>{headers}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
-    return "\n".join(parts) or "<p>No schema yet.</p>"
+    return "\n".join(parts) or f"<p>{_text(u('dictionary_none'))}</p>"
 
 
-def _freshness(model: dict[str, Any]) -> str:
+def _type_name(name: str, tr: Translation) -> str:
+    try:
+        return tr.ui("type_" + name)
+    except KeyError:  # a type this catalogue has no word for: its Table Schema name
+        return name
+
+
+def _breakable(name: str) -> str:
+    """A field name that may break after an underscore, never inside a word."""
+    return "_<wbr>".join(_text(part) for part in name.split("_"))
+
+
+def _constraints_in_words(field: dict[str, Any], constraints: dict[str, Any], tr: Translation) -> str:
+    u = tr.ui
+    words = []
+    if constraints.pop("required", False):
+        words.append(_text(u("constraint_required")))
+    if constraints.pop("unique", False):
+        words.append(_text(u("constraint_unique")))
+    for name, key in (("minLength", "constraint_min_length"), ("maxLength", "constraint_max_length"),
+                      ("minimum", "constraint_minimum"), ("maximum", "constraint_maximum")):  # fmt: skip
+        if name in constraints:
+            words.append(_text(u(key, value=_number(constraints.pop(name)))))
+    pattern = constraints.pop("pattern", None)
+    if pattern is not None:
+        code = f"<code>{_text(pattern)}</code>"
+        if len(pattern) > FOLD_CHARS:
+            code = f"<details><summary>{_text(u('constraint_pattern_long', chars=len(pattern)))}</summary>{code}</details>"
+            words.append(code)
+        else:
+            words.append(_text(u("constraint_pattern")) + " " + code)
+    for name, value in constraints.items():
+        words.append(f"{_text(name)}: <code>{_text(json.dumps(value, ensure_ascii=False))}</code>")
+    if field.get("format") and field["format"] != "default":
+        words.append(_text(u("constraint_format", format=field["format"])))
+    if field["type"] == "list" and field.get("itemType"):
+        words.append(_text(u("constraint_items", type=field["itemType"], delimiter=field.get("delimiter", ","))))
+    return "; ".join(words)
+
+
+def _allowed(field_name: str, allowed: list[Any], tr: Translation) -> str:
+    """The codes with their labels; a long list folds away."""
+    items = [
+        f"<code>{_text(code)}</code> {_text(tr.label(field_name, str(code)))}"
+        if tr.label(field_name, str(code)) != str(code)
+        else f"<code>{_text(code)}</code>"
+        for code in allowed
+    ]
+    if len(allowed) <= 12:
+        return "<br>".join(items)
+    return (
+        f"<details><summary>{_text(tr.ui('dictionary_codes', count=len(allowed)))}</summary>"
+        + ", ".join(items)
+        + "</details>"
+    )
+
+
+def _freshness(model: dict[str, Any], tr: Translation) -> str:
+    u = tr.ui
     if not model["sources"]:
-        return "<p>No partner data is published yet.</p>"
+        return f"<p>{_text(u('partners_none'))}</p>"
     rows = []
     for source in model["sources"]:
         fallback = source.get("status") in DEGRADED
-        state = '<span class="fallback">fallback: last good data</span>' if fallback else "current"
+        state = f'<span class="fallback">{_text(u("partners_fallback"))}</span>' if fallback else _text(u("partners_current"))
         age = source.get("snapshot_age_days")
         rows.append(
             "<tr>"
@@ -280,75 +427,100 @@ def _freshness(model: dict[str, Any]) -> str:
             f"<td>{_text(source.get('error') or '')}</td>"
             "</tr>"
         )
+    headers = "".join(
+        f'<th scope="col">{_text(u(k))}</th>'
+        for k in ("partners_source", "partners_organisation", "partners_snapshot", "partners_age", "partners_data",
+                  "partners_problem")
+    )  # fmt: skip
     return (
-        "<p>When a partner's file could not be fetched or read, its last good snapshot is published "
-        "(a fallback) for a limited time.</p>"
-        "<table><caption>Partner sources of the current release</caption>"
-        '<thead><tr><th scope="col">Source</th><th scope="col">Organisation</th><th scope="col">Last snapshot</th>'
-        '<th scope="col">Age (days)</th><th scope="col">Data</th><th scope="col">Problem</th></tr></thead>'
+        f"<p>{_text(u('partners_intro'))}</p>"
+        f"<table><caption>{_text(u('partners_caption'))}</caption>"
+        f"<thead><tr>{headers}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def _changelog(model: dict[str, Any]) -> str:
+def _changelog(model: dict[str, Any], tr: Translation) -> str:
     if not model["releases"]:
-        return "<p>No release yet.</p>"
+        return f"<p>{_text(tr.ui('changelog_none'))}</p>"
     items = []
     for release in model["releases"]:
         reasons = "".join(f"<li>{_text(r)}</li>" for r in release["reasons"][:12])
         more = len(release["reasons"]) - 12
+        page_link = _language_page(release["page"], tr)
         if more > 0:
-            reasons += f"<li>{_local_link(release['page'], f'{more} more')}</li>"
+            reasons += f"<li>{_local_link(page_link, _text(tr.ui('changelog_more', count=more)))}</li>"
         withdrawn = ""
         if release["withdrawn"]:
             withdrawn = (
-                f'<p class="status-withdrawn">Withdrawn on {_text(release["withdrawn"].get("withdrawn_at", ""))}: '
-                f"{_text(release['withdrawn'].get('reason', ''))}</p>"
-            )
+                '<p class="status-withdrawn">'
+                + _text(tr.ui("changelog_withdrawn", date=release["withdrawn"].get("withdrawn_at", ""),
+                              reason=release["withdrawn"].get("reason", "")))
+                + "</p>"
+            )  # fmt: skip
         items.append(
-            f'<li><h3 id="v{_text(release["version"])}">{_local_link(release["page"], _text(release["version"]))}'
-            f" · {_text(release['created'] or '')} · {_text(_bump(release))}</h3>{withdrawn}<ul>{reasons}</ul></li>"
+            f'<li><h3 id="v{_text(release["version"])}">{_local_link(page_link, _text(release["version"]))}'
+            f" · {_text(release['created'] or '')} · {_text(_bump(release, tr))}</h3>{withdrawn}<ul>{reasons}</ul></li>"
         )
     return f'<ol reversed class="changelog">{"".join(items)}</ol>'
 
 
-def _releases_table(model: dict[str, Any]) -> str:
+def _language_page(path: str, tr: Translation) -> str:
+    """releases/1.0.0/index.html as the page of this language."""
+    return path if tr.code == "en" else path.removesuffix("index.html") + page_name("index", tr.code)
+
+
+def _releases_table(model: dict[str, Any], tr: Translation) -> str:
     """Every release with its status, and its files (sizes, rows, sha256) one click away."""
+    u = tr.ui
     rows = []
     for release in model["releases"]:
         available = [
             {**resource, "files": [f for f in resource["files"] if f["available"]]} for resource in release["resources"]
         ]
         if any(resource["files"] for resource in available):
+            count = sum(len(r["files"]) for r in available)
             files = (
-                f"<details><summary>{sum(len(r['files']) for r in available)} files</summary>"
-                f"{_files_table(available, 'Files of release ' + release['version'])}</details>"
+                f"<details><summary>{_text(u('releases_files', count=count))}</summary>"
+                f"{_files_table(available, u('release_files_caption', version=release['version']), tr)}</details>"
             )
         else:
-            files = "files deleted"
+            files = _text(u("releases_deleted"))
         rows.append(
             "<tr>"
-            f'<th scope="row">{_local_link(release["page"], _text(release["version"]))}</th>'
+            f'<th scope="row">{_local_link(_language_page(release["page"], tr), _text(release["version"]))}</th>'
             f"<td>{_text(release['created'] or '')}</td>"
-            f"<td>{_status(release)}</td>"
+            f"<td>{_status(release, tr)}</td>"
             f"<td>{files}</td>"
             "</tr>"
         )
+    headers = "".join(
+        f'<th scope="col">{_text(u(k))}</th>'
+        for k in ("releases_version", "releases_published", "releases_status", "releases_files_heading")
+    )
     return (
-        "<table><caption>Every release, newest first</caption>"
-        '<thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Status</th>'
-        '<th scope="col">Files</th></tr></thead>'
+        f"<table><caption>{_text(u('releases_caption'))}</caption>"
+        f"<thead><tr>{headers}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def _footer(model: dict[str, Any], root: str = "") -> str:
+def _footer(model: dict[str, Any], tr: Translation, root: str = "") -> str:
     dcat = f'<a href="{root}catalog.ttl">catalog.ttl</a>, ' if model["base_url"] else ""
     return (
-        "<footer><p>Generated by partnerdata from the releases in this folder. "
-        f'Machine-readable: <a href="{root}catalog.json">catalog.json</a>, '
+        f"<footer><p>{_text(tr.ui('footer_generated'))} "
+        f'{_text(tr.ui("footer_machine"))}: <a href="{root}catalog.json">catalog.json</a>, '
         f'{dcat}<a href="{root}feed.xml">feed.xml</a>.</p></footer>'
     )
+
+
+def text(value: Any) -> str:
+    """Data as HTML text (or an attribute value), for the catalogue's other pages."""
+    return _text(value)
+
+
+def number(value: Any) -> str:
+    return _number(value)
 
 
 def _text(value: Any) -> str:
@@ -380,17 +552,17 @@ def _release(model: dict[str, Any], version: str | None) -> dict[str, Any] | Non
     return next((r for r in model["releases"] if r["version"] == version), None)
 
 
-def _status(release: dict[str, Any]) -> str:
+def _status(release: dict[str, Any], tr: Translation) -> str:
     status = release["status"]
-    text = {"current": "current (latest)", "superseded": "superseded", "withdrawn": "withdrawn",
-            "purged": "withdrawn, files deleted"}[status]  # fmt: skip
-    return f'<span class="status-{status}">{text}</span>'
+    return f'<span class="status-{status}">{_text(tr.ui("status_" + status))}</span>'
 
 
-def _bump(release: dict[str, Any]) -> str:
+def _bump(release: dict[str, Any], tr: Translation) -> str:
     if release["bump"] == "initial":
-        return "first release"
-    return f"{release['bump']} change since {release['previous_version']}" if release["bump"] else "not recorded"
+        return tr.ui("bump_initial")
+    if not release["bump"]:
+        return tr.ui("bump_unknown")
+    return tr.ui("bump_change", bump=tr.ui("bump_" + release["bump"]), previous=release["previous_version"])
 
 
 def _size(size: float | None) -> str:  # a count of bytes, divided as it goes

@@ -63,7 +63,15 @@ class Translation:
         full_key = f"interface.{key}"
         if full_key not in english.texts:
             raise KeyError(f"no interface text {key!r} in {ENGLISH}.yaml (every interface text needs its English one)")
-        return self.texts.get(full_key, english.texts[full_key]).format(**values)
+        return self.template(key).format(**values)
+
+    def template(self, key: str) -> str:
+        """An interface text unformatted, its placeholders in braces (for a script to fill in)."""
+        english = self.fallback or self
+        full_key = f"interface.{key}"
+        if full_key not in english.texts:
+            raise KeyError(f"no interface text {key!r} in {ENGLISH}.yaml (every interface text needs its English one)")
+        return self.texts.get(full_key, english.texts[full_key])
 
     def dataset(self, key: str, default: str) -> str:
         """The dataset's "title" or "description" in this language, else ``default`` (package.json's)."""
