@@ -126,7 +126,7 @@ def test_every_release_has_its_own_page(site):
         relative = [link for link in page.links if not re.match(r"^[a-z]+:", link) and not link.startswith("#")]
         assert [link for link in relative if not (folder / link).exists()] == []
         assert "activities.csv" in relative and "../../index.html" in relative
-        assert "Fields of activities" in text  # the data dictionary of that release's schemas
+        assert "Fields of Activities" in text  # the data dictionary of that release's schemas
     assert "a project title was wrong" in (site / "releases" / "1.0.2" / "index.html").read_text()
     # The page is the catalogue's, not part of the release: SHA256SUMS does not list it.
     assert "index.html" not in (site / "releases" / "1.0.0" / "SHA256SUMS").read_text()

@@ -51,7 +51,7 @@ a { color: #0b5394; } a:focus { outline: 2px solid #e07b39; }
   font: inherit; padding: .3rem .45rem; border: 1px solid #5a6b7b; border-radius: 3px; background: #fff; color: #1d1d1d; }
 #records th button { border: 0; background: none; padding: 0; font-weight: 600; cursor: pointer; text-align: left; color: #0b4a7a; text-decoration: underline; }
 button:focus, select:focus, input:focus, .table-scroll:focus { outline: 2px solid #e07b39; outline-offset: 1px; }
-.table-scroll { overflow-x: auto; max-width: 100%; }
+.table-scroll { overflow-x: auto; max-width: 100%; } #records td:first-child { white-space: nowrap; }
 .pager { display: flex; gap: 1rem; align-items: center; }
 .record { border: 2px solid #1b6ca8; padding: .5rem 1rem; margin: 1rem 0; background: #f7fafc; }
 .record dl { display: grid; grid-template-columns: minmax(10rem, max-content) 1fr; gap: .2rem 1rem; }
@@ -59,6 +59,7 @@ button:focus, select:focus, input:focus, .table-scroll:focus { outline: 2px soli
 .map-layout { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
 .map-figure { flex: 3 1 32rem; margin: 0; } .map-numbers { flex: 1 1 14rem; }
 .note { background: #fff4e0; padding: .5rem .8rem; }
+[hidden] { display: none !important; }
 """
 
 
