@@ -161,7 +161,7 @@ def test_filter_download_and_record_match_duckdb(browser, site, where, language)
         downloaded = Path(download_info.value.path()).read_text(encoding="utf-8")
         published_csv = (latest / "activities.csv").read_text(encoding="utf-8")
         lines = _csv_records(published_csv)
-        wanted = [lines[0]] + [line for line in lines[1:] if next(csv.reader([line])) [0] in expected]
+        wanted = [lines[0]] + [line for line in lines[1:] if next(csv.reader([line]))[0] in expected]
         assert _csv_records(downloaded) == wanted
         assert downloaded == "".join(wanted)
 
@@ -262,7 +262,9 @@ def test_map_draws_the_country_counts(browser, site, language):
 def test_language_switch_and_lang_on_every_page(browser, site):
     published, base = site
     pages = sorted(p.relative_to(published).as_posix() for p in published.rglob("*.html"))
-    assert "index.nl.html" in pages and "explore/activities.nl.html" in pages and "releases/1.0.1/index.nl.html" in pages
+    assert (
+        "index.nl.html" in pages and "explore/activities.nl.html" in pages and "releases/1.0.1/index.nl.html" in pages
+    )
     for relative in pages:
         language = "nl" if relative.endswith(".nl.html") else "en"
         head = (published / relative).read_text(encoding="utf-8")[:200]

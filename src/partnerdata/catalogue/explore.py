@@ -26,10 +26,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from partnerdata.catalogue.html import language_switch, number, page, page_name, text
 from partnerdata.catalogue.worldmap import world_map
 from partnerdata.config import layout
 from partnerdata.config.translations import Translation
@@ -112,8 +114,10 @@ def write_explorer(
             name = f"{resource}-{version}.js"
             explorer.data_script = f"data/{name}"
             kept_data.add(name)
-            if not (data_folder / name).exists():
-                write(data_folder / name, _data_script(explorer))
+            script = _data_script(explorer)
+            target = data_folder / name
+            if not target.exists() or target.read_text(encoding="utf-8") != script:
+                write(target, script)
         else:
             explorer.parquet = f"../{layout.RELEASES}/{version}/{resource}.parquet"
             _copy_duckdb(published_dir)
@@ -131,17 +135,18 @@ def write_explorer(
         for s in model["sources"]
     }
     names = [e.resource for e in explorers]
+    written = set()
     for language, translation in translations.items():
         for explorer in explorers:
-            page = explorer_page(model, explorer, names, sources, translation, list(translations.values()))
-            write(folder / page_name(explorer.resource, language), page)
+            html = explorer_page(model, explorer, names, sources, translation, list(translations.values()))
+            written.add(page_name(explorer.resource, language))
+            write(folder / page_name(explorer.resource, language), html)
+        written.add(page_name("map", language))
         write(folder / page_name("map", language), map_page(model, release, names, translation, translations))
+    for stale in folder.glob("*.html"):  # a resource (or a language) the current release no longer has
+        if stale.name not in written:
+            stale.unlink()
     return names
-
-
-def page_name(stem: str, language: str) -> str:
-    """activities.html in English, activities.nl.html in Dutch."""
-    return f"{stem}.html" if language == "en" else f"{stem}.{language}.html"
 
 
 def _explorer(
@@ -215,9 +220,7 @@ def _first(rows: Iterator[list[str]], count: int) -> Iterator[list[str]]:
 def filters(columns: list[Column]) -> list[dict[str, str]]:
     """The page's filters: each vocabulary field, each year field, and the year of the first date."""
     made = [
-        {"id": c.name, "field": c.name, "kind": "contains" if c.is_list else "equals"}
-        for c in columns
-        if c.vocabulary
+        {"id": c.name, "field": c.name, "kind": "contains" if c.is_list else "equals"} for c in columns if c.vocabulary
     ]
     made += [{"id": c.name, "field": c.name, "kind": "equals"} for c in columns if c.type == "year"]
     first_date = next((c for c in columns if c.type == "date"), None)
@@ -325,7 +328,6 @@ def explorer_page(
     tr: Translation,
     languages: list[Translation],
 ) -> str:
-    from partnerdata.catalogue.html import language_switch, page, text
 
     resource = explorer.resource
     title = tr.resource(resource, "title", model["descriptions"].get(resource, {}).get("title", resource))
@@ -370,8 +372,13 @@ def explorer_page(
         "shown": [c.name for c in shown],
         "columns": [
             {
-                "name": c.name, "type": c.type, "title": c.title, "list": c.is_list, "delimiter": c.delimiter,
-                "vocabulary": c.vocabulary, "labels": c.labels,
+                "name": c.name,
+                "type": c.type,
+                "title": c.title,
+                "list": c.is_list,
+                "delimiter": c.delimiter,
+                "vocabulary": c.vocabulary,
+                "labels": c.labels,
                 "link": page_name(c.link, lang) if c.link in names else None,
             }
             for c in columns
@@ -468,7 +475,6 @@ def _table_columns(columns: list[Column], key: list[str]) -> list[Column]:
 
 def _static_row(row: list[str], columns: list[Column], shown: list[Column], key: list[str], lang: str) -> str:
     """A row as explore.js draws it, for the page without a script."""
-    from partnerdata.catalogue.html import text
 
     index = {c.name: i for i, c in enumerate(columns)}
     cells = []
@@ -478,7 +484,9 @@ def _static_row(row: list[str], columns: list[Column], shown: list[Column], key:
             record = "/".join(row[index[k]] for k in key)
             cells.append(f'<td><a href="#record={text(_hash_value(record))}">{text(value)}</a></td>')
         elif column.link and value:
-            cells.append(f'<td><a href="{page_name(column.link, lang)}#record={text(_hash_value(value))}">{text(value)}</a></td>')
+            cells.append(
+                f'<td><a href="{page_name(column.link, lang)}#record={text(_hash_value(value))}">{text(value)}</a></td>'
+            )
         elif column.vocabulary and value:
             parts = value.split(column.delimiter) if column.is_list else [value]
             cells.append(f"<td>{text('; '.join(column.labels.get(p, p) for p in parts if p))}</td>")
@@ -488,8 +496,6 @@ def _static_row(row: list[str], columns: list[Column], shown: list[Column], key:
 
 
 def _hash_value(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
@@ -517,7 +523,6 @@ def country_counts(release: Path) -> dict[str, Counter[str]]:
 def map_page(
     model: dict[str, Any], release: Path, names: list[str], tr: Translation, translations: dict[str, Translation]
 ) -> str:
-    from partnerdata.catalogue.html import language_switch, number, page, text
 
     lang = tr.code
     counts = country_counts(release)

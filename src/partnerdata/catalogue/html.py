@@ -14,10 +14,9 @@ Everything shown comes from files and settings we did not write, so every text g
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
-
-from collections.abc import Callable
 
 from partnerdata.catalogue.charts import Chart
 from partnerdata.catalogue.jsonld import dataset_jsonld
@@ -135,7 +134,11 @@ def index_page(
 
 
 def release_page(
-    model: dict[str, Any], release: dict[str, Any], schemas: dict[str, Any], tr: Translation, languages: list[Translation]
+    model: dict[str, Any],
+    release: dict[str, Any],
+    schemas: dict[str, Any],
+    tr: Translation,
+    languages: list[Translation],
 ) -> str:
     """published/releases/<version>/index.html (index.nl.html, ...): links are relative to that folder."""
     u = tr.ui
@@ -167,7 +170,12 @@ def release_page(
                       reason=release["withdrawn"].get("reason", "")))
             + "</p>"
         )  # fmt: skip
-    body += [f"<h3>{_text(u('release_what_changed'))}</h3>", "<ul>", *[f"<li>{_text(r)}</li>" for r in release["reasons"]], "</ul>"]
+    body += [
+        f"<h3>{_text(u('release_what_changed'))}</h3>",
+        "<ul>",
+        *[f"<li>{_text(r)}</li>" for r in release["reasons"]],
+        "</ul>",
+    ]
     body += [f"<h2>{_text(u('release_files'))}</h2>"]
     if release["status"] == "purged":
         body.append(f'<p>{_text(u("release_purged"))} <a href="TOMBSTONE.json">TOMBSTONE.json</a>.</p>')
@@ -197,9 +205,7 @@ def language_switch(tr: Translation, languages: list[Translation], name_of: Call
     return f'<nav class="languages" aria-label="{_text(tr.ui("languages_label"))}">{"".join(items)}</nav>'
 
 
-def page(
-    title: str, body: str, model: dict[str, Any], tr: Translation, head: str = "", root: str = ""
-) -> str:
+def page(title: str, body: str, model: dict[str, Any], tr: Translation, head: str = "", root: str = "") -> str:
     """A whole page: ``root`` leads from its folder back to published/."""
     description = tr.dataset("description", model["description"])
     return (
@@ -323,7 +329,9 @@ def _dictionary(model: dict[str, Any], tr: Translation, level: int = 3) -> str:
             )
         key = schema.get("primaryKey")
         key_text = (
-            " " + _text(u("dictionary_key")) + f" <code>{_text(', '.join(key) if isinstance(key, list) else str(key))}</code>."
+            " "
+            + _text(u("dictionary_key"))
+            + f" <code>{_text(', '.join(key) if isinstance(key, list) else str(key))}</code>."
             if key
             else ""
         )
@@ -379,7 +387,9 @@ def _constraints_in_words(field: dict[str, Any], constraints: dict[str, Any], tr
     if pattern is not None:
         code = f"<code>{_text(pattern)}</code>"
         if len(pattern) > FOLD_CHARS:
-            code = f"<details><summary>{_text(u('constraint_pattern_long', chars=len(pattern)))}</summary>{code}</details>"
+            code = (
+                f"<details><summary>{_text(u('constraint_pattern_long', chars=len(pattern)))}</summary>{code}</details>"
+            )
             words.append(code)
         else:
             words.append(_text(u("constraint_pattern")) + " " + code)
@@ -416,7 +426,11 @@ def _freshness(model: dict[str, Any], tr: Translation) -> str:
     rows = []
     for source in model["sources"]:
         fallback = source.get("status") in DEGRADED
-        state = f'<span class="fallback">{_text(u("partners_fallback"))}</span>' if fallback else _text(u("partners_current"))
+        state = (
+            f'<span class="fallback">{_text(u("partners_fallback"))}</span>'
+            if fallback
+            else _text(u("partners_current"))
+        )
         age = source.get("snapshot_age_days")
         rows.append(
             "<tr>"
