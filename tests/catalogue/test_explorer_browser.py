@@ -346,3 +346,69 @@ def test_the_duckdb_engine_gives_the_same_rows(browser, schemas, tmp_path, monke
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_every_control_works_from_the_keyboard(browser, site):
+    published, base = site
+    context, page, guard, errors = _open(browser, base + "explore/activities.html")
+    try:
+        _ready(page, "en")
+        page.focus("#filter-activity_type")
+        page.keyboard.press("ArrowDown")  # a closed select changes its value and says so
+        chosen = page.eval_on_selector("#filter-activity_type", "s => s.value")
+        assert chosen
+        page.wait_for_function(
+            "v => Array.from(document.querySelectorAll('#records tbody tr')).length > 0"
+            " && document.getElementById('status').textContent.includes('matching')",
+            arg=chosen,
+        )
+        parquet = published / "latest" / "activities.parquet"
+        count = _query(f"SELECT count(*) FROM read_parquet('{parquet}') WHERE activity_type = ?", [chosen])[0][0]
+        assert f"of {count} matching" in page.inner_text("#status")
+        # Sort by start date from the keyboard: the heading's button, Enter twice (descending).
+        button = page.locator('#records th[data-column="start_date"] button')
+        button.focus()
+        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        page.wait_for_selector('#records th[data-column="start_date"][aria-sort="descending"]')
+        dates = page.eval_on_selector_all(
+            "#records tbody tr",
+            "rows => rows.map(r => r.querySelector('td:nth-child(' + "
+            "(Array.from(document.querySelectorAll('#records th')).findIndex(h => h.dataset.column === 'start_date') + 1)"
+            " + ')').textContent)",
+        )
+        assert dates == sorted(dates, reverse=True)
+        # A record from the keyboard: its link, Enter; the panel takes the focus; Escape is not needed,
+        # the close button is a button.
+        page.focus("#records tbody a >> nth=0")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#record:not([hidden])")
+        assert page.evaluate("() => document.activeElement.id") == "record"
+        page.focus("#record-close")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#record", state="hidden")
+        # Every control has a label a screen reader reads.
+        unlabelled = page.eval_on_selector_all(
+            "#filters select, #filters input",
+            "controls => controls.filter(c => !document.querySelector('label[for=\"' + c.id + '\"]')).map(c => c.id)",
+        )
+        assert unlabelled == []
+        assert errors == [] and guard.refused == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", ["projects", "organisations", "project_partners"])
+def test_the_other_resources_pages_and_a_release_page_pass_axe(browser, site, name):
+    published, base = site
+    context, page, guard, errors = _open(browser, base + "explore/" + explore.page_name(name, "nl"))
+    try:
+        _ready(page, "nl")
+        assert page.locator("#records tbody tr").count() > 0
+        assert _axe(page) == []
+        page.goto(base + "releases/1.0.1/index.nl.html")
+        assert page.get_attribute("html", "lang") == "nl"
+        assert _axe(page) == []
+        assert errors == [] and guard.refused == []
+    finally:
+        context.close()

@@ -305,7 +305,11 @@
     }
   });
   form.addEventListener("reset", function () {
-    setTimeout(function () { state = { filters: {}, text: "", sort: null, descending: false, page: 0 }; refresh(); }, 0);
+    setTimeout(function () {
+      state = { filters: {}, text: "", sort: null, descending: false, page: 0 };
+      document.querySelectorAll("#records th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+      refresh();
+    }, 0);
   });
   document.getElementById("previous").addEventListener("click", function () { state.page -= 1; refresh(); });
   document.getElementById("next").addEventListener("click", function () { state.page += 1; refresh(); });
@@ -347,9 +351,12 @@
     else panel.hidden = true;
   }
   document.getElementById("record-close").addEventListener("click", function () {
+    var id = /^#record=(.*)$/.exec(location.hash);
     history.replaceState(null, "", location.pathname + location.search);
     panel.hidden = true;
-    tbody.focus();
+    // Back to the record's link in the table, when it is on this page.
+    var link = id && document.querySelector('#records tbody a[href="#record=' + id[1] + '"]');
+    if (link) link.focus();
   });
   window.addEventListener("hashchange", fromHash);
 
