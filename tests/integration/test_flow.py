@@ -57,7 +57,11 @@ def test_demo_run_publishes_a_complete_valid_release(demo_project, capsys):
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=release, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     listed = {line.split("  ", 1)[1] for line in (release / "SHA256SUMS").read_text().splitlines()}
-    assert listed == names - {"SHA256SUMS", "index.html", "index.nl.html"}  # the catalogue's pages about the release are not in it
+    assert listed == names - {
+        "SHA256SUMS",
+        "index.html",
+        "index.nl.html",
+    }  # the catalogue's pages about the release are not in it
 
     # The run built the catalogue, with absolute URLs under settings.base_url.
     catalogue = {"index.html", "catalog.json", "feed.xml", "catalog.ttl"}

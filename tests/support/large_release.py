@@ -106,24 +106,49 @@ def large_release(folder: Path, activities: int, seed: int = 1) -> Path:
     shutil.rmtree(published, ignore_errors=True)
     (Path(folder) / MARKER).unlink(missing_ok=True)
     tables = generated_tables(schemas, activities, seed)
-    publish_seconds, version = _publish(tables, schemas, published, f"large-{activities}-{seed}")
-    marker = {**wanted, "version": version, "publish_seconds": round(publish_seconds, 3)}
+    published_as = publish_tables(tables, schemas, published, f"large-{activities}-{seed}")
+    marker = {**wanted, "version": published_as["version"], "publish_seconds": published_as["seconds"],
+              "publish_parts": published_as["parts"]}  # fmt: skip
     (Path(folder) / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return published
 
 
 def release_marker(folder: Path) -> dict[str, Any] | None:
-    """What large_release recorded in folder: activities, seed, version, publish_seconds (None: nothing yet)."""
+    """What large_release recorded in folder: activities, seed, version, publish_seconds and
+    publish_parts (None: nothing yet)."""
     try:
         return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
 
 
-def publish_tables(tables: dict[str, pa.Table], schemas: Schemas, published: Path, fingerprint: str) -> float:
-    """publish_release as a run calls it (the project's package metadata, the sources named in the
-    tables); the seconds it took."""
-    return _publish(tables, schemas, published, fingerprint)[0]
+def publish_tables(tables: dict[str, pa.Table], schemas: Schemas, published: Path, fingerprint: str) -> dict[str, Any]:
+    """publish_release as a run calls it (the project's package metadata, a source entry for each
+    source_id in the tables): the version, the call's seconds and its parts (write, diff, package, switch)."""
+    from partnerdata.release.publish import publish_release
+    from partnerdata.run.steps import package_metadata
+    from partnerdata.util.timing import Stopwatch
+
+    config = load_config(PROJECT_ROOT / "sources.yaml", schemas, environ={})
+    names = sorted({s for t in tables.values() for s in pc.unique(t.column("source_id")).to_pylist()})
+    sources = [
+        {
+            "title": f"Activities of {name}", "source_id": name, "organisation": f"Partner {name}",
+            "status": "fetched", "snapshot_fetched_at": "2026-11-25T02:00:00Z", "snapshot_sha256": "0" * 64,
+            "snapshot_age_days": 0.0, "error": None, "path": f"https://{name}.example.org/export.csv",
+        }
+        for name in names
+    ]  # fmt: skip
+    metadata = package_metadata(config, schemas)
+    stopwatch = Stopwatch()
+    started = time.perf_counter()
+    outcome = publish_release(
+        tables, schemas, published, PUBLISHED_AT, fingerprint, {}, sources, {}, metadata, stopwatch
+    )
+    seconds = time.perf_counter() - started
+    if outcome.version is None:
+        raise RuntimeError(f"{published}: no release was published: {outcome.message}")
+    return {"version": outcome.version, "seconds": round(seconds, 3), "parts": stopwatch.parts}
 
 
 def generated_tables(schemas: Schemas, activities: int, seed: int = 1) -> dict[str, pa.Table]:
@@ -237,7 +262,7 @@ def _project_partners(
     }
 
 
-def _activities(  # noqa: PLR0913 (the generator state and the tables an activity refers to)
+def _activities(
     schemas: Schemas,
     rng: np.random.Generator,
     sources: list[str],
@@ -319,7 +344,7 @@ def _countries(schemas: Schemas, resource: str, field: str, rng: np.random.Gener
     return _pick(codes, index)
 
 
-def _list_of(  # noqa: PLR0913 (the field, and how many items a list holds)
+def _list_of(
     schemas: Schemas, resource: str, field: str, rng: np.random.Generator, n: int, most: int, least: int
 ) -> pa.Array:
     return _list_from(_enum(schemas, resource, field), rng, n, most, least)
@@ -382,30 +407,6 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 
 # --- the release ---------------------------------------------------------------------------------
-
-
-def _publish(tables: dict[str, pa.Table], schemas: Schemas, published: Path, fingerprint: str) -> tuple[float, str]:
-    from partnerdata.release.publish import publish_release
-    from partnerdata.run.steps import package_metadata
-
-    config = load_config(PROJECT_ROOT / "sources.yaml", schemas, environ={})
-    names = sorted({s for t in tables.values() for s in pc.unique(t.column("source_id")).to_pylist()})
-    sources = [
-        {
-            "title": f"Activities of {name}", "source_id": name, "organisation": f"Partner {name[-2:]}",
-            "status": "fetched", "snapshot_fetched_at": "2026-11-25T02:00:00Z", "snapshot_sha256": "0" * 64,
-            "snapshot_age_days": 0.0, "error": None, "path": f"https://{name}.example.org/export.csv",
-        }
-        for name in names
-    ]  # fmt: skip
-    started = time.perf_counter()
-    outcome = publish_release(
-        tables, schemas, published, PUBLISHED_AT, fingerprint, {}, sources, {}, package_metadata(config, schemas)
-    )
-    seconds = time.perf_counter() - started
-    if outcome.version is None:
-        raise RuntimeError(f"{published}: no release was published: {outcome.message}")
-    return seconds, outcome.version
 
 
 def _complete(published: Path, version: str | None) -> bool:
