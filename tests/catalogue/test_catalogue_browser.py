@@ -8,14 +8,13 @@ except in CI (CI=true), where a missing browser is a failure.
 from __future__ import annotations
 
 import hashlib
-import threading
 import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
 
-from partnerdata.catalogue.serve import make_server
 from tests.support.browser import chromium
+from tests.support.browser import served as serving
 from tests.support.release_data import catalogue_site
 
 pytestmark = pytest.mark.slow
@@ -29,11 +28,8 @@ def browser():
 @pytest.fixture(scope="module")
 def served(schemas, tmp_path_factory):
     published = catalogue_site(schemas, tmp_path_factory.mktemp("site"), "https://data.example.org/published/")
-    server = make_server(published, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield published, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serving(published) as base:
+        yield published, base
 
 
 def _charts_drawn(page) -> list[dict]:

@@ -24,7 +24,7 @@ from partnerdata.catalogue import explore, refresh_catalogue
 from partnerdata.catalogue.serve import make_server
 from partnerdata.config.layout import PROJECT_ROOT, WEB_PACKAGES
 from partnerdata.config.translations import load_translations
-from tests.support.browser import chromium
+from tests.support.browser import chromium, served
 from tests.support.release_data import catalogue_site
 
 pytestmark = pytest.mark.slow
@@ -42,11 +42,8 @@ def browser():
 @pytest.fixture(scope="module")
 def site(schemas, tmp_path_factory):
     published = catalogue_site(schemas, tmp_path_factory.mktemp("explore"), "https://data.example.org/published/")
-    server = make_server(published, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield published, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with served(published) as base:
+        yield published, base
 
 
 class Guard:

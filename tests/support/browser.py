@@ -3,8 +3,10 @@ Without the browser a test skips, except in CI (CI=true), where it fails."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,3 +39,17 @@ def chromium() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def served(published: Path) -> Iterator[str]:
+    """``partnerdata serve``'s server on a free loopback port, in a thread: its base URL."""
+    from partnerdata.catalogue.serve import make_server
+
+    server = make_server(published, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
