@@ -249,6 +249,53 @@ def test_charts_drawn_from_the_tables_of_a_run_are_those_drawn_from_the_files(si
     assert charts_of_tables(tables) == charts(latest) and len(charts(latest)) == 3
 
 
+def test_the_catalogue_built_with_the_charts_a_run_drew_is_the_catalogue_built_from_the_files(site, tmp_path):
+    """A run draws the charts in every language while it writes the release; the catalogue step then
+    draws none, and its pages are those a cold rebuild writes."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from partnerdata.catalogue import refresh_catalogue
+    from partnerdata.catalogue.charts import charts_in_every_language
+
+    latest = site / "latest"
+    tables = {
+        name: pq.read_table(latest / f"{name}.parquet")
+        for name in ("activities", "projects", "organisations", "project_partners")
+    }
+    drawn = charts_in_every_language(tables)
+    assert sorted(drawn) == ["en", "nl"] and all(len(charts) == 3 for charts in drawn.values())
+    ran, cold = tmp_path / "ran", tmp_path / "cold"
+    shutil.copytree(site, ran)
+    shutil.copytree(site, cold)
+    version = json.loads((site / "latest.json").read_text())["version"]
+    assert refresh_catalogue(ran, BASE_URL, force=True, drawn=(version, drawn))
+    assert refresh_catalogue(cold, BASE_URL, force=True)
+    for name in ("index.html", "index.nl.html"):
+        assert (ran / name).read_text(encoding="utf-8") == (cold / name).read_text(encoding="utf-8")
+        assert 'id="chart-countries"' in (ran / name).read_text(encoding="utf-8")
+    other = {"en": [], "nl": []}  # charts drawn for another version are not this release's: drawn again
+    assert refresh_catalogue(ran, BASE_URL, force=True, drawn=("0.0.1", other))
+    assert (ran / "index.html").read_text(encoding="utf-8") == (cold / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_activity_counts_once_per_country_however_often_its_row_names_it():
+    import pyarrow as pa
+
+    from partnerdata.catalogue.charts import counts_of_tables
+
+    activities = pa.table(
+        {
+            "country": ["BE", "NL", None, "BE"],
+            "partner_countries": [["BE", "NL", "NL"], None, ["ZA", None], []],
+        }
+    )
+    counts = counts_of_tables({"activities": activities})
+    assert counts.countries == {"BE": [2, 0], "NL": [2, 0], "ZA": [1, 0]}
+    assert counts_of_tables({"activities": activities.slice(0, 0)}).countries is None
+
+
 def _chart_tables():
     """Four activities, two projects and the countries of both, as a release holds them."""
     import datetime as dt

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from partnerdata.catalogue.charts import Chart, charts
+from partnerdata.catalogue.charts import Chart, Counts, chart_counts, draw_charts
 from partnerdata.catalogue.explore import EXPLORE, explorer_digest, write_explorer
 from partnerdata.catalogue.feed import atom_feed
 from partnerdata.catalogue.html import index_page, page_name, release_page
@@ -32,11 +32,15 @@ TEMP_PREFIX = ".catalogue-"  # a page being written; renamed into place, or remo
 
 
 def refresh_catalogue(
-    published_dir: Path, base_url: str | None, force: bool = False, drawn: tuple[str, list[Chart]] | None = None
+    published_dir: Path,
+    base_url: str | None,
+    force: bool = False,
+    drawn: tuple[str, dict[str, list[Chart]]] | None = None,
 ) -> bool:
     """Rebuild the catalogue unless it is current; True when it was rebuilt.
 
-    ``drawn`` is (version, charts) when the caller drew that release's charts already."""
+    ``drawn`` is (version, {language code: charts}) when the caller drew that release's charts
+    already (a run draws them while it writes the release); a language it lacks is drawn here."""
     published_dir = Path(published_dir)
     if not layout.releases_dir(published_dir).exists():
         return False
@@ -54,13 +58,16 @@ def refresh_catalogue(
             _write(folder / page_name("index", tr.code), release_page(model, release, schemas, tr, languages))
     explored = write_explorer(published_dir, model, translations, _write)
     latest_dir = layout.release_dir(published_dir, model["latest"]) if model["latest"] else None
+    ready = drawn[1] if drawn is not None and drawn[0] == model["latest"] else {}
+    counts: Counts | None = None  # counted once, for the languages not drawn yet
     for tr in languages:
         if latest_dir is None:
             shown: list[Chart] = []
-        elif tr.code == "en" and drawn is not None and drawn[0] == model["latest"]:
-            shown = drawn[1]
+        elif tr.code in ready:
+            shown = ready[tr.code]
         else:
-            shown = charts(latest_dir, tr)
+            counts = counts or chart_counts(latest_dir)
+            shown = draw_charts(counts, tr)
         _write(published_dir / page_name("index", tr.code), index_page(model, shown, tr, languages, explored))
     _write(published_dir / FEED_XML, atom_feed(model))
     if base_url:

@@ -1,8 +1,10 @@
-"""The catalogue's charts: counts from the latest release, drawn by matplotlib as inline SVG.
+"""The catalogue's charts: counts from the latest release, drawn as inline SVG (svgchart.py).
 
 SVG in the page needs no script, no CDN and no second file: the catalogue works offline and
-from any static file host. Text stays text (svg.fonttype none), so it is selectable and read
-by screen readers; each chart also has a text alternative and its numbers as a table.
+from any static file host. Text stays text, so it is selectable and read by screen readers;
+each chart also has a text alternative and its numbers as a table.
+
+The numbers are counted once per release (``Counts``), then drawn in each language.
 
 Every text is one language's (a Translation: the interface texts ``chart_*`` and the vocabulary
 labels); the counts, their order and the charts' keys are the same in every language.
@@ -10,23 +12,19 @@ labels); the counts, their order and the charts' keys are the same in every lang
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from partnerdata.catalogue.svgchart import Series, bars
+from partnerdata.catalogue.svgchart import columns as columns_chart
 from partnerdata.config.translations import ENGLISH, Translation, load_translations
-
-if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, after matplotlib.use
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 MAX_CATEGORIES = 8  # themes or sectors drawn by name; the rest are summed as "other"
 MAX_COUNTRIES = 25
@@ -74,34 +72,79 @@ SECTORS = Stacking(
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Stacked:
+    """A stacked chart's numbers, in codes: the same in every language."""
+
+    stacking: Stacking
+    years: list[int]
+    grid: dict[str, dict[int, int]]  # code -> year -> count: the named codes in rank order, then the rest
+    named: list[str]  # the codes drawn by name, the most frequent first
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the charts of one release count, before any text is chosen: counted once, drawn per language.
+    A chart with nothing to count is None, and so is one whose columns a schema change renamed or retyped."""
+
+    themes: Stacked | None
+    sectors: Stacked | None
+    countries: dict[str, list[int]] | None  # country code -> [activities, projects]
+
+
 def charts(release_dir: Path, translation: Translation | None = None) -> list[Chart]:
     """The three charts of a release folder's data, in ``translation``'s language (English when None)."""
-    return _draw(lambda name, columns: _read(release_dir / f"{name}.parquet", columns), translation)
+    return draw_charts(chart_counts(release_dir), translation)
 
 
 def charts_of_tables(tables: dict[str, pa.Table], translation: Translation | None = None) -> list[Chart]:
     """The same charts from the tables of a release about to be written (a run draws them while
     it writes the files)."""
-    return _draw(lambda name, columns: _select(tables, name, columns), translation)
+    return draw_charts(counts_of_tables(tables), translation)
 
 
-def _draw(read: Columns, translation: Translation | None) -> list[Chart]:
-    """A chart with nothing to count is left out, and so is one whose columns a schema change
-    renamed or retyped: the page goes without it."""
+def charts_in_every_language(tables: dict[str, pa.Table]) -> dict[str, list[Chart]]:
+    """The charts of a release's tables in every language the catalogue has, counted once: what a
+    run draws while it writes the release's files, so that the catalogue step after it draws none."""
+    counts = counts_of_tables(tables)
+    return {code: draw_charts(counts, translation) for code, translation in load_translations().items()}
+
+
+def chart_counts(release_dir: Path) -> Counts:
+    """The numbers behind a release folder's charts, read from its Parquet files."""
+    return _count(lambda name, columns: _read(release_dir / f"{name}.parquet", columns))
+
+
+def counts_of_tables(tables: dict[str, pa.Table]) -> Counts:
+    """The numbers behind the charts of a release's tables."""
+    return _count(lambda name, columns: _select(tables, name, columns))
+
+
+def draw_charts(counts: Counts, translation: Translation | None = None) -> list[Chart]:
+    """The charts of ``counts`` in ``translation``'s language (English when None); a chart with
+    nothing to count is left out, and the page goes without it."""
     texts = translation or load_translations()[ENGLISH]
-    made = []
-    for draw in (
-        lambda: _stacked(THEMES, read, texts),
-        lambda: _stacked(SECTORS, read, texts),
-        lambda: _countries(read, texts),
-    ):
-        # Not KeyError: a missing column is ArrowInvalid however it is read, and a KeyError is a text
-        # en.yaml lacks, a mistake to show rather than a chart to leave out.
-        try:
-            made.append(draw())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            made.append(None)
+    made = [
+        _draw_stacked(counts.themes, texts) if counts.themes else None,
+        _draw_stacked(counts.sectors, texts) if counts.sectors else None,
+        _draw_countries(counts.countries, texts) if counts.countries else None,
+    ]
     return [chart for chart in made if chart is not None]
+
+
+def _count(read: Columns) -> Counts:
+    def counted(count: Callable[[], Any]) -> Any:
+        # Not KeyError: a missing column is ArrowInvalid however it is read.
+        try:
+            return count()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+
+    return Counts(
+        counted(lambda: _stack(THEMES, read)),
+        counted(lambda: _stack(SECTORS, read)),
+        counted(lambda: _per_country(read)),
+    )
 
 
 def _read(path: Path, columns: list[str]) -> pa.Table | None:
@@ -118,15 +161,14 @@ def _select(tables: dict[str, pa.Table], name: str, columns: list[str]) -> pa.Ta
     return tables[name].select(columns)
 
 
-def _stacked(stacking: Stacking, read: Columns, texts: Translation) -> Chart | None:
+def _stack(stacking: Stacking, read: Columns) -> Stacked | None:
     """A bar per year, stacked by category (the most frequent ones; the rest as "other"). The categories are
     ranked by their codes, so every language draws the same bars in the same order."""
-    category = stacking.category
-    table = read(stacking.resource, [stacking.year_column, category])
+    table = read(stacking.resource, [stacking.year_column, stacking.category])
     if table is None or table.num_rows == 0:
         return None
     years = stacking.year_of(table.column(stacking.year_column))
-    codes = pc.fill_null(table.column(category), NO_CATEGORY)
+    codes = pc.fill_null(table.column(stacking.category), NO_CATEGORY)
     counts = (
         pa.table({"year": years, "code": codes}).drop_null().group_by(["year", "code"]).aggregate([([], "count_all")])
     )
@@ -145,17 +187,14 @@ def _stacked(stacking: Stacking, read: Columns, texts: Translation) -> Chart | N
         grid[code][row["year"]] += row["count_all"]
     if not any(grid[OTHER_CATEGORIES].values()):
         del grid[OTHER_CATEGORIES]
+    return Stacked(stacking, year_list, grid, named)
+
+
+def _draw_stacked(stacked: Stacked, texts: Translation) -> Chart:
+    stacking, year_list, grid, named = stacked.stacking, stacked.years, stacked.grid, stacked.named
+    category = stacking.category
     labels = {code: _category_label(texts, category, code) for code in grid}
-    figure, axes = _figure()
-    bottoms = dict.fromkeys(year_list, 0)
-    for index, (code, by_year) in enumerate(grid.items()):
-        values = [by_year[y] for y in year_list]
-        axes.bar([str(y) for y in year_list], values, bottom=[bottoms[y] for y in year_list],
-                 label=labels[code], color=COLOURS[index % len(COLOURS)])  # fmt: skip
-        for y, value in zip(year_list, values, strict=True):
-            bottoms[y] += value
-    axes.set_ylabel(texts.ui(stacking.noun))
-    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    bottoms = {y: sum(grid[code][y] for code in grid) for y in year_list}
     busiest = max(year_list, key=lambda y: bottoms[y])
     summary = texts.ui(
         stacking.summary,
@@ -166,10 +205,13 @@ def _stacked(stacking: Stacking, read: Columns, texts: Translation) -> Chart | N
         busiest_total=bottoms[busiest],
         largest=", ".join(f"{labels[code]} ({sum(grid[code].values())})" for code in named[:3]),
     )
-    columns = [texts.ui("chart_year"), *labels.values(), texts.ui("chart_total")]
+    table_columns = [texts.ui("chart_year"), *labels.values(), texts.ui("chart_total")]
     rows: list[list[str | int]] = [[str(y), *[grid[code][y] for code in grid], bottoms[y]] for y in year_list]
     title = texts.ui(stacking.title)
-    return Chart(stacking.key, title, summary, _svg(figure, title), columns, rows)
+    series = [Series(labels[code], COLOURS[i % len(COLOURS)], [grid[code][y] for y in year_list])
+              for i, code in enumerate(grid)]  # fmt: skip
+    svg = columns_chart(title, [str(y) for y in year_list], series, texts.ui(stacking.noun))
+    return Chart(stacking.key, title, summary, svg, table_columns, rows)
 
 
 def _category_label(texts: Translation, category: str, code: str) -> str:
@@ -180,7 +222,7 @@ def _category_label(texts: Translation, category: str, code: str) -> str:
     return texts.label(category, code)
 
 
-def _countries(read: Columns, texts: Translation) -> Chart | None:
+def _per_country(read: Columns) -> dict[str, list[int]] | None:
     """Per country: the activities held there or with it as partner country, and the projects
     one of its organisations takes part in."""
     activities = read("activities", ["country", "partner_countries"])
@@ -188,41 +230,24 @@ def _countries(read: Columns, texts: Translation) -> Chart | None:
     organisations = read("organisations", ["organisation_id", "country"])
     per_country: dict[str, list[int]] = {}
     if activities is not None and activities.num_rows:
-        listed = pa.table(
-            {
-                "activity_id": pc.list_parent_indices(activities.column("partner_countries")),
-                "country": pc.list_flatten(activities.column("partner_countries")),
-            }
-        )
-        rows = pa.array(np.arange(activities.num_rows, dtype=np.int64))
-        held = pa.table({"activity_id": rows, "country": activities.column("country")})
-        both = pa.concat_tables([held, listed.cast(held.schema)])
-        for country, count in _distinct_per_country(both, "activity_id").items():
+        for country, count in _activities_per_country(activities).items():
             per_country.setdefault(country, [0, 0])[0] = count
     if partners is not None and organisations is not None and partners.num_rows:
         joined = partners.join(organisations, keys="organisation_id").select(["project_id", "country"])
         for country, count in _distinct_per_country(joined, "project_id").items():
             per_country.setdefault(country, [0, 0])[1] = count
-    if not per_country:
-        return None
+    return per_country or None
+
+
+def _draw_countries(per_country: dict[str, list[int]], texts: Translation) -> Chart:
     # Ranked by count, then code: the same countries in the same order in every language.
     ranked = sorted(per_country.items(), key=lambda item: (-sum(item[1]), item[0]))[:MAX_COUNTRIES]
     names = {country: texts.label("country", country) for country, _ in ranked}
-    drawn = [country for country, _ in ranked][::-1]  # barh draws bottom up: the most involved on top
-    figure, axes = _figure(height=max(2.5, 0.28 * len(drawn) + 1))
-    places = list(range(len(drawn)))  # by position, not by name: two codes of one name keep two bars
-    activity_counts = [per_country[c][0] for c in drawn]
-    axes.barh(places, activity_counts, color=COLOURS[0], label=texts.ui("chart_activities"))
-    axes.barh(
-        places,
-        [per_country[c][1] for c in drawn],
-        left=activity_counts,
-        color=COLOURS[1],
-        label=texts.ui("chart_projects"),
-    )
-    axes.set_yticks(places, [names[c] for c in drawn])
-    axes.set_xlabel(texts.ui("chart_activities_and_projects"))
-    axes.legend(fontsize=8, frameon=False, loc="lower right")
+    drawn = [country for country, _ in ranked]  # the most involved on top
+    series = [
+        Series(texts.ui("chart_activities"), COLOURS[0], [per_country[c][0] for c in drawn]),
+        Series(texts.ui("chart_projects"), COLOURS[1], [per_country[c][1] for c in drawn]),
+    ]
     title = texts.ui("chart_countries_title")
     largest = ", ".join(
         texts.ui("chart_countries_summary_item", country=names[c], activities=counts[0], projects=counts[1])
@@ -231,12 +256,35 @@ def _countries(read: Columns, texts: Translation) -> Chart | None:
     summary = texts.ui("chart_countries_summary", countries=len(per_country), shown=len(drawn), largest=largest)
     columns = [texts.ui("chart_country"), texts.ui("chart_activities"), texts.ui("chart_projects")]
     table_rows: list[list[str | int]] = [[_named_code(names[c], c), *counts] for c, counts in ranked]
-    return Chart("countries", title, summary, _svg(figure, title), columns, table_rows)
+    svg = bars(title, [names[c] for c in drawn], series, texts.ui("chart_activities_and_projects"))
+    return Chart("countries", title, summary, svg, columns, table_rows)
 
 
 def _named_code(name: str, code: str) -> str:
     """A country's name with its code, the code the data holds ("Belgium (BE)"); a code without a name alone."""
     return code if name == code else f"{name} ({code})"
+
+
+def _activities_per_country(activities: pa.Table) -> dict[str, int]:
+    """How many activities each country has, held there or as a partner country: once per activity, however
+    often its row names the country. In numbers, not a group-by: a million rows name two and a half
+    million countries, and a group-by of (activity, country) pairs took most of a second."""
+    held, lists = activities.column("country"), activities.column("partner_countries")
+    named = pa.chunked_array(
+        [*held.cast(pa.string()).chunks, *pc.list_flatten(lists).cast(pa.string()).chunks], type=pa.string()
+    )
+    encoded = pc.dictionary_encode(named.combine_chunks())  # one code per country, for held and listed alike
+    codes = pc.fill_null(encoded.indices, -1).to_numpy()
+    countries = encoded.dictionary.to_pylist()
+    held_codes, listed_codes = codes[: activities.num_rows], codes[activities.num_rows :]
+    parents = pc.list_parent_indices(lists).to_numpy()
+    # A listed country that is where the activity was held counts there already; one listed twice, once.
+    listed_only = (listed_codes >= 0) & (listed_codes != held_codes[parents])
+    pairs = np.sort(parents[listed_only].astype(np.int64) * len(countries) + listed_codes[listed_only], kind="stable")
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    counts = np.bincount(held_codes[held_codes >= 0], minlength=len(countries))
+    counts += np.bincount(pairs % len(countries), minlength=len(countries)) if len(pairs) else 0
+    return {country: int(count) for country, count in zip(countries, counts, strict=True) if count}
 
 
 def _distinct_per_country(table: pa.Table, key: str) -> dict[str, int]:
@@ -245,33 +293,3 @@ def _distinct_per_country(table: pa.Table, key: str) -> dict[str, int]:
     return {
         row["country"]: row["count_all"] for row in pairs.group_by("country").aggregate([([], "count_all")]).to_pylist()
     }
-
-
-def _figure(height: float = 3.2) -> tuple[Figure, Axes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.5, height), layout="constrained")
-    axes = figure.subplots()
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.tick_params(labelsize=8)
-    return figure, axes
-
-
-def _svg(figure: Figure, title: str) -> str:
-    """The figure as an <svg> element for inline use: same bytes for the same data."""
-    import matplotlib
-
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "partnerdata", "font.family": "sans-serif"}):
-        out = io.StringIO()
-        figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
-    text = out.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    return text.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
-
-
-def _attr(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -135,6 +136,7 @@ def write_explorer(
         for s in model["sources"]
     }
     names = [e.resource for e in explorers]
+    counts = country_counts(release)  # the map's numbers: the same in every language
     written = set()
     for language, translation in translations.items():
         for explorer in explorers:
@@ -142,7 +144,7 @@ def write_explorer(
             written.add(page_name(explorer.resource, language))
             write(folder / page_name(explorer.resource, language), html)
         written.add(page_name("map", language))
-        write(folder / page_name("map", language), map_page(model, release, names, translation, translations))
+        write(folder / page_name("map", language), map_page(model, counts, names, translation, translations))
     for stale in folder.glob("*.html"):  # a resource (or a language) the current release no longer has
         if stale.name not in written:
             stale.unlink()
@@ -251,18 +253,26 @@ def _facets_of_rows(columns: list[Column], rows: list[list[str]]) -> dict[str, l
 
 
 def _facets_of_parquet(columns: list[Column], path: Path) -> dict[str, list[str]]:
-    """The same from the Parquet file, a column at a time (a large release)."""
+    """The same from the Parquet file, a column at a time. Text columns are read as dictionaries: a
+    vocabulary field has a few values however many rows hold them, and only those few become strings."""
     parquet = pq.ParquetFile(path)
     facets = {}
     for spec in filters(columns):
+        name = spec["field"]
+        texts = parquet.schema_arrow.field(name).type
+        texts = texts.value_type if pa.types.is_list(texts) else texts
+        as_dictionary = [f"{name}.list.element" if spec["kind"] == "contains" else name]
+        column = pq.read_table(
+            path, columns=[name], read_dictionary=as_dictionary if pa.types.is_string(texts) else None
+        ).column(0)
         values: set[str] = set()
-        for group in range(parquet.num_row_groups):
-            column = parquet.read_row_group(group, columns=[spec["field"]]).column(0)
+        for chunk in column.chunks:
             if spec["kind"] == "contains":
-                column = pc.list_flatten(column)
-            elif spec["kind"] == "year":
-                column = pc.year(column)
-            values.update(str(v) for v in pc.unique(column.drop_null()).to_pylist())
+                chunk = pc.list_flatten(chunk)
+            distinct = pc.unique(chunk.drop_null())
+            if spec["kind"] == "year":
+                distinct = pc.unique(pc.year(distinct))
+            values.update(str(v) for v in distinct.to_pylist())
         facets[spec["id"]] = sorted(values)
     return facets
 
@@ -521,11 +531,14 @@ def country_counts(release: Path) -> dict[str, Counter[str]]:
 
 
 def map_page(
-    model: dict[str, Any], release: Path, names: list[str], tr: Translation, translations: dict[str, Translation]
+    model: dict[str, Any],
+    counts: dict[str, Counter[str]],
+    names: list[str],
+    tr: Translation,
+    translations: dict[str, Translation],
 ) -> str:
-
+    """The map of the countries involved (country_counts' numbers), as SVG with the numbers beside it."""
     lang = tr.code
-    counts = country_counts(release)
     sections = []
     for resource, heading_key, legend_key in (
         ("activities", "explore_map_activities", "explore_map_activities_legend"),

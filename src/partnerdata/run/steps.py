@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
-from partnerdata.catalogue.charts import Chart, charts_of_tables
+from partnerdata.catalogue.charts import Chart, charts_in_every_language
 from partnerdata.collect.history import accept_snapshot, load_history, prune, usable
 from partnerdata.collect.lock import folder_lock
 from partnerdata.collect.snapshots import (
@@ -216,7 +216,7 @@ def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run
         return _dry_run_summary(run, tables, outcomes, started, stopwatch.parts, warnings)
     provenance = _provenance(run, schemas, outcomes)
     with ThreadPoolExecutor(1) as drawing:  # the catalogue's charts are drawn while the files are written
-        charts = drawing.submit(charts_of_tables, tables)
+        charts = drawing.submit(charts_in_every_language, tables)
         outcome = publish_release(
             tables,
             schemas,
@@ -305,7 +305,7 @@ def _provenance(run: RunPaths, schemas: Schemas, outcomes: list[SourceOutcome]) 
     }
 
 
-def _drawn(charts: Future) -> list[Chart] | None:
+def _drawn(charts: Future) -> dict[str, list[Chart]] | None:
     try:
         return charts.result()
     except Exception:  # noqa: BLE001 (the catalogue draws them again from the files, and reports)
@@ -313,7 +313,7 @@ def _drawn(charts: Future) -> list[Chart] | None:
 
 
 def _refresh_catalogue(
-    published_dir: Path, config: Config, drawn: tuple[str, list[Chart] | None] | None = None
+    published_dir: Path, config: Config, drawn: tuple[str, dict[str, list[Chart]] | None] | None = None
 ) -> str | None:
     """Bring the catalogue up to date. It never fails a run: the release is out already, and the
     next run tries again (the catalogue knows when it is behind). Returns what went wrong, if anything."""
