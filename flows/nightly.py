@@ -24,10 +24,9 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from partnerdata.collect.lock import folder_lock
 from partnerdata.config.sources import Config, secret_block_names
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
-from partnerdata.run import notify, steps
+from partnerdata.run import notify, places, steps
 from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load, plan_sources
 from partnerdata.run.summary import (
     Collected,
@@ -38,6 +37,7 @@ from partnerdata.run.summary import (
     failed_partners,
     warned_sources,
 )
+from partnerdata.storage.bucket import StorageError, is_url
 from partnerdata.util.clock import utc_now
 
 MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
@@ -181,11 +181,12 @@ def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> A
             message=str(error), data={"exit_status": error.exit_status, "message": f"configuration error: {error}"}
         )
     try:
-        timeout = config.settings.lock_timeout_seconds
-        # published/ first: a second run waiting for it has not even created raw/ yet.
-        with folder_lock(Path(run.published_dir), timeout), folder_lock(Path(run.raw_dir), timeout):
-            summary = _run_locked(run, plan, dry_run)
-    except (LockTimeout, NoTrustworthyRelease) as error:
+        # published/ locked first (in a bucket: its lease, and a working copy pulled from it and pushed back)
+        with places.held(run, config.settings.lock_timeout_seconds) as working:
+            summary = _run_locked(working, plan, dry_run)
+        if is_url(run.published_dir):
+            summary["published_location"] = run.published_dir
+    except (LockTimeout, NoTrustworthyRelease, StorageError) as error:
         return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
         notify.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", None))

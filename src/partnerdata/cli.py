@@ -24,6 +24,7 @@ from typing import Any
 from partnerdata import __version__
 from partnerdata.config.layout import SCHEMAS_DIR
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError
+from partnerdata.run.places import check_locations
 from partnerdata.run.plan import RunPaths, load, plan_sources
 from partnerdata.run.summary import RunSummary, failed_partners
 from partnerdata.util.redaction import redact_urls
@@ -431,17 +432,18 @@ def _serve(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     run = RunPaths(
         str(Path(args.sources).resolve()),
-        str(Path(args.raw).resolve()),
-        str(Path(args.published).resolve()),
-        str(Path(args.reports).resolve()),
+        _location(args.raw),
+        _location(args.published),
+        _location(args.reports),
         args.schemas,
     )
     try:  # configuration errors are reported before Prefect starts and before anything is fetched
+        check_locations(run)
         if args.no_fetch and (args.only or args.dry_run):
             raise ConfigError("--no-fetch republishes every source from its snapshots: leave out --only and --dry-run")
         config, _ = load(run)
         plan_sources(config, args.only)
-    except ConfigError as error:
+    except (ConfigError, UsageError) as error:
         return _refused(error)
 
     for name, value in PREFECT_DEFAULTS.items():
@@ -485,6 +487,11 @@ def _run(args: argparse.Namespace) -> int:
     if status != ExitStatus.OK:
         return _fail(status, result["message"])
     return status
+
+
+def _location(text: str) -> str:
+    """A folder, made absolute; an s3:// location as typed (check_locations checks it)."""
+    return text if "://" in text else str(Path(text).resolve())
 
 
 def _dask_runner(address: str | None, workers: int | None) -> Any:

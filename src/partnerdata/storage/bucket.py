@@ -124,9 +124,9 @@ class Bucket:
         try:
             response = self.client.get_object(Bucket=self.url.bucket, Key=self.url.key(relative))
         except Exception as error:
-            if _code(error) in {"NoSuchKey", "404"}:
+            if error_code(error) in {"NoSuchKey", "404"}:
                 return None
-            raise self._error("read", relative, error) from None
+            raise self.failure("read", relative, error) from None
         body: bytes = response["Body"].read()
         return body
 
@@ -145,11 +145,11 @@ class Bucket:
                 Bucket=self.url.bucket, Key=self.url.key(relative), Body=data, ChecksumAlgorithm="SHA256", **extra
             )
         except Exception as error:
-            if create_only and _code(error) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+            if create_only and error_code(error) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
                 raise StorageError(
                     f"{self.url}/{relative}: already exists, and it is write-once; nothing was overwritten"
                 ) from None
-            raise self._error("write", relative, error) from None
+            raise self.failure("write", relative, error) from None
 
     def upload(self, relative: str, source: Path, create_only: bool = False) -> None:
         self.put(relative, source.read_bytes(), create_only)
@@ -161,7 +161,7 @@ class Bucket:
         try:
             head = self.client.head_object(Bucket=self.url.bucket, Key=self.url.key(relative), ChecksumMode="ENABLED")
         except Exception as error:
-            raise self._error("check", relative, error) from None
+            raise self.failure("check", relative, error) from None
         checked = False
         if head.get("ChecksumSHA256"):
             checked = True
@@ -213,9 +213,9 @@ class Bucket:
         try:
             return function(*args, **kwargs)
         except Exception as error:
-            raise self._error(action, relative, error) from None
+            raise self.failure(action, relative, error) from None
 
-    def _error(self, action: str, relative: str, error: Exception) -> StorageError:
+    def failure(self, action: str, relative: str, error: Exception) -> StorageError:
         return StorageError(f"{self.url}/{relative}: could not {action} it: {describe(error)}")
 
 
@@ -231,7 +231,7 @@ def describe(error: Exception) -> str:
     """What went wrong, and what to do, without a credential: botocore's messages name no secret, and
     the advice names only the variables."""
     name = type(error).__name__
-    code = _code(error)
+    code = error_code(error)
     if name in {"NoCredentialsError", "PartialCredentialsError"}:
         return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
     if name in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}:
@@ -244,7 +244,7 @@ def describe(error: Exception) -> str:
     return f"{code}: {message}" if code else f"{name}: {error}"
 
 
-def _code(error: Exception) -> str | None:
+def error_code(error: Exception) -> str | None:
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
         return None

@@ -62,9 +62,10 @@ def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulle
     bytes are there already (same MD5 as its ETag) is not downloaded again."""
     local.mkdir(parents=True, exist_ok=True)
     listing = bucket.listing()
-    objects = {rel: info for rel, info in listing.items() if not COPY.match(rel.split("/", 1)[0])}
+    # Not the copies, and not what is hidden (the lease: storage/lease.py).
+    objects = {rel: info for rel, info in listing.items() if not COPY.match(rel.split("/", 1)[0]) and rel[0] != "."}
     copies = {}
-    for name in sorted({rel.split("/", 1)[0] for rel in listing} - {rel.split("/", 1)[0] for rel in objects}):
+    for name in sorted({rel.split("/", 1)[0] for rel in listing if COPY.match(rel.split("/", 1)[0])}):
         package = bucket.get(f"{name}/{layout.DATAPACKAGE_JSON}")
         version = json.loads(package).get("version") if package else None
         if isinstance(version, str) and f"releases/{version}/{layout.DATAPACKAGE_JSON}" in objects:

@@ -1,0 +1,58 @@
+"""The places a run writes, held for the run: local folders under their locks, and a published/ in a
+bucket as a working copy under the bucket's lease, pushed back when the run ends.
+
+raw/ and reports/ are local folders (a bucket for them is not supported yet: the command line says
+so before anything starts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from partnerdata.collect.lock import folder_lock
+from partnerdata.errors import UsageError
+from partnerdata.run.plan import RunPaths
+from partnerdata.storage.bucket import Bucket, is_url, parse_url
+from partnerdata.storage.lease import bucket_lease
+from partnerdata.storage.published import pull, push
+
+LOG = logging.getLogger(__name__)
+
+
+def check_locations(run: RunPaths) -> None:
+    """Refuse, before anything starts, a location a run cannot work on."""
+    if is_url(run.published_dir):
+        parse_url(run.published_dir)
+    for name, location in (("--raw", run.raw_dir), ("--reports", run.reports_dir)):
+        if is_url(location) or "://" in location:
+            raise UsageError(f"{name} {location}: raw/ and reports/ are local folders for now; only --published "
+                             "takes an s3:// location")  # fmt: skip
+
+
+@contextmanager
+def held(run: RunPaths, timeout_seconds: float) -> Iterator[RunPaths]:
+    """The run's places, held for the block (published/ first: a second run waiting for it has not
+    even created raw/ yet); the paths the run works on."""
+    with ExitStack() as stack:
+        published = run.published_dir
+        if is_url(published):
+            bucket = Bucket(parse_url(published))
+            lease = stack.enter_context(bucket_lease(bucket, timeout_seconds))
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="partnerdata-published-")))
+            pulled = pull(bucket, work, LOG.info)
+
+            def push_back() -> None:  # what the working copy holds is consistent whatever stopped the run
+                lease.check()
+                push(bucket, work, pulled, LOG.info)
+
+            stack.callback(push_back)
+            published = str(work)
+        else:
+            stack.enter_context(folder_lock(Path(published), timeout_seconds))
+        stack.enter_context(folder_lock(Path(run.raw_dir), timeout_seconds))
+        yield dataclasses.replace(run, published_dir=published)
