@@ -184,8 +184,8 @@ def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> A
         # published/ locked first (in a bucket: its lease, and a working copy pulled from it and pushed back)
         with places.held(run, config.settings.lock_timeout_seconds) as working:
             summary = _run_locked(working, plan, dry_run)
-        if is_url(run.published_dir):
-            summary["published_location"] = run.published_dir
+        if is_url(run.published_dir) and summary.get("release_path"):  # not the working copy, gone by now
+            summary["release_path"] = f"{run.published_dir.rstrip('/')}/releases/{summary['version']}"
     except (LockTimeout, NoTrustworthyRelease, StorageError) as error:
         return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently

@@ -26,7 +26,10 @@ def _args(project, published: str) -> list[str]:
 
 def test_the_demo_published_to_a_bucket_is_the_demo_published_to_a_folder(demo_project, bucket_name, capsys):
     url = f"s3://{bucket_name}/open-data/partnerdata"
-    assert cli.main(_args(demo_project, url)) == 0, capsys.readouterr().err[-3000:]
+    status = cli.main(_args(demo_project, url))
+    first = capsys.readouterr()
+    assert status == 0, first.err[-3000:]
+    assert f"release 1.0.0: {url}/releases/1.0.0" in first.out  # where it is, not the working copy it was made in
     bucket = Bucket(parse_url(url))
     assert cli.main(_args(demo_project, str(demo_project.published))) == 0  # the same snapshots, to a folder
     latest = demo_project.published / "latest"

@@ -88,7 +88,7 @@ class Lease:
 
     def _write(self, **condition: str) -> bool:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.seconds)
-        body = json.dumps({"holder": self.holder, "expires": expires.isoformat(timespec="seconds")}).encode()
+        body = json.dumps({"holder": self.holder, "expires": expires.isoformat(timespec="milliseconds")}).encode()
         try:
             response = self.bucket.client.put_object(
                 Bucket=self.bucket.url.bucket, Key=self.bucket.url.key(LEASE), Body=body, **condition
