@@ -15,13 +15,6 @@ import pytest
 from partnerdata.errors import UsageError
 from partnerdata.storage.bucket import Bucket, BucketURL, StorageError, parse_url
 from partnerdata.storage.published import pull, push
-from tests.support.release_data import catalogue_site
-
-
-@pytest.fixture(scope="module")
-def site(schemas, tmp_path_factory) -> Path:
-    """Releases 1.0.0, 1.0.1 (current) and 1.0.2 (withdrawn), with their catalogue."""
-    return catalogue_site(schemas, tmp_path_factory.mktemp("site"), None)
 
 
 def _files(folder: Path) -> dict[str, str]:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from partnerdata.collect.lock import folder_lock
 from partnerdata.errors import UsageError
+from partnerdata.release.pointers import repoint
 from partnerdata.run.plan import RunPaths
 from partnerdata.storage.bucket import Bucket, is_url, parse_url
 from partnerdata.storage.lease import bucket_lease
-from partnerdata.storage.published import pull, push
+from partnerdata.storage.published import Pulled, pull, push
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +35,15 @@ def check_locations(run: RunPaths) -> None:
                              "takes an s3:// location")  # fmt: skip
 
 
+def working_copy(bucket: Bucket, work: Path) -> Pulled:
+    """published/ pulled from the bucket into ``work``, with latest and v<MAJOR> on the newest good
+    releases (a push stopped half way may have left a copy behind its pointer)."""
+    pulled = pull(bucket, work, LOG.info)
+    if (work / "releases").is_dir():
+        repoint(work)
+    return pulled
+
+
 @contextmanager
 def held(run: RunPaths, timeout_seconds: float) -> Iterator[RunPaths]:
     """The run's places, held for the block (published/ first: a second run waiting for it has not
@@ -44,7 +54,7 @@ def held(run: RunPaths, timeout_seconds: float) -> Iterator[RunPaths]:
             bucket = Bucket(parse_url(published))
             lease = stack.enter_context(bucket_lease(bucket, timeout_seconds))
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="partnerdata-published-")))
-            pulled = pull(bucket, work, LOG.info)
+            pulled = working_copy(bucket, work)
 
             def push_back() -> None:  # what the working copy holds is consistent whatever stopped the run
                 lease.check()

@@ -52,7 +52,7 @@ class Pulled:
     """What the bucket held when the working copy was pulled."""
 
     objects: dict[str, ObjectInfo]  # outside the copies: relative path -> info
-    copies: dict[str, str]  # "latest", "v1", ... -> the version the copy holds
+    copies: dict[str, str]  # "latest", "v1", ... -> the version the copy holds ("" when it is incomplete)
     remote: set[str] = field(default_factory=set)  # objects left in the bucket (old releases' data files)
     orphans: set[str] = field(default_factory=set)  # objects of a release whose upload never finished
 
@@ -64,12 +64,7 @@ def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulle
     listing = bucket.listing()
     # Not the copies, and not what is hidden (the lease: storage/lease.py).
     objects = {rel: info for rel, info in listing.items() if not COPY.match(rel.split("/", 1)[0]) and rel[0] != "."}
-    copies = {}
-    for name in sorted({rel.split("/", 1)[0] for rel in listing if COPY.match(rel.split("/", 1)[0])}):
-        package = bucket.get(f"{name}/{layout.DATAPACKAGE_JSON}")
-        version = json.loads(package).get("version") if package else None
-        if isinstance(version, str) and f"releases/{version}/{layout.DATAPACKAGE_JSON}" in objects:
-            copies[name] = version
+    copies = _copies(bucket, listing, objects)
     complete = {m.group(1) for rel in objects if (m := RELEASE_FILE.match(rel)) and m.group(2) == SHA256SUMS}
     tombstoned = {m.group(1) for rel in objects if (m := RELEASE_FILE.match(rel)) and m.group(2) == "TOMBSTONE.json"}
     pointed = set(copies.values())
@@ -97,7 +92,8 @@ def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulle
         if path not in kept:
             (local / path).unlink()
     for name, version in copies.items():
-        _link(local / name, Path(layout.RELEASES) / version)
+        if version:
+            _link(local / name, Path(layout.RELEASES) / version)
     for link in local.iterdir():
         if link.is_symlink() and COPY.match(link.name) and link.name not in copies:
             link.unlink()
@@ -123,25 +119,30 @@ def push(bucket: Bucket, local: Path, pulled: Pulled, progress: Progress | None 
     releases = sorted({m.group(1) for rel in changed if (m := RELEASE_FILE.match(rel))}, key=_version_key)
     for version in releases:  # 1
         files = [rel for rel in changed if rel.startswith(f"releases/{version}/")]
-        rewritten = [rel for rel in files if rel in pulled.objects]
+        sealed = _sealed(local / "releases" / version)
+        rewritten = [rel for rel in files if rel in pulled.objects and rel.rsplit("/", 1)[1] in sealed]
         if rewritten and not (local / "releases" / version / "TOMBSTONE.json").exists():
             raise StorageError(
                 f"{bucket.url}/{rewritten[0]}: a release's files are write-once, and the working copy changed it; "
                 "nothing of that release was written"
             )
-        files.sort(key=lambda rel: (rel.rsplit("/", 1)[-1] in LAST_IN_A_RELEASE, rel.endswith(SHA256SUMS), rel))
-        for rel in files:
+        files.sort(key=lambda rel: (rel.rsplit("/", 1)[1] in LAST_IN_A_RELEASE, rel.endswith(SHA256SUMS), rel))
+        release_files = [rel for rel in files if rel.rsplit("/", 1)[1] in sealed]
+        for rel in release_files:
             bucket.upload(rel, now[rel], create_only=rel not in pulled.objects)
-        for rel in files:
+        for rel in release_files:
             try:
                 bucket.verify(rel, now[rel])
             except StorageError as error:
                 raise StorageError(
                     f"{error}; the pointer was not moved, and the next run uploads the release again"
                 ) from None
+        pages = [rel for rel in files if rel not in release_files]  # the catalogue's page of the release
+        for rel in pages:
+            bucket.upload(rel, now[rel])
         written += files
         if progress:
-            progress(f"uploaded and verified release {version}: {len(files)} files")
+            progress(f"uploaded and verified release {version}: {len(release_files)} files, {len(pages)} pages")
     for name in (WITHDRAWN_JSON, LOG_JSONL, layout.LATEST_JSON):  # 2, 3
         if name in changed:
             bucket.upload(name, now[name])
@@ -162,20 +163,56 @@ def push(bucket: Bucket, local: Path, pulled: Pulled, progress: Progress | None 
 
 
 def _push_copies(bucket: Bucket, local: Path, pulled: Pulled) -> list[str]:
+    """Each copy made to hold exactly its release's files: the ones it lacks or holds other bytes of are
+    copied (datapackage.json and SHA256SUMS last), then the ones its release lacks are deleted."""
     written = []
+    etags = {rel: info.etag for rel, info in pulled.objects.items()}
+    etags.update({rel: _md5(local / rel) for rel in _files(local) if rel.startswith("releases/")})
     for link in sorted(p for p in local.iterdir() if p.is_symlink() and COPY.match(p.name)):
-        version = Path(os.readlink(link)).name
-        if pulled.copies.get(link.name) == version:
-            continue
-        release = f"releases/{version}/"
-        files = sorted(rel[len(release) :] for rel in [*_files(local), *pulled.remote] if rel.startswith(release))
-        files.sort(key=lambda name: (name in LAST_IN_A_RELEASE, name == SHA256SUMS))
-        for name in files:
+        release = f"releases/{Path(os.readlink(link)).name}/"
+        wanted = {rel[len(release) :]: etag for rel, etag in etags.items() if rel.startswith(release)}
+        held = {rel[len(link.name) + 1 :]: info.etag for rel, info in bucket.listing(link.name + "/").items()}
+        stale = sorted(
+            (n for n, etag in wanted.items() if held.get(n) != etag),
+            key=lambda n: (n in LAST_IN_A_RELEASE, n == SHA256SUMS, n),
+        )
+        for name in stale:
             bucket.copy(release + name, f"{link.name}/{name}")
-        written += [f"{link.name}/{name}" for name in files]
-        held = bucket.listing(link.name + "/")
-        bucket.delete(sorted(rel for rel in held if rel[len(link.name) + 1 :] not in files))
+        written += [f"{link.name}/{name}" for name in stale]
+        bucket.delete(sorted(f"{link.name}/{name}" for name in held if name not in wanted))
     return written
+
+
+def _sealed(release: Path) -> set[str]:
+    """The files of a release that are write-once: those its SHA256SUMS lists, and SHA256SUMS itself (the
+    rest of the folder is the catalogue's: the release's pages)."""
+    try:
+        lines = (release / SHA256SUMS).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {SHA256SUMS}
+    return {SHA256SUMS, *(line.split("  ", 1)[1] for line in lines if "  " in line)}
+
+
+def _copies(bucket: Bucket, listing: dict[str, ObjectInfo], objects: dict[str, ObjectInfo]) -> dict[str, str]:
+    """Each copy's release, by its datapackage.json; "" for a copy that does not hold exactly its files."""
+    copies = {}
+    for name in sorted({rel.split("/", 1)[0] for rel in listing if COPY.match(rel.split("/", 1)[0])}):
+        package = bucket.get(f"{name}/{layout.DATAPACKAGE_JSON}")
+        version = json.loads(package).get("version") if package else None
+        if isinstance(version, str) and f"releases/{version}/{layout.DATAPACKAGE_JSON}" in objects:
+            copies[name] = version if _same_files(listing, name, f"releases/{version}") else ""
+        else:
+            copies[name] = ""
+    return copies
+
+
+def _same_files(listing: dict[str, ObjectInfo], copy: str, release: str) -> bool:
+    """Whether a copy holds exactly its release's files (a push stopped while copying leaves it half done)."""
+
+    def files(folder: str) -> dict[str, str]:
+        return {rel[len(folder) + 1 :]: info.etag for rel, info in listing.items() if rel.startswith(folder + "/")}
+
+    return files(copy) == files(release)
 
 
 def _removed(rel: str, local: Path, pulled: Pulled) -> bool:
