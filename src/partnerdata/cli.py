@@ -27,6 +27,7 @@ from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, Partnerdata
 from partnerdata.run.places import check_locations
 from partnerdata.run.plan import RunPaths, load, plan_sources
 from partnerdata.run.summary import RunSummary, failed_partners
+from partnerdata.storage.bucket import StorageError
 from partnerdata.util.redaction import redact_urls
 
 # Prefect defaults for this project (a user's own environment still wins):
@@ -310,8 +311,9 @@ def _withdraw(args: argparse.Namespace) -> int:
     try:
         from partnerdata.run import steps
 
+        check_locations(run)
         result = steps.withdraw(run, args.version, args.reason, args.purge, by)
-    except (ConfigError, UsageError, LockTimeout) as error:
+    except (ConfigError, UsageError, LockTimeout, StorageError) as error:
         return _refused(error)
     what = "withdrawn and its data files deleted (tombstone kept)" if args.purge else "withdrawn"
     if result["redacted"]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +18,9 @@ from partnerdata.catalogue import refresh_catalogue
 from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.config.schemas import RESOURCE_NAMES
 from partnerdata.run.places import working_copy
-from partnerdata.storage.bucket import Bucket, BucketURL
-from partnerdata.storage.published import pull, push
-from tests.support.s3 import new_bucket
+from partnerdata.storage.bucket import Bucket
+from partnerdata.storage.published import push
+from tests.support.s3 import new_bucket, seeded
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +40,7 @@ def tables_dir(site, tmp_path_factory) -> Path:
 
 
 def _seeded(site: Path, work: Path) -> Bucket:
-    bucket = Bucket(BucketURL(new_bucket(), "published"))
-    pulled = pull(bucket, work)
-    shutil.rmtree(work)
-    shutil.copytree(site, work, symlinks=True)
-    push(bucket, work, pulled)
-    return bucket
+    return seeded(new_bucket(), site, work)
 
 
 def _crash(bucket: Bucket, work: Path, tables_dir: Path, at: int) -> subprocess.CompletedProcess:

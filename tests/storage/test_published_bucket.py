@@ -15,6 +15,7 @@ import pytest
 from partnerdata.errors import UsageError
 from partnerdata.storage.bucket import Bucket, BucketURL, StorageError, parse_url
 from partnerdata.storage.published import pull, push
+from tests.support.s3 import seeded
 
 
 def _files(folder: Path) -> dict[str, str]:
@@ -35,12 +36,7 @@ def _bucket_files(bucket: Bucket) -> dict[str, str]:
 
 def _published(bucket_name: str, site: Path, work: Path) -> Bucket:
     """The site pushed into an empty bucket, as a first run's working copy would be."""
-    bucket = Bucket(BucketURL(bucket_name, "open-data/partnerdata"))
-    pulled = pull(bucket, work)
-    shutil.rmtree(work)
-    shutil.copytree(site, work, symlinks=True)
-    push(bucket, work, pulled)
-    return bucket
+    return seeded(bucket_name, site, work, "open-data/partnerdata")
 
 
 def test_a_location_is_checked_before_any_key_is_made_of_it():

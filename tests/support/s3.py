@@ -58,3 +58,19 @@ def new_bucket() -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     boto3.session.Session().client("s3").create_bucket(Bucket=name)
     return name
+
+
+def seeded(bucket_name: str, site, work, prefix: str = "published"):
+    """A bucket location holding a copy of the published/ folder ``site``, pushed as a first run would
+    push it (an empty bucket pulled into ``work``, the folder copied there, pushed); the Bucket."""
+    import shutil
+
+    from partnerdata.storage.bucket import Bucket, BucketURL
+    from partnerdata.storage.published import pull, push
+
+    bucket = Bucket(BucketURL(bucket_name, prefix))
+    pulled = pull(bucket, work)
+    shutil.rmtree(work)
+    shutil.copytree(site, work, symlinks=True)
+    push(bucket, work, pulled)
+    return bucket

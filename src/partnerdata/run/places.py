@@ -35,10 +35,10 @@ def check_locations(run: RunPaths) -> None:
                              "takes an s3:// location")  # fmt: skip
 
 
-def working_copy(bucket: Bucket, work: Path) -> Pulled:
+def working_copy(bucket: Bucket, work: Path, everything: bool = False) -> Pulled:
     """published/ pulled from the bucket into ``work``, with latest and v<MAJOR> on the newest good
     releases (a push stopped half way may have left a copy behind its pointer)."""
-    pulled = pull(bucket, work, LOG.info)
+    pulled = pull(bucket, work, LOG.info, everything)
     if (work / "releases").is_dir():
         repoint(work)
     return pulled
@@ -48,21 +48,33 @@ def working_copy(bucket: Bucket, work: Path) -> Pulled:
 def held(run: RunPaths, timeout_seconds: float) -> Iterator[RunPaths]:
     """The run's places, held for the block (published/ first: a second run waiting for it has not
     even created raw/ yet); the paths the run works on."""
+    with published_held(run.published_dir, timeout_seconds) as published:
+        with folder_lock(Path(run.raw_dir), timeout_seconds):
+            yield dataclasses.replace(run, published_dir=str(published))
+
+
+@contextmanager
+def published_held(
+    location: str, timeout_seconds: float, everything: bool = False, rewrite: bool = False
+) -> Iterator[Path]:
+    """published/ held for the block: a folder under its lock, or a bucket location under its lease as
+    a working copy, pushed back when the block ends (what the working copy holds is consistent
+    whatever stopped the work). ``everything``: the data files of every release pulled too (a
+    withdrawal may point latest at any of them); ``rewrite``: the push may rewrite the sealed files a
+    purge re-seals."""
+    if not is_url(location):
+        with folder_lock(Path(location), timeout_seconds):
+            yield Path(location)
+        return
+    bucket = Bucket(parse_url(location))
     with ExitStack() as stack:
-        published = run.published_dir
-        if is_url(published):
-            bucket = Bucket(parse_url(published))
-            lease = stack.enter_context(bucket_lease(bucket, timeout_seconds))
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="partnerdata-published-")))
-            pulled = working_copy(bucket, work)
+        lease = stack.enter_context(bucket_lease(bucket, timeout_seconds))
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="partnerdata-published-")))
+        pulled = working_copy(bucket, work, everything)
 
-            def push_back() -> None:  # what the working copy holds is consistent whatever stopped the run
-                lease.check()
-                push(bucket, work, pulled, LOG.info)
+        def push_back() -> None:
+            lease.check()
+            push(bucket, work, pulled, LOG.info, rewrite)
 
-            stack.callback(push_back)
-            published = str(work)
-        else:
-            stack.enter_context(folder_lock(Path(published), timeout_seconds))
-        stack.enter_context(folder_lock(Path(run.raw_dir), timeout_seconds))
-        yield dataclasses.replace(run, published_dir=published)
+        stack.callback(push_back)
+        yield work

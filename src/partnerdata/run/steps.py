@@ -40,6 +40,7 @@ from partnerdata.release.purge import purge_release, resume_purge
 from partnerdata.release.retention import prune_releases
 from partnerdata.release.store import current_release, release_snapshot_hashes
 from partnerdata.release.withdraw import withdraw_release
+from partnerdata.run import places
 from partnerdata.run.judge import (
     judge_source,
     judgement_basis,
@@ -455,8 +456,10 @@ def _package_source(outcome: SourceOutcome, now: dt.datetime) -> dict[str, Any]:
 def withdraw(run: RunPaths, version: str, reason: str, purge: bool, by: str) -> dict[str, Any]:
     """``partnerdata release withdraw``: under the publish lock, so never during a run's publish."""
     config, _ = load(run)
-    published_dir = Path(run.published_dir)
-    with folder_lock(published_dir, config.settings.lock_timeout_seconds):
+    held = places.published_held(
+        run.published_dir, config.settings.lock_timeout_seconds, everything=True, rewrite=purge
+    )
+    with held as published_dir:
         resume_purge(published_dir)  # a purge a crash interrupted is finished first
         if purge:
             entry = purge_release(published_dir, version, reason, by, utc_now())

@@ -38,6 +38,7 @@ from partnerdata.config import layout
 from partnerdata.storage.bucket import Bucket, ObjectInfo, StorageError, file_digest
 
 SHA256SUMS = "SHA256SUMS"
+TOMBSTONE_JSON = "TOMBSTONE.json"
 WITHDRAWN_JSON = "withdrawn.json"
 LOG_JSONL = "log.jsonl"
 DATA_SUFFIXES = (".csv", ".parquet")
@@ -57,16 +58,17 @@ class Pulled:
     orphans: set[str] = field(default_factory=set)  # objects of a release whose upload never finished
 
 
-def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulled:
+def pull(bucket: Bucket, local: Path, progress: Progress | None = None, everything: bool = False) -> Pulled:
     """Make ``local`` a working copy of the bucket's published/ (module docstring); an object whose
-    bytes are there already (same MD5 as its ETag) is not downloaded again."""
+    bytes are there already (same MD5 as its ETag) is not downloaded again. ``everything``: the data
+    files of every release too (a purge reads and re-seals releases no pointer names)."""
     local.mkdir(parents=True, exist_ok=True)
     listing = bucket.listing()
     # Not the copies, and not what is hidden (the lease: storage/lease.py).
     objects = {rel: info for rel, info in listing.items() if not COPY.match(rel.split("/", 1)[0]) and rel[0] != "."}
     copies = _copies(bucket, listing, objects)
     complete = {m.group(1) for rel in objects if (m := RELEASE_FILE.match(rel)) and m.group(2) == SHA256SUMS}
-    tombstoned = {m.group(1) for rel in objects if (m := RELEASE_FILE.match(rel)) and m.group(2) == "TOMBSTONE.json"}
+    tombstoned = {m.group(1) for rel in objects if (m := RELEASE_FILE.match(rel)) and m.group(2) == TOMBSTONE_JSON}
     pointed = set(copies.values())
     latest = bucket.get(layout.LATEST_JSON)
     if latest:
@@ -77,7 +79,7 @@ def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulle
         release = RELEASE_FILE.match(rel)
         if release and release.group(1) not in complete | tombstoned:
             pulled.orphans.add(rel)
-        elif release and rel.endswith(DATA_SUFFIXES) and release.group(1) not in pointed:
+        elif release and rel.endswith(DATA_SUFFIXES) and release.group(1) not in pointed and not everything:
             pulled.remote.add(rel)
         else:
             wanted.append(rel)
@@ -103,8 +105,11 @@ def pull(bucket: Bucket, local: Path, progress: Progress | None = None) -> Pulle
     return pulled
 
 
-def push(bucket: Bucket, local: Path, pulled: Pulled, progress: Progress | None = None) -> list[str]:
-    """Write the working copy's changes to the bucket (module docstring); the relative paths written."""
+def push(
+    bucket: Bucket, local: Path, pulled: Pulled, progress: Progress | None = None, rewrite: bool = False
+) -> list[str]:
+    """Write the working copy's changes to the bucket (module docstring); the relative paths written.
+    ``rewrite``: a purge's push, which may rewrite the sealed files of the releases it re-sealed."""
     now = {rel: local / rel for rel in _files(local)}
     if pulled.orphans:  # first: the release they belong to may be published again, under the same version
         bucket.delete(sorted(pulled.orphans))
@@ -121,7 +126,7 @@ def push(bucket: Bucket, local: Path, pulled: Pulled, progress: Progress | None 
         files = [rel for rel in changed if rel.startswith(f"releases/{version}/")]
         sealed = _sealed(local / "releases" / version)
         rewritten = [rel for rel in files if rel in pulled.objects and rel.rsplit("/", 1)[1] in sealed]
-        if rewritten and not (local / "releases" / version / "TOMBSTONE.json").exists():
+        if rewritten and not rewrite:
             raise StorageError(
                 f"{bucket.url}/{rewritten[0]}: a release's files are write-once, and the working copy changed it; "
                 "nothing of that release was written"
@@ -221,7 +226,10 @@ def _removed(rel: str, local: Path, pulled: Pulled) -> bool:
     if rel not in pulled.remote:
         return True
     release = RELEASE_FILE.match(rel)
-    return bool(release) and not (local / "releases" / release.group(1)).is_dir()  # type: ignore[union-attr]
+    if release is None:
+        return False
+    folder = local / "releases" / release.group(1)
+    return not folder.is_dir() or (folder / TOMBSTONE_JSON).is_file()  # a purge deletes its data files
 
 
 def _files(local: Path) -> list[str]:
