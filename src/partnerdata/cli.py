@@ -414,14 +414,23 @@ def _score(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from partnerdata.catalogue.serve import make_server
+    from partnerdata.catalogue.serve_bucket import make_bucket_server
+    from partnerdata.storage.bucket import is_url
 
+    bucket = is_url(args.published)
     try:
-        server = make_server(Path(args.published), args.host, args.port)
+        if bucket:
+            server = make_bucket_server(args.published, args.host, args.port)
+        else:
+            server = make_server(Path(args.published), args.host, args.port)
+    except (UsageError, StorageError) as error:
+        return _refused(error)
     except (FileNotFoundError, OSError) as error:
         return _fail(ExitStatus.CONFIG, str(error))
     host, port = server.server_address[:2]
     host = host.decode() if isinstance(host, bytes) else host
-    print(f"serving {Path(args.published).resolve()} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    shown = args.published if bucket else Path(args.published).resolve()
+    print(f"serving {shown} on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
