@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.release.diff import LEVELS, Change, data_changes, highest, schema_changes
+from partnerdata.release.diff import LEVELS, Change, ParquetColumns, data_changes, highest, schema_changes
 from partnerdata.release.package import DESCRIPTIVE_PACKAGE_KEYS
 from partnerdata.util.safe_text import markdown_code
 
@@ -52,8 +51,10 @@ def release_changes(
     old_schemas = {r["name"]: r["schema"] for r in old_package["resources"]}
     new_schemas = {name: schemas.published_descriptor(name) for name in RESOURCE_NAMES}
     found = schema_changes(old_schemas, new_schemas)
-    old_tables = {
-        r["name"]: pq.read_table(folder / r["parquet"]["path"]) for r in old_package["resources"] if r["name"] in tables
+    old_tables = {  # read a column at a time, as the diff needs them
+        r["name"]: ParquetColumns(folder / r["parquet"]["path"])
+        for r in old_package["resources"]
+        if r["name"] in tables
     }
     references: dict[str, list[tuple[str, list[str], list[str]]]] = {}
     for name, descriptor in old_schemas.items():

@@ -19,13 +19,14 @@ are counted, and listed (keys, and fields from what to what) up to a cap.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 LEVELS = ("patch", "minor", "major")
 MAX_KEYS = 1000  # keys listed per resource and kind of change; the counts are always complete
@@ -48,6 +49,28 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ParquetColumns:
+    """A previous release's resource read from its Parquet file a column (or a few) at a time, never
+    whole: the keyed diff needs its keys, then one field at a time. It answers the few questions
+    _diff_table and _referenced ask of a table (column_names, schema, num_rows, column, select)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = pq.ParquetFile(path)
+        self.schema = self._file.schema_arrow
+        self.column_names = self.schema.names
+        self.num_rows = self._file.metadata.num_rows
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return pq.read_table(self.path, columns=[name]).column(0)
+
+    def select(self, names: list[str]) -> pa.Table:
+        return pq.read_table(self.path, columns=list(names))
+
+
+Table: TypeAlias = "pa.Table | ParquetColumns"
 
 
 def bump(version: str, level: str) -> str:
@@ -163,7 +186,7 @@ def _constraint_changes(resource: str, where: str, old: dict[str, Any], new: dic
 
 
 def data_changes(
-    old: dict[str, pa.Table],
+    old: dict[str, Table],
     new: dict[str, pa.Table],
     keys: dict[str, list[str]],
     references: dict[str, list[tuple[str, list[str], list[str]]]],
@@ -209,7 +232,7 @@ def data_changes(
     return changes, diffs
 
 
-def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
+def _diff_table(old: Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
     """Added, removed and changed keys; for changed records, each field from what to what
     (fields whose type changed are left out: that change is a schema change already).
 
@@ -221,14 +244,18 @@ def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
         if f in old.column_names and f not in key and old.schema.field(f).type == new.schema.field(f).type
     ]
     old_rows, new_rows, added, removed = _pair_rows(old, new, key)
-    differs = [
-        _differs(_comparable(old.column(f)).take(old_rows), _comparable(new.column(f)).take(new_rows)) for f in fields
-    ]
-    changed = functools.reduce(pc.or_, differs) if differs else pa.array(np.zeros(len(old_rows), dtype=bool))
+    changed = pa.array(np.zeros(len(old_rows), dtype=bool))
+    for f in fields:  # a field at a time: the old release is never in memory whole
+        changed = pc.or_(
+            changed, _differs(_comparable(old.column(f)).take(old_rows), _comparable(new.column(f)).take(new_rows))
+        )
     changed_old, changed_new = old_rows.filter(changed), new_rows.filter(changed)
     order = pc.sort_indices(new.select(key).take(changed_new), [(k, "ascending") for k in key])
     shown = order[:MAX_CHANGED_RECORDS]
-    before = old.select(fields).take(changed_old.take(shown)).to_pylist()
+    shown_old = changed_old.take(shown)
+    before = (
+        pa.table({f: old.column(f).take(shown_old) for f in fields}).to_pylist() if fields else [{}] * len(shown_old)
+    )
     after = new.select(fields).take(changed_new.take(shown)).to_pylist()
     keys = _keys(new.select(key).take(changed_new.take(shown)), key)
     changed_records = [
@@ -248,7 +275,7 @@ def _diff_table(old: pa.Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
     }
 
 
-def _pair_rows(old: pa.Table, new: pa.Table, key: list[str]) -> tuple[pa.Array, pa.Array, pa.Table, pa.Table]:
+def _pair_rows(old: Table, new: pa.Table, key: list[str]) -> tuple[pa.Array, pa.Array, pa.Table, pa.Table]:
     """The row numbers of the records in both (old, new, aligned), and the keys only in new
     (added) and only in old (removed)."""
     old_keys, new_keys = old.select(key), new.select(key)
@@ -291,7 +318,7 @@ def _differs(a: pa.Array, b: pa.Array) -> pa.Array:
 
 
 def _referenced(
-    old: dict[str, pa.Table], name: str, removed: pa.Table, pointers: list[tuple[str, list[str], list[str]]]
+    old: dict[str, Table], name: str, removed: pa.Table, pointers: list[tuple[str, list[str], list[str]]]
 ) -> int:
     """How many of the removed keys some row of another resource referred to (in the old release)."""
     if removed.num_rows == 0 or not pointers:
