@@ -66,7 +66,13 @@ def test_folders_ranges_and_what_is_hidden(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         _get(base + "latest/activities.parquet", Range=f"bytes={len(parquet)}-")
     assert refused.value.code == 416
-    for hidden in (".partnerdata-lease.json", "releases/%2E%2E/latest.json", "releases/a%2Fb", "nothing-here.csv"):
+    for hidden in (
+        ".partnerdata-lease.json",
+        "releases/%2E%2E/latest.json",
+        "releases/a%2Fb",
+        "%FF.csv",
+        "nothing.csv",
+    ):
         with pytest.raises(urllib.error.HTTPError) as missing:
             _get(base + hidden)
         assert missing.value.code == 404, hidden

@@ -104,7 +104,11 @@ class BucketHandler(BaseHTTPRequestHandler):
 def object_path(url_path: str) -> str | None:
     """The object a URL path names, relative to the location (a folder: its index.html), or None when
     it may name none (serve.py's rules)."""
-    segments = unquote(url_path, errors="strict").lstrip("/").split("/") if url_path.strip("/") else []
+    try:
+        decoded = unquote(url_path, errors="strict")
+    except UnicodeDecodeError:  # %FF: no object has such a name
+        return None
+    segments = decoded.lstrip("/").split("/") if decoded.strip("/") else []
     wants_folder = url_path.endswith("/") or not segments
     segments = [s for s in segments if s]
     for segment in segments:

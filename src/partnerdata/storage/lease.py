@@ -128,7 +128,11 @@ def bucket_lease(bucket: Bucket, timeout_seconds: float, seconds: float = LEASE_
 
     def renewing() -> None:
         while not stop.wait(min(RENEW_SECONDS, seconds / 3)):
-            if not lease.renew():
+            try:
+                if not lease.renew():
+                    return
+            except StorageError as error:  # the service unreachable: the run finds out at check(), not here
+                lease.lost = f"the lease on {bucket.url} could not be renewed ({error})"
                 return
 
     renewer = threading.Thread(target=renewing, name="partnerdata-lease", daemon=True)
