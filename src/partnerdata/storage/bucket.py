@@ -216,7 +216,7 @@ class Bucket:
             raise self.failure(action, relative, error) from None
 
     def failure(self, action: str, relative: str, error: Exception) -> StorageError:
-        return StorageError(f"{self.url}/{relative}: could not {action} it: {describe(error)}")
+        return StorageError(f"{self.url}/{relative}: could not {action}: {describe(error)}")
 
 
 def file_digest(path: Path, digest: Any) -> str:

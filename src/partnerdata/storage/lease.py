@@ -96,7 +96,7 @@ class Lease:
         except Exception as error:
             if error_code(error) in TAKEN:
                 return False
-            raise self.bucket.failure("write the lease of", LEASE, error) from None
+            raise self.bucket.failure("write the lease", LEASE, error) from None
         self.etag = str(response.get("ETag", ""))
         return True
 
@@ -106,7 +106,7 @@ class Lease:
         except Exception as error:
             if error_code(error) in {"NoSuchKey", "404"}:
                 return None
-            raise self.bucket.failure("read the lease of", LEASE, error) from None
+            raise self.bucket.failure("read the lease", LEASE, error) from None
         try:
             held = json.loads(response["Body"].read())
         except ValueError:
