@@ -12,13 +12,13 @@ contents change under the same name.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
@@ -26,7 +26,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from partnerdata.config.sources import Config, secret_block_names
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
-from partnerdata.run import notify, places, steps
+from partnerdata.run import notify, places, remote, steps
 from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load, plan_sources
 from partnerdata.run.summary import (
     Collected,
@@ -55,6 +55,7 @@ def _thread_pool() -> TaskRunner[PrefectFuture[Any]]:
 def collect(run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True) -> Collected:
     """Fetch one source (its HTTP retries are in the library; this retry covers anything else)."""
     # Secrets are loaded inside the task, so they are never a task parameter Prefect could record.
+    run = remote.local_inputs(run)  # sources.yaml and the schemas, from the bucket when the run ships them
     collected = steps.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file), may_fetch)
     error = f" ({collected.error})" if collected.error else ""
     get_run_logger().info("%s: collected, %s%s", source_id, collected.status, error)
@@ -88,8 +89,8 @@ def validate(run: RunPaths, collected: Collected, work_dir: str, record: bool = 
 
 
 @task(cache_policy=NO_CACHE, task_run_name="publish")
-def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool) -> RunSummary:
-    summary = steps.publish(run, validated, started_iso, dry_run)
+def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool, work_dir: str) -> RunSummary:
+    summary = steps.publish(run, validated, started_iso, dry_run, work_dir)
     get_run_logger().info("publish: %s", summary["message"])
     if summary.get("catalogue_error"):
         get_run_logger().warning("publish: %s", summary["catalogue_error"])
@@ -225,22 +226,41 @@ def _notification(status: str, message: str, summary: RunSummary | None) -> dict
 
 
 def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool) -> RunSummary:
+    if not dry_run:
+        steps.tidy_published(run)
+    # Workers that may be other machines get sources.yaml, the schemas and each other's staged rows
+    # through the bucket raw/ is in, under a place of this run's (removed when it ends).
+    shared = remote.run_location(run) if remote.shares_no_disk(run, _on_threads()) else None
+    try:
+        return _collect_validate_publish(run, remote.ship_inputs(run, shared) if shared else run, plan, dry_run, shared)
+    finally:
+        if shared:
+            remote.remove_run(shared)
+
+
+def _on_threads() -> bool:
+    """Whether this flow's tasks run on threads of this process (else on Dask workers)."""
+    context = FlowRunContext.get()
+    return context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
+
+
+def _collect_validate_publish(
+    local: RunPaths, run: RunPaths, plan: list[PlannedSource], dry_run: bool, shared: str | None
+) -> RunSummary:
+    """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped)."""
     started = utc_now().isoformat()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
-    if not dry_run:
-        steps.tidy_published(run)
     futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
     collected = [f.result() for f in futures]
     timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
-    fingerprint = steps.input_fingerprint(run, collected)
+    fingerprint = steps.input_fingerprint(local, collected)
     status = exit_status(collected)
-    same_as = steps.unchanged_since_latest(run, fingerprint)
+    same_as = steps.unchanged_since_latest(local, fingerprint)
     if same_as is not None and status == ExitStatus.OK and not dry_run:
         message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
-        config, _ = load(run)
         return {
-            "warnings": steps.run_warnings(config, Path(run.raw_dir), collected, utc_now()),
+            "warnings": steps.unchanged_warnings(local, collected),
             "exit_status": status,
             "message": message,
             "version": None,
@@ -248,14 +268,15 @@ def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool) -> RunS
             "sources": [{"source_id": c.source_id, "status": c.status, "error": c.error} for c in collected],
             "timings": timings,
         }
-    work_dir = steps.make_work_dir()
+    work_dir = f"{shared}/work" if shared else steps.make_work_dir()
     try:
         validated = [f.result() for f in [validate.submit(run, c, work_dir, not dry_run) for c in collected]]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
-        summary = publish(run, validated, started, dry_run)
+        summary = publish(local, validated, started, dry_run, work_dir)
         timings["publish"] = round(time.perf_counter() - clock, 3)
     finally:
-        steps.remove_work_dir(work_dir)
+        if not shared:
+            steps.remove_work_dir(work_dir)
     create_table_artifact(
         key=SOURCES_ARTIFACT,
         table=notify.sources_table(summary),

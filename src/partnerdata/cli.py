@@ -24,7 +24,7 @@ from typing import Any
 from partnerdata import __version__
 from partnerdata.config.layout import SCHEMAS_DIR
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, PartnerdataError, UsageError
-from partnerdata.run.places import check_locations
+from partnerdata.run.places import check_locations, local_only
 from partnerdata.run.plan import RunPaths, load, plan_sources
 from partnerdata.run.summary import RunSummary, failed_partners
 from partnerdata.storage.bucket import StorageError
@@ -257,6 +257,11 @@ def _inbox(args: argparse.Namespace) -> int:
     from partnerdata.inbox.app import InboxSettings, listening_socket, make_app, server
     from partnerdata.inbox.trigger import Trigger
 
+    try:
+        local_only("--raw", args.raw, "inbox")
+        local_only("--published", args.published, "inbox")
+    except UsageError as error:
+        return _refused(error)
     run = RunPaths(
         str(Path(args.sources).resolve()), str(Path(args.raw).resolve()), str(Path(args.published).resolve()),
         str(Path("reports").resolve()), args.schemas,
@@ -298,8 +303,9 @@ def _accept(args: argparse.Namespace) -> int:
     try:
         from partnerdata.run import steps  # here: validate, check and the inbox need none of publishing's imports
 
+        check_locations(run)
         name = steps.accept(run, args.source_id, args.snapshot, by)
-    except (ConfigError, LockTimeout) as error:
+    except (ConfigError, UsageError, LockTimeout, StorageError) as error:
         return _refused(error, config_prefix="")
     print(f"{args.source_id}: snapshot {name} accepted by {by}; the next `partnerdata run` publishes it")
     return ExitStatus.OK
@@ -361,6 +367,8 @@ def _validate(args: argparse.Namespace) -> int:
     run = RunPaths(args.sources, args.raw, args.published, "reports", args.schemas)
     out = Path(args.out) if args.out else Path("reports", "validate", f"{args.source}-{utc_now():%Y%m%dT%H%M%SZ}")
     try:
+        local_only("--raw", args.raw, "validate")
+        local_only("--published", args.published, "validate")
         trial = try_file(run, args.source, Path(args.file), out)
     except (ConfigError, UsageError) as error:
         return _refused(error)
@@ -405,6 +413,7 @@ def _score(args: argparse.Namespace) -> int:
     from partnerdata.catalogue.report import score_report
 
     try:
+        local_only("--published", args.published, "catalogue score")
         text, status = score_report(Path(args.published), args.probe, Path(args.shapes) if args.shapes else None)
     except UsageError as error:
         return _refused(error)

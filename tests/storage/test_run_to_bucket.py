@@ -69,8 +69,63 @@ def test_a_second_writer_is_refused_while_the_lease_is_held(demo_project, bucket
 def test_a_location_the_run_cannot_use_is_refused_before_anything_starts(demo_project, capsys):
     assert cli.main(_args(demo_project, "s3://Bad_Bucket/x")) == 2
     assert "is not a bucket name" in capsys.readouterr().err
-    args = _args(demo_project, str(demo_project.published))
-    args[args.index("--raw") + 1] = "s3://open-data/raw"
+    args = _args(demo_project, "s3://open-data/site")
+    args[args.index("--raw") + 1] = "s3://open-data/site/raw"
     assert cli.main(args) == 2
-    assert "--raw s3://open-data/raw: raw/ and reports/ are local folders for now" in capsys.readouterr().err
+    assert "overlap; give each its own prefix" in capsys.readouterr().err
+    args[args.index("--raw") + 1] = "gs://open-data/raw"
+    assert cli.main(args) == 2
+    assert "gs:// is not supported" in capsys.readouterr().err
     assert not demo_project.raw.exists() and not demo_project.published.exists()
+    assert cli.main(["validate", "demo/partners/x.csv", "--source", "x", "--raw", "s3://open-data/raw"]) == 2
+    assert "`partnerdata validate` works on a local folder" in capsys.readouterr().err
+
+
+def _everything_in(project, bucket_name: str) -> list[str]:
+    return ["run", "--sources", str(project.sources), "--raw", f"s3://{bucket_name}/raw", "--published",
+            f"s3://{bucket_name}/published", "--reports", f"s3://{bucket_name}/reports"]  # fmt: skip
+
+
+def test_raw_published_and_reports_in_a_bucket_give_the_release_of_a_local_run(
+    demo_project, bucket_name, tmp_path, capsys
+):
+    status = cli.main(_everything_in(demo_project, bucket_name))
+    first = capsys.readouterr()
+    assert status == 0, first.err[-3000:]
+    assert cli.main(demo_project.cli_args()) == 0  # the same partner files, every place a folder
+    capsys.readouterr()
+    published = Bucket(parse_url(f"s3://{bucket_name}/published"))
+    latest = demo_project.published / "latest"
+    for name in DATA:
+        assert published.get(f"latest/{name}.csv") == (latest / f"{name}.csv").read_bytes(), name
+    raw = Bucket(parse_url(f"s3://{bucket_name}/raw"))
+    in_bucket = sorted(raw.listing())
+    assert not [rel for rel in in_bucket if rel.startswith(".")]  # no lease, no run's place left
+    on_disk = sorted(p.relative_to(demo_project.raw).as_posix() for p in demo_project.raw.rglob("*") if p.is_file())
+    shape = re.compile(r"/\d{8}T\d{6}(\.\d+)?Z/")  # snapshot folders are named by the time they were taken
+    assert [shape.sub("/<time>/", rel) for rel in in_bucket] == [
+        shape.sub("/<time>/", rel) for rel in on_disk if not rel.startswith(".")
+    ]
+    reports = Bucket(parse_url(f"s3://{bucket_name}/reports"))
+    letters = [rel for rel in reports.listing("latest/") if rel.endswith("/report.md")]
+    assert len(letters) == len([p for p in (demo_project.reports / "latest").glob("*/report.md")]) > 0
+
+    assert cli.main(_everything_in(demo_project, bucket_name)) == 0
+    assert "nothing changed since release 1.0.0" in capsys.readouterr().out
+    assert sorted(raw.listing()) == in_bucket  # the checks log grew; no snapshot was added or rewritten
+
+    source_id = in_bucket[0].split("/", 1)[0]
+    accept = ["accept", source_id, "--sources", str(demo_project.sources), "--raw", f"s3://{bucket_name}/raw"]
+    assert cli.main(accept) == 0, capsys.readouterr().err
+    assert b'"event": "accept"' in (raw.get(f"{source_id}/checks.jsonl") or b"")
+
+
+def test_a_snapshot_whose_upload_stopped_is_removed_and_never_read(demo_project, bucket_name, capsys):
+    assert cli.main(_everything_in(demo_project, bucket_name)) == 0
+    raw = Bucket(parse_url(f"s3://{bucket_name}/raw"))
+    source_id = next(iter(raw.listing())).split("/", 1)[0]
+    raw.put(f"{source_id}/20991231T000000Z/body.csv", b"half of a file")  # no meta.json: a push killed midway
+    capsys.readouterr()
+    assert cli.main(_everything_in(demo_project, bucket_name)) == 0
+    assert "nothing changed since release 1.0.0" in capsys.readouterr().out
+    assert not [rel for rel in raw.listing() if "20991231" in rel]

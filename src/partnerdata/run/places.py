@@ -1,14 +1,14 @@
-"""The places a run writes, held for the run: local folders under their locks, and a published/ in a
-bucket as a working copy under the bucket's lease, pushed back when the run ends.
-
-raw/ and reports/ are local folders (a bucket for them is not supported yet: the command line says
-so before anything starts).
+"""The places a run writes, held for the run: local folders under their locks; a published/ in a
+bucket as a working copy under the location's lease, pushed back when the run ends; a raw/ in a
+bucket under its lease (each step works on a mirror of it: run/remote.py); a reports/ in a bucket
+written locally and uploaded when the reports are complete.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,12 +27,70 @@ LOG = logging.getLogger(__name__)
 
 def check_locations(run: RunPaths) -> None:
     """Refuse, before anything starts, a location a run cannot work on."""
-    if is_url(run.published_dir):
-        parse_url(run.published_dir)
-    for name, location in (("--raw", run.raw_dir), ("--reports", run.reports_dir)):
-        if is_url(location) or "://" in location:
-            raise UsageError(f"{name} {location}: raw/ and reports/ are local folders for now; only --published "
-                             "takes an s3:// location")  # fmt: skip
+    for location in (run.raw_dir, run.published_dir, run.reports_dir):
+        if "://" in location:
+            parse_url(location)
+    if is_url(run.raw_dir) and is_url(run.published_dir) and _inside(run.raw_dir, run.published_dir):
+        raise UsageError(f"--raw {run.raw_dir} and --published {run.published_dir} overlap; give each its own prefix")
+
+
+def _inside(one: str, other: str) -> bool:
+    a, b = parse_url(one), parse_url(other)
+    return a.bucket == b.bucket and (
+        a.prefix == b.prefix or not a.prefix or not b.prefix or a.prefix.startswith(b.prefix + "/")
+        or b.prefix.startswith(a.prefix + "/")
+    )  # fmt: skip
+
+
+def local_only(name: str, location: str, command: str) -> None:
+    """Refuse an s3:// location where a command works on a local folder only."""
+    if "://" in location:
+        raise UsageError(
+            f"{name} {location}: `partnerdata {command}` works on a local folder; s3:// locations are for "
+            "`run`, `accept`, `release withdraw` and `serve`"
+        )
+
+
+@contextmanager
+def raw_held(location: str, timeout_seconds: float) -> Iterator[None]:
+    """raw/ held for the block: a folder under its lock, a bucket location under its lease."""
+    if is_url(location):
+        with bucket_lease(Bucket(parse_url(location)), timeout_seconds):
+            yield
+    else:
+        with folder_lock(Path(location), timeout_seconds):
+            yield
+
+
+@contextmanager
+def reports_held(location: str) -> Iterator[Path]:
+    """reports/ for the block: the folder, or for a bucket location a local folder uploaded when the block
+    ends (also when it raises: the reports written are the partners' letters)."""
+    if not is_url(location):
+        yield Path(location)
+        return
+    with tempfile.TemporaryDirectory(prefix="partnerdata-reports-") as work:
+        try:
+            yield Path(work)
+        finally:
+            upload_reports(Bucket(parse_url(location)), Path(work))
+
+
+def upload_reports(bucket: Bucket, work: Path) -> None:
+    """A run's reports (``<UTC time>/``), write-once, then ``latest/`` made a copy of them (in a bucket
+    there are no links), the files it held before that the new run's lack deleted last."""
+    latest = work / "latest"
+    if not latest.is_symlink():
+        return
+    run = Path(os.readlink(latest)).name
+    files = sorted(p.relative_to(work / run).as_posix() for p in (work / run).rglob("*") if p.is_file())
+    for rel in files:
+        bucket.upload(f"{run}/{rel}", work / run / rel, create_only=True)
+    for rel in files:
+        bucket.copy(f"{run}/{rel}", f"latest/{rel}")
+    stale = sorted(rel for rel in bucket.listing("latest/") if rel.removeprefix("latest/") not in files)
+    bucket.delete(stale)
+    LOG.info("uploaded the reports of %s to %s (and its latest/)", run, bucket.url)
 
 
 def working_copy(bucket: Bucket, work: Path, everything: bool = False) -> Pulled:
@@ -49,7 +107,7 @@ def held(run: RunPaths, timeout_seconds: float) -> Iterator[RunPaths]:
     """The run's places, held for the block (published/ first: a second run waiting for it has not
     even created raw/ yet); the paths the run works on."""
     with published_held(run.published_dir, timeout_seconds) as published:
-        with folder_lock(Path(run.raw_dir), timeout_seconds):
+        with raw_held(run.raw_dir, timeout_seconds):
             yield dataclasses.replace(run, published_dir=str(published))
 
 

@@ -6,6 +6,7 @@ Prefect task can wrap it without pickling tables. None of them imports Prefect.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -13,8 +14,9 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,7 +26,6 @@ from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
 from partnerdata.catalogue.charts import Chart, charts_in_every_language
 from partnerdata.collect.history import accept_snapshot, load_history, prune, usable
-from partnerdata.collect.lock import folder_lock
 from partnerdata.collect.snapshots import (
     latest_snapshot,
     remove_incoming_leftovers,
@@ -40,7 +41,7 @@ from partnerdata.release.purge import purge_release, resume_purge
 from partnerdata.release.retention import prune_releases
 from partnerdata.release.store import current_release, release_snapshot_hashes
 from partnerdata.release.withdraw import withdraw_release
-from partnerdata.run import places
+from partnerdata.run import places, remote
 from partnerdata.run.judge import (
     judge_source,
     judgement_basis,
@@ -57,6 +58,7 @@ from partnerdata.run.summary import (
     Validated,
     changes_summary,
 )
+from partnerdata.storage.bucket import is_url
 from partnerdata.util.clock import utc_now
 from partnerdata.util.cores import CORES
 from partnerdata.util.files import sha256_file
@@ -84,7 +86,17 @@ def collect_source(
     secrets: dict[str, str] | None = None,
     may_fetch: bool = True,
 ) -> Collected:
-    """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback."""
+    """Snapshot one source. When the fetch fails, its last good snapshot is proposed as fallback.
+    With raw/ in a bucket, on this process's mirror of the source's folder (run/remote.py)."""
+    run = remote.local_inputs(run)
+    with remote.raw_mirrored(run, [source_id]) as local:
+        collected = _collect_source(local, source_id, refetch, now_iso, secrets, may_fetch)
+    return remote.portable(collected, local.raw_dir) if is_url(run.raw_dir) else collected
+
+
+def _collect_source(
+    run: RunPaths, source_id: str, refetch: bool, now_iso: str, secrets: dict[str, str] | None, may_fetch: bool
+) -> Collected:
     config, schemas = load(run, secrets)
     source = config.source(source_id)
     raw_dir = Path(run.raw_dir)
@@ -137,9 +149,29 @@ def validate_source(run: RunPaths, collected: Collected, work_dir: str, record: 
     Two texts say what went wrong: ``error`` for the maintainer (it may quote the partner's file)
     and ``public_error`` for validation.json and datapackage.json (it never does)."""
     with VALIDATION_SLOTS:  # validating is CPU-bound: more at once than cores only costs memory
+        run = remote.local_inputs(run)
         config, schemas = load(run)
         source = config.source(collected.source_id)
-        return judge_source(source, schemas, Path(run.raw_dir), collected, Path(work_dir), record)
+        if not is_url(run.raw_dir):
+            return judge_source(source, schemas, Path(run.raw_dir), collected, Path(work_dir), record)
+        with remote.raw_mirrored(run, [source.source_id]) as local:  # which snapshots it may read: their bodies
+            bodies = remote.reading_bodies(local, collected, judgement_basis(source, schemas))
+        with remote.raw_mirrored(run, [source.source_id], bodies) as local, _scratch(work_dir) as scratch:
+            judged = judge_source(
+                source, schemas, Path(local.raw_dir), remote.localised(collected, local.raw_dir), scratch, record
+            )
+            validated = remote.portable(judged, local.raw_dir)
+            return remote.hand_over(validated, scratch, work_dir) if is_url(work_dir) else validated
+
+
+@contextmanager
+def _scratch(work_dir: str) -> Iterator[Path]:
+    """Where validation stages its rows: the run's work folder, or a local one handed over to the bucket."""
+    if not is_url(work_dir):
+        yield Path(work_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="partnerdata-validate-") as scratch:
+        yield Path(scratch)
 
 
 # How many sources are read and checked at once in a process; each uses every core already.
@@ -150,8 +182,9 @@ def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) ->
     """A maintainer accepts a snapshot the thresholds refused; the next run publishes it."""
     config, _ = load(run)
     config.source(source_id)
-    with folder_lock(Path(run.raw_dir), config.settings.lock_timeout_seconds):  # not while a run judges snapshots
-        chosen = accept_snapshot(Path(run.raw_dir), source_id, snapshot_name, by, utc_now())
+    with places.raw_held(run.raw_dir, config.settings.lock_timeout_seconds):  # not while a run judges snapshots
+        with remote.raw_mirrored(run, [source_id]) as local:
+            chosen = accept_snapshot(Path(local.raw_dir), source_id, snapshot_name, by, utc_now())
     return chosen.name
 
 
@@ -163,8 +196,12 @@ def input_fingerprint(run: RunPaths, collected: Sequence[Collected | Validated])
     was refused) never looks unchanged: the next run validates again, reports the fallback,
     checks its age, and publishes the snapshot once a maintainer accepts it."""
     _, schemas = load(run)
+    with remote.raw_mirrored(run, sorted({c.source_id for c in collected if c.snapshot})) as local:
+        if is_url(run.raw_dir):
+            collected = [remote.localised(c, local.raw_dir) for c in collected]
+        snapshots = {c.source_id: snapshot_at(Path(c.snapshot)).sha256 for c in collected if c.snapshot}
     basis = {
-        "snapshots": {c.source_id: snapshot_at(Path(c.snapshot)).sha256 for c in collected if c.snapshot},
+        "snapshots": snapshots,
         "schemas": schemas.digest(),
         "sources_yaml": sha256_file(Path(run.sources_file)),
         "code_version": __version__,
@@ -182,7 +219,8 @@ def tidy_published(run: RunPaths) -> str | None:
     resume_purge(published)
     config, _ = load(run)
     _refresh_catalogue(published, config)  # only when a crash or a withdrawal left it behind
-    record_missing_verdicts(Path(run.raw_dir), published, utc_now())
+    with remote.raw_mirrored(run, [s.source_id for s in config.sources]) as local:
+        record_missing_verdicts(Path(local.raw_dir), published, utc_now())
     return moved
 
 
@@ -192,9 +230,29 @@ def unchanged_since_latest(run: RunPaths, fingerprint: str) -> str | None:
     return current["version"] if current and current.get("fingerprint") == fingerprint else None
 
 
-def publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool = False) -> RunSummary:
+def publish(
+    run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool = False, work_dir: str | None = None
+) -> RunSummary:
     """Check across sources, write the private reports, publish a release if anything changed
-    (with dry_run, everything but the release)."""
+    (with dry_run, everything but the release). With raw/ or reports/ in a bucket, on this process's
+    mirror of raw/ and a local folder of reports pushed when done; with the staged rows in the bucket
+    (``work_dir`` a location: the tasks shared no disk), on a local copy of them."""
+    config, _ = load(run)
+    with ExitStack() as held:
+        local = held.enter_context(remote.raw_mirrored(run, [s.source_id for s in config.sources]))
+        local = dataclasses.replace(local, reports_dir=str(held.enter_context(places.reports_held(run.reports_dir))))
+        if is_url(run.raw_dir):
+            validated = [remote.localised(v, local.raw_dir) for v in validated]
+        if work_dir is not None and is_url(work_dir):
+            copied = Path(held.enter_context(tempfile.TemporaryDirectory(prefix="partnerdata-staged-")))
+            validated = remote.take_over(validated, work_dir, copied)
+        summary = _publish(local, validated, started_iso, dry_run)
+    if is_url(run.reports_dir):
+        summary["reports"] = f"{run.reports_dir.rstrip('/')}/latest"
+    return summary
+
+
+def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_run: bool) -> RunSummary:
     config, schemas = load(run)
     stopwatch = Stopwatch()
     fingerprint = input_fingerprint(run, validated)
@@ -409,6 +467,15 @@ def _outcomes(
             )
         )
     return outcomes
+
+
+def unchanged_warnings(run: RunPaths, collected: Sequence[Collected]) -> list[DeliveryWarning]:
+    """The warnings of a run that found nothing changed (``run_warnings``), raw/ wherever it is."""
+    config, _ = load(run)
+    with remote.raw_mirrored(run, sorted({c.source_id for c in collected if c.snapshot})) as local:
+        if is_url(run.raw_dir):
+            collected = [remote.localised(c, local.raw_dir) for c in collected]
+        return run_warnings(config, Path(local.raw_dir), collected, utc_now())
 
 
 def run_warnings(
