@@ -9,6 +9,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
+# Installed packages compiled to bytecode once, at install: where PYTHONDONTWRITEBYTECODE is set (as on
+# this project's machines), every process would compile each module it imports again (seconds for Prefect).
+export UV_COMPILE_BYTECODE := 1
 
 # Prefect settings for this project: its own PREFECT_HOME, no telemetry, and a
 # start-up timeout long enough for the ephemeral server on a fresh database.
@@ -17,7 +20,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: setup run check test lint clean server deploy worker bench bench-validate bench-hostile bench-catalogue
+.PHONY: setup run check test lint clean server deploy worker bench bench-validate bench-hostile bench-catalogue bench-dask
 
 WEB_STAMP := web/node_modules/.fetched-all
 
@@ -70,6 +73,9 @@ bench-hostile: setup  ## peak RSS and time of a run with each bomb and corrupt f
 
 bench-catalogue: setup  ## the catalogue build and the explorer in Chromium on a release of 1,000,000 activities: times, bytes, counts checked against duckdb (prints figures)
 	$(BIN)/python bench/catalogue.py
+
+bench-dask: setup  ## the demo run in-process against --dask-workers 2, and the cluster's start alone (prints figures)
+	$(BIN)/python bench/dask.py
 
 lint: setup  ## ruff (style, complexity, arguments), import-linter (the layers of README's Development section), mypy
 	$(BIN)/ruff check src flows tests bench

@@ -11,7 +11,11 @@ contents change under the same name.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
@@ -60,6 +64,46 @@ def collect(run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetc
     error = f" ({collected.error})" if collected.error else ""
     get_run_logger().info("%s: collected, %s%s", source_id, collected.status, error)
     return collected
+
+
+@contextmanager
+def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
+    """A local Dask cluster for one run (``cluster_kwargs``: the CLI's), its scheduler's address.
+
+    Its start is hidden behind the Prefect server's, as far as the cores allow: with no server named
+    (PREFECT_API_URL), the run's temporary one is started in a thread while the workers start and
+    import the flows (a preload: before, each first task paid the import, seconds). The workers
+    inherit the server's URL, so they report to it instead of each starting a temporary server of
+    its own (about 15 s each, before their first task: where the 90 s of issue 19 went)."""
+    from distributed import LocalCluster
+    from prefect.server.api.server import SubprocessASGIServer  # here: importing it costs seconds
+
+    starting: threading.Thread | None = None
+    named = bool(os.environ.get("PREFECT_API_URL"))
+    if not named:
+        server = SubprocessASGIServer()  # the process's one temporary server, the one the flow uses
+        if not server.running and server.port is None:
+            server.port = server.find_available_port()
+        os.environ["PREFECT_API_URL"] = server.api_url
+        starting = threading.Thread(target=server.start, name="partnerdata-prefect-server")
+        starting.start()
+    try:
+        with LocalCluster(**cluster_kwargs, preload=["flows.nightly"]) as cluster:
+            if starting is not None:
+                starting.join()
+            yield cluster.scheduler_address
+    finally:
+        if starting is not None:
+            starting.join()
+        if not named:
+            os.environ.pop("PREFECT_API_URL", None)
+
+
+def dask_setup(worker: Any) -> None:
+    """Run by each worker of a local cluster as it starts (the cluster preloads this module): what every
+    worker's first task would pay otherwise (the readers' imports, the schemas' first reading), done
+    while the Prefect server starts."""
+    steps.warm_up()
 
 
 def _secrets(sources_file: str) -> dict[str, str]:

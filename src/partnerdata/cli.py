@@ -18,6 +18,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -485,9 +486,13 @@ def _run(args: argparse.Namespace) -> int:
         chosen, parameters = flows.republish, {}
     else:
         chosen, parameters = flows.nightly, {"only": args.only}
-    if args.dask_address or args.dask_workers:
-        chosen = chosen.with_options(task_runner=_dask_runner(args.dask_address, args.dask_workers))
-    state: Any = chosen(**parameters, **paths, return_state=True)  # a State: the flows are synchronous
+    with ExitStack() as cluster:
+        address = args.dask_address
+        if args.dask_workers and not address:  # a local cluster: started here, beside the Prefect server
+            address = cluster.enter_context(flows.local_dask_cluster(local_cluster_kwargs(args.dask_workers)))
+        if address:
+            chosen = chosen.with_options(task_runner=_dask_runner(address))
+        state: Any = chosen(**parameters, **paths, return_state=True)  # a State: the flows are synchronous
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         # The flow itself failed: the run may have changed published/ (tidied, switched a pointer) before it
@@ -514,13 +519,11 @@ def _location(text: str) -> str:
     return text if "://" in text else str(Path(text).resolve())
 
 
-def _dask_runner(address: str | None, workers: int | None) -> Any:
-    """Per-source collection and validation on Dask: an existing cluster, or a local one of processes."""
+def _dask_runner(address: str) -> Any:
+    """Per-source collection and validation on the Dask cluster at ``address``."""
     from prefect_dask import DaskTaskRunner
 
-    if address:
-        return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(workers or 1))
+    return DaskTaskRunner(address=address)
 
 
 def local_cluster_kwargs(workers: int) -> dict[str, Any]:
@@ -530,7 +533,7 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
     return {
         "n_workers": workers,
         "processes": True,
-        "threads_per_worker": 1,
+        "threads_per_worker": 4,
         "host": "127.0.0.1",
         "scheduler_port": 0,
         "dashboard_address": None,

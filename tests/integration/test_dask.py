@@ -61,3 +61,26 @@ def test_a_local_cluster_listens_on_the_loopback_interface_only():
         ]
     assert len({pid for pid, _ in listening}) >= 3  # the scheduler's process and two workers
     assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
+
+
+def test_dask_workers_start_a_local_cluster_that_reports_to_the_run_s_prefect_server(tmp_path):
+    """`partnerdata run --dask-workers 2` as a user types it (no Prefect server named, so the run starts a
+    temporary one): the cluster starts beside that server, its workers preload the flows and are told
+    its URL, so none starts a temporary server of its own (each did, 15 s before its first task)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = _project(tmp_path / "project")
+    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL" and not k.startswith("PYTEST")}
+    environment["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("partnerdata")), *project.cli_args("--dask-workers", "2")],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "published release 1.0.0" in done.stdout
+    assert output.count("Starting temporary server") == 1, output[-5000:]  # the run's, and no worker's
+    assert (project.published / "latest" / "activities.csv").is_file()

@@ -4,7 +4,8 @@ Starts a server on a free loopback port with its own PREFECT_HOME, creates the w
 most one run at a time), runs `prefect deploy --all` from a copy of the project, starts a
 worker, triggers `nightly/nightly` and a manual `refresh-sources` run with parameters, waits
 for both, and checks the releases on disk, the artifacts through the API, and the scheduler's
-next nightly run at 02:00 Brussels time.
+next nightly run at 02:00 Brussels time; then a nightly whose raw_dir, published_dir and
+reports_dir parameters are s3:// locations of a bucket on a loopback S3 server.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import socket
 import subprocess
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from partnerdata.config.layout import PROJECT_ROOT
+from partnerdata.storage.bucket import Bucket, parse_url
+from tests.support.s3 import ENVIRONMENT, new_bucket, s3_environment, s3_server
 
 pytestmark = pytest.mark.slow
 PREFECT = str(Path(os.sys.executable).with_name("prefect"))
@@ -119,6 +123,11 @@ def test_deployments_run_on_a_real_server_and_worker(prefect_server, tmp_path):
     pool = _get(api, "/work_pools/partnerdata")
     assert pool["concurrency_limit"] == 1
 
+    storage = ExitStack()  # a bucket on a loopback S3 server, for the deployment parameters' s3:// locations
+    endpoint = storage.enter_context(s3_server())
+    storage.enter_context(s3_environment(endpoint))
+    bucket = new_bucket()
+    env = {**env, **ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}
     worker_log = open(tmp_path / "worker.log", "w")
     worker = subprocess.Popen(
         [PREFECT, "worker", "start", "--pool", "partnerdata"],
@@ -145,6 +154,18 @@ def test_deployments_run_on_a_real_server_and_worker(prefect_server, tmp_path):
         )  # fmt: skip
         prefect("deployment", "run", "republish/republish", "--watch", "--watch-timeout", "240", timeout=300)
         assert sorted(p.name for p in (project / "published" / "releases").iterdir()) == ["1.0.0", "1.1.0"]
+
+        # The nightly with its places as deployment parameters: raw/, published/ and reports/ in the bucket.
+        places = {f"{name}_dir": f"s3://{bucket}/{name}" for name in ("raw", "published", "reports")}
+        prefect(
+            "deployment", "run", "nightly/nightly", "--params", json.dumps(places), "--watch", "--watch-timeout", "240",
+            timeout=300,
+        )  # fmt: skip
+        published = Bucket(parse_url(places["published_dir"]))
+        assert json.loads(published.get("latest.json") or b"{}").get("version") == "1.0.0"
+        assert published.get("releases/1.0.0/SHA256SUMS") and published.get("latest/activities.csv")
+        assert [rel for rel in Bucket(parse_url(places["raw_dir"])).listing() if rel.endswith("/meta.json")]
+        assert [rel for rel in Bucket(parse_url(places["reports_dir"])).listing() if rel.endswith("/report.md")]
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -153,6 +174,7 @@ def test_deployments_run_on_a_real_server_and_worker(prefect_server, tmp_path):
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=30)
         worker_log.close()
+        storage.close()
 
     names = {d["id"]: d["name"] for d in _post(api, "/deployments/filter", {})}
     runs = _post(
@@ -160,6 +182,8 @@ def test_deployments_run_on_a_real_server_and_worker(prefect_server, tmp_path):
     )
     by_deployment = {names[run["deployment_id"]]: run for run in runs}
     assert set(by_deployment) == {"nightly", "refresh-sources", "dry-run", "republish"}
+    in_bucket = [run for run in runs if run["parameters"].get("published_dir", "").startswith("s3://")]
+    assert len(in_bucket) == 1 and in_bucket[0]["state"]["message"].startswith("published release 1.0.0")
     manual = by_deployment["refresh-sources"]
     assert manual["parameters"]["sources"] == ["btc-guest-lectures"]
     assert manual["state"]["message"].startswith("published release 1.1.0")

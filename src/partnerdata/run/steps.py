@@ -35,6 +35,7 @@ from partnerdata.collect.snapshots import (
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources import Config
 from partnerdata.errors import NoTrustworthyRelease, SourceError
+from partnerdata.readers import READERS
 from partnerdata.release.pointers import finish_interrupted_switch
 from partnerdata.release.publish import publish_release, remove_staging_leftovers, remove_temporary_files
 from partnerdata.release.purge import purge_release, resume_purge
@@ -50,7 +51,7 @@ from partnerdata.run.judge import (
     refuse_losses_to_defects,
     warning,
 )
-from partnerdata.run.plan import RunPaths, load
+from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load
 from partnerdata.run.summary import (
     Collected,
     RunSummary,
@@ -64,6 +65,7 @@ from partnerdata.util.cores import CORES
 from partnerdata.util.files import sha256_file
 from partnerdata.util.timing import Stopwatch
 from partnerdata.validate.across import assemble
+from partnerdata.validate.configuration import load_schemas
 from partnerdata.validate.findings import DeliveryWarning, Finding
 from partnerdata.validate.privacy import Removal, scrub_free_text
 from partnerdata.validate.reports import (
@@ -176,6 +178,14 @@ def _scratch(work_dir: str) -> Iterator[Path]:
 
 # How many sources are read and checked at once in a process; each uses every core already.
 VALIDATION_SLOTS = threading.BoundedSemaphore(max(1, CORES))
+
+
+def warm_up() -> None:
+    """Import what a run's tasks import when they first need it, and read the project's schemas once:
+    a worker process that starts does this before its first task."""
+    for name in READERS:
+        READERS[name]
+    load_schemas(DEFAULT_SCHEMAS)
 
 
 def accept(run: RunPaths, source_id: str, snapshot_name: str | None, by: str) -> str:

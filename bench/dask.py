@@ -1,0 +1,107 @@
+"""Benchmark: the demo run in-process against `--dask-workers 2` (make bench-dask).
+
+Each repeat runs `partnerdata run` on a fresh copy of the demo project, in a fresh process, once
+with the flow's own thread pool and once on a local Dask cluster of two worker processes, and a
+third process times the cluster's start alone (LocalCluster with the run's settings, until both
+workers are registered and have imported the flows, which their first task does). Printed: the
+wall time of each, the run's own stage times (collect, validate, publish, from its summary), and the
+check the issue asks for: the Dask run costs no more than the cluster's start over the in-process
+run. The medians of REPEATS runs, interleaved so that the machine's noise falls on both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORK = ROOT / ".bench" / "dask"
+REPEATS = 3
+CLUSTER_START = """
+import time
+from distributed import Client, LocalCluster
+from partnerdata.cli import local_cluster_kwargs
+started = time.perf_counter()
+cluster = LocalCluster(**local_cluster_kwargs(2), preload=["flows.nightly"])  # as `run --dask-workers 2` starts it
+with Client(cluster) as client:
+    client.wait_for_workers(2)  # registered once the preload (the imports, the schemas read once) is done
+    ready = time.perf_counter() - started
+stopping = time.perf_counter()
+cluster.close()
+print(f"{ready:.3f} {time.perf_counter() - stopping:.3f}")
+"""
+
+
+def run(mode: str, repeat: int) -> tuple[float, dict[str, float]]:
+    """One `partnerdata run` on a fresh copy of the demo: its wall time and its stage times."""
+    project = WORK / f"{mode}-{repeat}"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    shutil.copy(ROOT / "sources.yaml", project / "sources.yaml")
+    shutil.copytree(ROOT / "demo", project / "demo")
+    extra = ["--dask-workers", "2"] if mode == "dask" else []
+    started = time.perf_counter()
+    done = subprocess.run([str(BIN / "partnerdata"), "run", *extra], cwd=project, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{mode} run {repeat} ended with {done.returncode}:\n{done.stderr[-3000:]}")
+    line = re.search(r"seconds: (.+)", done.stdout)
+    stages = {m.group(1): float(m.group(2)) for m in re.finditer(r"(\w+) ([\d.]+)", line.group(1))} if line else {}
+    return wall, stages
+
+
+def cluster_start() -> tuple[float, float]:
+    """A local cluster as the run starts it, alone in a fresh process: until both workers are ready, and
+    its stop."""
+    done = subprocess.run([sys.executable, "-c", CLUSTER_START], cwd=ROOT, capture_output=True, text=True, check=True)
+    ready, stop = (float(x) for x in done.stdout.split()[-2:])
+    return ready, stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    repeats = parser.parse_args().repeats
+    walls: dict[str, list[float]] = {"in-process": [], "dask": []}
+    stages: dict[str, list[dict[str, float]]] = {"in-process": [], "dask": []}
+    clusters: list[tuple[float, float]] = []
+    for repeat in range(repeats):
+        for mode in ("in-process", "dask"):
+            wall, parts = run(mode, repeat)
+            walls[mode].append(wall)
+            stages[mode].append(parts)
+            times = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+            print(f"  {mode} run {repeat + 1}: {wall:.1f} s ({times})", flush=True)
+        clusters.append(cluster_start())
+        print(
+            f"  cluster {repeat + 1}: ready in {clusters[-1][0]:.1f} s, stopped in {clusters[-1][1]:.1f} s", flush=True
+        )
+    median = {mode: statistics.median(values) for mode, values in walls.items()}
+    ready = statistics.median(c[0] for c in clusters)
+    stop = statistics.median(c[1] for c in clusters)
+    print(f"\nThe demo, median of {repeats} runs (each in a fresh process):")
+    print(f"{'':30}{'wall':>8}{'collect':>9}{'validate':>10}{'publish':>9}")
+    for mode in walls:
+        parts = {k: statistics.median(p.get(k, 0.0) for p in stages[mode]) for k in ("collect", "validate", "publish")}
+        print(
+            f"{mode:30}{median[mode]:>7.1f}s{parts['collect']:>8.1f}s{parts['validate']:>9.1f}s{parts['publish']:>8.1f}s"
+        )
+    print(f"{'a local cluster of 2 workers':30}{ready:>7.1f}s to be ready, {stop:.1f} s to stop")
+    extra = median["dask"] - median["in-process"]
+    verdict = "met" if extra <= ready + stop else "NOT met"
+    print(
+        f"\nDask costs {extra:+.1f} s over the in-process run (dask / in-process = "
+        f"{median['dask'] / median['in-process']:.2f}); the cluster's start and stop take {ready + stop:.1f} s: "
+        f"target {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    main()
