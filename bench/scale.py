@@ -360,6 +360,7 @@ def run_flow(work: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from flows.nightly import nightly
 
+    memory = _MemoryByStage()
     state = nightly(
         sources_file=str(work / "sources.yaml"),
         raw_dir=str(work / "raw"),
@@ -379,7 +380,62 @@ def run_flow(work: Path) -> dict:
         "rows": summary.get("rows"),
         "changes": summary.get("changes"),
         "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb_by_stage": memory.stop(),
     }
+
+
+class _MemoryByStage:
+    """The flow process's RSS sampled every 20 ms, and the peak of each stage: collect (until the input
+    fingerprint is taken), validate (until publish starts), then each part of publish as its stopwatch
+    laps them (assemble, reports, write, diff, package, switch, catalogue)."""
+
+    def __init__(self) -> None:
+        from partnerdata.run import steps
+        from partnerdata.util import timing
+
+        self.samples: list[tuple[float, int]] = []
+        self.marks: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        lap, fingerprint, publish = timing.Stopwatch.lap, steps.input_fingerprint, steps.publish
+        marks = self.marks
+
+        def marked_lap(watch: object, name: str) -> None:
+            marks.append((time.perf_counter(), name))
+            lap(watch, name)  # type: ignore[arg-type]
+
+        def marked_fingerprint(*args: object, **kwargs: object) -> str:
+            if not any(name == "collect" for _, name in marks):
+                marks.append((time.perf_counter(), "collect"))
+            return fingerprint(*args, **kwargs)  # type: ignore[arg-type]
+
+        def marked_publish(*args: object, **kwargs: object) -> object:
+            marks.append((time.perf_counter(), "validate"))
+            return publish(*args, **kwargs)  # type: ignore[arg-type]
+
+        timing.Stopwatch.lap = marked_lap  # type: ignore[method-assign]
+        steps.input_fingerprint = marked_fingerprint  # type: ignore[assignment]
+        steps.publish = marked_publish  # type: ignore[assignment]
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        status = Path("/proc/self/status")
+        while not self._stop.wait(0.02):
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.samples.append((time.perf_counter(), int(line.split()[1]) // 1024))
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        peaks: dict[str, int] = {}
+        start = self.samples[0][0] if self.samples else 0.0
+        for end, name in sorted(self.marks):
+            inside = [rss for at, rss in self.samples if start <= at <= end]
+            if inside:
+                peaks[name] = max(peaks.get(name, 0), *inside)
+            start = end
+        return peaks
 
 
 def _peak_rss_mb() -> int:
@@ -466,6 +522,8 @@ def main() -> int:
         f"{'met' if total <= TARGET_RATIO * plain['seconds'] else 'MISSED'}",
         f"  peak RSS                 {today['peak_rss_mb']:7d} MB target <= {TARGET_RSS_MB} MB "
         f"{'met' if today['peak_rss_mb'] <= TARGET_RSS_MB else 'MISSED'}",
+        "  peak RSS by stage        "
+        + ", ".join(f"{stage} {mb} MB" for stage, mb in today["peak_rss_mb_by_stage"].items()),
         f"  no-change rerun          {rerun:7.2f} s  target <= {TARGET_RERUN_SECONDS:g} s, publishing nothing: "
         f"{'met' if rerun <= TARGET_RERUN_SECONDS and again['version'] is None else 'MISSED'} "
         f"({_stages(again['timings'])})",
