@@ -272,6 +272,8 @@ def _notification(status: str, message: str, summary: RunSummary | None) -> dict
 def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool) -> RunSummary:
     if not dry_run:
         steps.tidy_published(run)
+    if remote.remove_leftover_runs(run):
+        get_run_logger().info("removed what a killed run shared with its workers through %s", run.raw_dir)
     # Workers that may be other machines get sources.yaml, the schemas and each other's staged rows
     # through the bucket raw/ is in, under a place of this run's (removed when it ends).
     shared = remote.run_location(run) if remote.shares_no_disk(run, _on_threads()) else None

@@ -4,19 +4,22 @@ The library never imports Prefect; the flows in ``flows/`` orchestrate it.
 """
 
 import os
-import sys
 from importlib.metadata import PackageNotFoundError, version
 
 # Arrow's default allocator (mimalloc) keeps what a run frees for later use: a nightly run over a
-# million rows peaked about 400 MB higher than with the C library's allocator, at the same speed
-# (make bench; BENCHMARKS.md). Arrow picks its allocator from this variable when pyarrow is first
-# imported; it is also inherited by the processes a run starts (Dask workers). When pyarrow was
-# imported before partnerdata, the default pool is switched instead. A user's own choice still wins.
-if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
-    if "pyarrow" in sys.modules:
-        import pyarrow
+# million rows peaked about 400 MB higher than with the C library's allocator, and the C library's
+# kept 200 to 300 MB more than Arrow's jemalloc told to give freed pages back at once (decay 0; make
+# bench, BENCHMARKS.md). Arrow reads this variable when pyarrow is first imported, and the processes a
+# run starts (Dask workers) inherit it and set the decay again. A user's own choice still wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+if os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc":
+    import pyarrow
 
+    try:
+        pyarrow.jemalloc_set_decay_ms(0)
+        pyarrow.set_memory_pool(pyarrow.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 try:

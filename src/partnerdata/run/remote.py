@@ -152,8 +152,9 @@ def ship_inputs(run: RunPaths, location: str) -> RunPaths:
     """sources.yaml and the schemas uploaded under ``location``; the run reading them from there."""
     bucket = Bucket(parse_url(location))
     bucket.upload(INPUTS_SOURCES, Path(run.sources_file), create_only=True)
-    for schema in sorted(p for p in Path(run.schemas_dir).iterdir() if p.is_file() and not p.name.startswith(".")):
-        bucket.upload(f"{INPUTS_SCHEMAS}/{schema.name}", schema, create_only=True)
+    folder = Path(run.schemas_dir)
+    for schema in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        bucket.upload(f"{INPUTS_SCHEMAS}/{schema.relative_to(folder).as_posix()}", schema, create_only=True)
     return dataclasses.replace(
         run, sources_file=f"{location}/{INPUTS_SOURCES}", schemas_dir=f"{location}/{INPUTS_SCHEMAS}"
     )
@@ -173,7 +174,7 @@ def local_inputs(run: RunPaths) -> RunPaths:
             folder = Path(tempfile.mkdtemp(prefix="partnerdata-inputs-"))
             atexit.register(shutil.rmtree, folder, True)
             bucket = Bucket(parse_url(location))
-            for rel in bucket.listing():
+            for rel in [INPUTS_SOURCES, *bucket.listing(f"{INPUTS_SCHEMAS}/")]:  # not the staged rows beside them
                 bucket.download(rel, folder / rel)
             _INPUTS[location] = folder
         folder = _INPUTS[location]
@@ -215,6 +216,17 @@ def _work_files(validated: Validated, move: Callable[[str], str]) -> Validated:
     if refused is not None and refused.findings:
         refused = dataclasses.replace(refused, findings=move(refused.findings))
     return dataclasses.replace(validated, prepared=prepared, refused=refused)
+
+
+def remove_leftover_runs(run: RunPaths) -> int:
+    """What killed shared runs left under ``.runs/`` of the raw location; the run holds raw/'s lease, so
+    no other run is using any of it. How many objects were deleted."""
+    if not is_url(run.raw_dir):
+        return 0
+    bucket = Bucket(parse_url(f"{run.raw_dir.rstrip('/')}/{RUNS}"))
+    leftovers = sorted(bucket.listing())
+    bucket.delete(leftovers)
+    return len(leftovers)
 
 
 def remove_run(location: str) -> None:

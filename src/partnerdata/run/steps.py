@@ -275,6 +275,7 @@ def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_ru
     assembly = assemble(config, schemas, prepared)
     regions = {s.source_id: s.organisation.country for s in config.sources}
     tables, removals = scrub_free_text(assembly.tables, schemas, regions)
+    assembly = dataclasses.replace(assembly, tables={})  # the texts before scrubbing are let go
     stopwatch.lap("assemble")
     warnings = run_warnings(config, Path(run.raw_dir), validated, started)
     outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals, warnings)
@@ -310,7 +311,7 @@ def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_ru
         "current_version": outcome.current_version,
         "release_path": str(outcome.path) if outcome.path else None,
         "message": outcome.message,
-        "rows": {name: assembly.tables[name].num_rows for name in RESOURCE_NAMES},
+        "rows": {name: tables[name].num_rows for name in RESOURCE_NAMES},
         "sources": [_source_line(o, started) for o in outcomes],
         "reports": str(Path(run.reports_dir) / "latest"),
         "snapshots_removed": removed,

@@ -42,11 +42,13 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
         for resource, path in by_source[source.source_id].staged.items():
             parts[resource].append(pq.read_table(path))
 
+    # Each resource's parts are let go as it is concatenated, and each table as its publishable copy is
+    # made: at most one table is held twice at a time (a million activities are some 300 MB in Arrow).
     tables, findings = {}, []
-    organisations, conflicts = _merge_organisations(_concat(parts["organisations"], schemas, "organisations"))
+    organisations, conflicts = _merge_organisations(_concat(parts.pop("organisations"), schemas, "organisations"))
     tables["organisations"] = organisations
     for name in RESOURCE_NAMES[1:]:
-        table = _concat(parts[name], schemas, name)
+        table = _concat(parts.pop(name), schemas, name)
         problems = check_unique(table, schemas.primary_key(name))
         findings += _findings(problems, table, name, "an earlier source (or an earlier row) already has this key")
         table = _drop(table, problems)
@@ -67,7 +69,9 @@ def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -
                 )
                 table = _drop(table, problems)
         tables[name] = table
-    final = {name: _publishable(tables[name], schemas, name) for name in RESOURCE_NAMES}
+    final = {}
+    for name in RESOURCE_NAMES:
+        final[name] = _publishable(tables.pop(name), schemas, name)
     return Assembly(tables=final, findings=findings, conflicts=conflicts)
 
 

@@ -22,6 +22,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -88,7 +89,7 @@ def scrub_free_text(
             ).to_pylist()
             if not candidates:
                 continue
-            values = column.to_pylist()
+            values = {row: column[row].as_py() for row in candidates}  # only these: never a million Python strings
             limit = spec.get("constraints", {}).get("maxLength")
             for row in candidates:
                 source_id = table.column("source_id")[row].as_py()
@@ -100,7 +101,10 @@ def scrub_free_text(
                 values[row] = text
                 removals += [Removal(source_id, name, record, spec["name"], kind, value) for kind, value in found]
             index = table.column_names.index(spec["name"])
-            table = table.set_column(index, table.schema.field(index), pa.array(values, column.type))
+            mask = np.zeros(len(column), dtype=bool)
+            mask[candidates] = True
+            replaced = pc.replace_with_mask(column, pa.array(mask), pa.array(list(values.values()), column.type))
+            table = table.set_column(index, table.schema.field(index), replaced)
         cleaned[name] = table
     return cleaned, removals
 
