@@ -102,8 +102,11 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
 def dask_setup(worker: Any) -> None:
     """Run by each worker of a local cluster as it starts (the cluster preloads this module): what every
     worker's first task would pay otherwise (the readers' imports, the schemas' first reading), done
-    while the Prefect server starts."""
-    steps.warm_up()
+    while the Prefect server starts. Only a warm-up: whatever goes wrong, the tasks find it themselves."""
+    try:
+        steps.warm_up()
+    except Exception as error:  # noqa: BLE001 (a worker must start anyway; its first task reports the cause)
+        worker.log_event("partnerdata", {"warm-up failed": f"{type(error).__name__}: {error}"})
 
 
 def _secrets(sources_file: str) -> dict[str, str]:
