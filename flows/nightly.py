@@ -79,24 +79,34 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
     from prefect.server.api.server import SubprocessASGIServer  # here: importing it costs seconds
 
     starting: threading.Thread | None = None
+    failed: list[BaseException] = []
     named = bool(os.environ.get("PREFECT_API_URL"))
     if not named:
         server = SubprocessASGIServer()  # the process's one temporary server, the one the flow uses
         if not server.running and server.port is None:
             server.port = server.find_available_port()
         os.environ["PREFECT_API_URL"] = server.api_url
-        starting = threading.Thread(target=server.start, name="partnerdata-prefect-server")
+        starting = threading.Thread(target=_start, args=(server, failed), name="partnerdata-prefect-server")
         starting.start()
     try:
         with LocalCluster(**cluster_kwargs, preload=["flows.nightly"]) as cluster:
             if starting is not None:
                 starting.join()
+            if failed:  # the server's own error, not the run's later "cannot connect"
+                raise failed[0]
             yield cluster.scheduler_address
     finally:
         if starting is not None:
             starting.join()
         if not named:
             os.environ.pop("PREFECT_API_URL", None)
+
+
+def _start(server: Any, failed: list[BaseException]) -> None:
+    try:
+        server.start()
+    except BaseException as error:  # noqa: BLE001 (handed to the thread that waits for it)
+        failed.append(error)
 
 
 def dask_setup(worker: Any) -> None:

@@ -83,3 +83,14 @@ def test_a_local_file_the_bucket_no_longer_has_is_removed_from_the_mirror(raw, t
     raw.delete(["a/20260101T000000Z/body.csv", "a/20260101T000000Z/meta.json"])  # pruned by another process
     pull(raw, tmp_path, ["a"])
     assert not (tmp_path / "a" / "20260101T000000Z").exists()
+
+
+def test_a_key_that_is_no_file_of_the_folder_is_refused_not_written_outside_it(raw, tmp_path):
+    """S3 keys may hold '..' (the loopback server resolves them on the way in, so the key is given here
+    as a listing would give it): every download of a pull, a working copy or a run's shared files
+    goes through Bucket.download, which refuses it."""
+    folder = tmp_path / "mirror"
+    for key in ("a/20260101T000000Z/../../../escaped.csv", "/escaped.csv", "a//escaped.csv", "a/./escaped.csv"):
+        with pytest.raises(StorageError, match=r"not a file's place .*nothing was downloaded"):
+            raw.download(key, folder / key)
+    assert not list(tmp_path.rglob("escaped.csv"))

@@ -73,6 +73,12 @@ def test_a_location_the_run_cannot_use_is_refused_before_anything_starts(demo_pr
     args[args.index("--raw") + 1] = "s3://open-data/site/raw"
     assert cli.main(args) == 2
     assert "overlap; give each its own prefix" in capsys.readouterr().err
+    args[args.index("--raw") + 1] = "s3://open-data/raw"
+    args[args.index("--reports") + 1] = "s3://open-data/site/reports"  # private letters in the public site
+    assert cli.main(args) == 2
+    assert "--published s3://open-data/site and --reports s3://open-data/site/reports overlap" in (
+        capsys.readouterr().err
+    )
     args[args.index("--raw") + 1] = "gs://open-data/raw"
     assert cli.main(args) == 2
     assert "gs:// is not supported" in capsys.readouterr().err

@@ -27,11 +27,14 @@ LOG = logging.getLogger(__name__)
 
 def check_locations(run: RunPaths) -> None:
     """Refuse, before anything starts, a location a run cannot work on."""
-    for location in (run.raw_dir, run.published_dir, run.reports_dir):
+    places = (("--raw", run.raw_dir), ("--published", run.published_dir), ("--reports", run.reports_dir))
+    for _, location in places:
         if "://" in location:
             parse_url(location)
-    if is_url(run.raw_dir) and is_url(run.published_dir) and _inside(run.raw_dir, run.published_dir):
-        raise UsageError(f"--raw {run.raw_dir} and --published {run.published_dir} overlap; give each its own prefix")
+    for index, (name, location) in enumerate(places):  # a private report inside published/ would be served
+        for other_name, other in places[index + 1 :]:
+            if is_url(location) and is_url(other) and _inside(location, other):
+                raise UsageError(f"{name} {location} and {other_name} {other} overlap; give each its own prefix")
 
 
 def _inside(one: str, other: str) -> bool:

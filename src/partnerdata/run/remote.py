@@ -12,7 +12,8 @@ by a path: ``portable`` before it leaves a task, ``localised`` when a step takes
 
 On a task runner whose workers may be other machines (Dask) with raw/ in a bucket, the run's inputs
 go through the bucket too (``ship_inputs``: sources.yaml and the schemas, under ``.runs/<run>/`` of
-the raw location), and so do the staged rows validation hands to publish (``shared_work``). A worker
+the raw location), and so do the staged rows validation hands to publish (``hand_over``,
+``take_over``). A worker
 then needs only the bucket's URL and credentials (the AWS environment variables), never a path of
 the machine that started the run. A source whose ``url`` is a local path is read where its task runs.
 """
@@ -182,11 +183,13 @@ def local_inputs(run: RunPaths) -> RunPaths:
 
 
 def hand_over(validated: Validated, work_dir: Path, location: str) -> Validated:
-    """A validation's staged rows and findings uploaded under ``location``, and named by their key there."""
+    """A validation's staged rows and findings uploaded under ``location``, and named by their key there
+    (under a folder of this attempt's: a task Dask runs again after its worker died writes its own)."""
     bucket = Bucket(parse_url(location))
+    attempt = uuid.uuid4().hex[:12]
 
     def up(path: str) -> str:
-        name = Path(path).relative_to(work_dir).as_posix()
+        name = f"{attempt}/{Path(path).relative_to(work_dir).as_posix()}"
         bucket.upload(name, Path(path), create_only=True)
         return name
 

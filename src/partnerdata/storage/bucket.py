@@ -131,6 +131,14 @@ class Bucket:
         return body
 
     def download(self, relative: str, target: Path) -> None:
+        """The object's bytes into ``target``. A key that would not be a file of the folder it is
+        downloaded into ("a/../../x", "/x", "a//b") is refused: the bucket is not trusted with paths."""
+        parts = relative.split("/")
+        if not relative or relative.startswith("/") or any(part in {"", ".", ".."} for part in parts):
+            raise StorageError(
+                f"{self.url}/{relative}: not a file's place (empty, '.' or '..' parts); nothing was downloaded "
+                "(rename or delete the object)"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         self._call(
             "download", relative, self.client.download_file, self.url.bucket, self.url.key(relative), str(target)
