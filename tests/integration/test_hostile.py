@@ -194,7 +194,7 @@ def test_a_verdict_is_recorded_only_for_a_snapshot_a_release_used(tmp_path, caps
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(release, "write_csv", full_disk)
+    monkeypatch.setattr(release, "write_resource", full_disk)
     status, _, err = run(project, capsys)
     assert status == 1 and "No space left on device" in last_line(err), err
     big = sorted(p.name for p in (project.raw / "bad").iterdir() if p.is_dir())[-1]

@@ -110,6 +110,13 @@ def charts_in_every_language(tables: dict[str, pa.Table]) -> dict[str, list[Char
     return {code: draw_charts(counts, translation) for code, translation in load_translations().items()}
 
 
+def charts_of_release(release_dir: Path) -> dict[str, list[Chart]]:
+    """charts_in_every_language of a release folder, read from its Parquet files (the columns the
+    charts count, never a whole table)."""
+    counts = chart_counts(release_dir)
+    return {code: draw_charts(counts, translation) for code, translation in load_translations().items()}
+
+
 def chart_counts(release_dir: Path) -> Counts:
     """The numbers behind a release folder's charts, read from its Parquet files."""
     return _count(lambda name, columns: _read(release_dir / f"{name}.parquet", columns))

@@ -8,11 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
-from partnerdata.release.diff import LEVELS, Change, ParquetColumns, data_changes, highest, schema_changes
+from partnerdata.release.diff import LEVELS, Change, ParquetColumns, Table, data_changes, highest, schema_changes
 from partnerdata.release.package import DESCRIPTIVE_PACKAGE_KEYS
 from partnerdata.util.safe_text import markdown_code
 
@@ -30,7 +28,7 @@ BUMP_MEANING = {
 def release_changes(
     published_dir: Path,
     previous: dict[str, Any] | None,
-    tables: dict[str, pa.Table],
+    tables: dict[str, Table],
     schemas: Schemas,
     metadata: dict[str, Any],
 ) -> dict[str, Any]:

@@ -52,9 +52,10 @@ class Change:
 
 
 class ParquetColumns:
-    """A previous release's resource read from its Parquet file a column (or a few) at a time, never
-    whole: the keyed diff needs its keys, then one field at a time. It answers the few questions
-    _diff_table and _referenced ask of a table (column_names, schema, num_rows, column, select)."""
+    """A release's resource read from its Parquet file a column (or a few) at a time, never whole:
+    the keyed diff needs its keys, then one field at a time, a slice of rows at a time. It answers
+    the questions _diff_table and _referenced ask of a table (column_names, schema, num_rows,
+    select, and the rows of a range or a few rows)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -62,15 +63,36 @@ class ParquetColumns:
         self.schema = self._file.schema_arrow
         self.column_names = self.schema.names
         self.num_rows = self._file.metadata.num_rows
-
-    def column(self, name: str) -> pa.ChunkedArray:
-        return pq.read_table(self.path, columns=[name]).column(0)
+        sizes = [self._file.metadata.row_group(i).num_rows for i in range(self._file.metadata.num_row_groups)]
+        self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
     def select(self, names: list[str]) -> pa.Table:
         return pq.read_table(self.path, columns=list(names))
 
+    def column_range(self, name: str, start: int, stop: int) -> pa.ChunkedArray:
+        """Rows start to stop of a column, reading only the row groups that hold them."""
+        first = int(np.searchsorted(self._starts, start, side="right")) - 1
+        last = int(np.searchsorted(self._starts, stop, side="left"))
+        read = self._file.read_row_groups(list(range(first, last)), columns=[name])
+        return read.column(0).slice(start - int(self._starts[first]), stop - start)
+
+    def rows_at(self, names: list[str], rows: np.ndarray) -> pa.Table:
+        """A few rows (in the order given) of some columns, a row group at a time."""
+        groups = np.searchsorted(self._starts, rows, side="right") - 1
+        pieces, positions = [], []
+        for group in np.unique(groups):
+            inside = np.flatnonzero(groups == group)
+            read = self._file.read_row_group(int(group), columns=list(names))
+            pieces.append(read.take(pa.array(rows[inside] - self._starts[group])))
+            positions.append(inside)
+        if not pieces:
+            return self.schema.empty_table().select(list(names))
+        together = pa.concat_tables(pieces)
+        return together.take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+
 
 Table: TypeAlias = "pa.Table | ParquetColumns"
+DIFF_SLICE_ROWS = 128 * 1024  # pairs of records compared at a time
 
 
 def bump(version: str, level: str) -> str:
@@ -187,7 +209,7 @@ def _constraint_changes(resource: str, where: str, old: dict[str, Any], new: dic
 
 def data_changes(
     old: dict[str, Table],
-    new: dict[str, pa.Table],
+    new: dict[str, Table],
     keys: dict[str, list[str]],
     references: dict[str, list[tuple[str, list[str], list[str]]]],
 ) -> tuple[list[Change], dict[str, Any]]:
@@ -232,32 +254,32 @@ def data_changes(
     return changes, diffs
 
 
-def _diff_table(old: Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
+def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
     """Added, removed and changed keys; for changed records, each field from what to what
     (fields whose type changed are left out: that change is a schema change already).
 
     Only the keys are joined, to pair each old row with its new row; the fields of the pairs
-    are then compared column by column. Every list in the result is in key order."""
+    are then compared a column and a slice of pairs at a time (both sides read a range of rows:
+    a release is sorted by key, so the pairs of a slice lie close together in both). Every list
+    in the result is in key order."""
     fields = [
         f
         for f in new.column_names
         if f in old.column_names and f not in key and old.schema.field(f).type == new.schema.field(f).type
     ]
     old_rows, new_rows, added, removed = _pair_rows(old, new, key)
-    changed = pa.array(np.zeros(len(old_rows), dtype=bool))
-    for f in fields:  # a field at a time: the old release is never in memory whole
-        changed = pc.or_(
-            changed, _differs(_comparable(old.column(f)).take(old_rows), _comparable(new.column(f)).take(new_rows))
-        )
-    changed_old, changed_new = old_rows.filter(changed), new_rows.filter(changed)
-    order = pc.sort_indices(new.select(key).take(changed_new), [(k, "ascending") for k in key])
-    shown = order[:MAX_CHANGED_RECORDS]
-    shown_old = changed_old.take(shown)
-    before = (
-        pa.table({f: old.column(f).take(shown_old) for f in fields}).to_pylist() if fields else [{}] * len(shown_old)
-    )
-    after = new.select(fields).take(changed_new.take(shown)).to_pylist()
-    keys = _keys(new.select(key).take(changed_new.take(shown)), key)
+    changed = np.zeros(len(old_rows), dtype=bool)
+    for f in fields:  # a field and a slice at a time: neither release is ever in memory whole
+        for start in range(0, len(old_rows), DIFF_SLICE_ROWS):
+            pairs = slice(start, start + DIFF_SLICE_ROWS)
+            differs = _differs(_values(old, f, old_rows[pairs]), _values(new, f, new_rows[pairs]))
+            changed[pairs] |= differs.to_numpy(zero_copy_only=False)
+    changed_old, changed_new = old_rows[changed], new_rows[changed]
+    order = pc.sort_indices(_rows_at(new, key, changed_new), [(k, "ascending") for k in key]).to_numpy()
+    shown_old, shown_new = changed_old[order[:MAX_CHANGED_RECORDS]], changed_new[order[:MAX_CHANGED_RECORDS]]
+    before = _rows_at(old, fields, shown_old).to_pylist() if fields else [{}] * len(shown_old)
+    after = _rows_at(new, fields, shown_new).to_pylist() if fields else [{}] * len(shown_new)
+    keys = _keys(_rows_at(new, key, shown_new), key)
     changed_records = [
         {
             "key": record_key,
@@ -275,12 +297,30 @@ def _diff_table(old: Table, new: pa.Table, key: list[str]) -> dict[str, Any]:
     }
 
 
-def _pair_rows(old: Table, new: pa.Table, key: list[str]) -> tuple[pa.Array, pa.Array, pa.Table, pa.Table]:
-    """The row numbers of the records in both (old, new, aligned), and the keys only in new
-    (added) and only in old (removed)."""
+def _values(table: Table, name: str, rows: np.ndarray) -> pa.Array:
+    """A field's comparable values at the given rows, reading only the range of rows they span."""
+    if len(rows) == 0:
+        return _comparable(pa.chunked_array([], table.schema.field(name).type))
+    start, stop = int(rows.min()), int(rows.max()) + 1
+    if isinstance(table, ParquetColumns):
+        column = table.column_range(name, start, stop)
+    else:
+        column = table.column(name).slice(start, stop - start)
+    return _comparable(column).take(pa.array(rows - start))
+
+
+def _rows_at(table: Table, names: list[str], rows: np.ndarray) -> pa.Table:
+    if isinstance(table, ParquetColumns):
+        return table.rows_at(names, rows)
+    return table.select(names).take(pa.array(rows, pa.int64()))
+
+
+def _pair_rows(old: Table, new: Table, key: list[str]) -> tuple[np.ndarray, np.ndarray, pa.Table, pa.Table]:
+    """The row numbers of the records in both (old, new, aligned, in the order of the new rows),
+    and the keys only in new (added) and only in old (removed)."""
     old_keys, new_keys = old.select(key), new.select(key)
     if old_keys.equals(new_keys):  # the same records in the same order: nothing to join
-        rows = pa.array(np.arange(old.num_rows, dtype=np.int64))
+        rows = np.arange(old.num_rows, dtype=np.int64)
         return rows, rows, new_keys.slice(0, 0), old_keys.slice(0, 0)
     joined = old_keys.append_column("__old", pa.array(np.arange(old.num_rows, dtype=np.int64))).join(
         new_keys.append_column("__new", pa.array(np.arange(new.num_rows, dtype=np.int64))),
@@ -288,10 +328,10 @@ def _pair_rows(old: Table, new: pa.Table, key: list[str]) -> tuple[pa.Array, pa.
         join_type="full outer",
     )
     in_old, in_new = pc.is_valid(joined.column("__old")), pc.is_valid(joined.column("__new"))
-    both = joined.filter(pc.and_(in_old, in_new))
+    both = joined.filter(pc.and_(in_old, in_new)).select(["__old", "__new"]).sort_by("__new")
     return (
-        both.column("__old").combine_chunks(),
-        both.column("__new").combine_chunks(),
+        both.column("__old").to_numpy(),
+        both.column("__new").to_numpy(),
         joined.filter(pc.invert(in_old)).select(key),
         joined.filter(pc.invert(in_new)).select(key),
     )

@@ -14,17 +14,17 @@ import os
 import re
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from partnerdata.config import layout
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.release.changelog import changes_markdown, release_changes
-from partnerdata.release.diff import bump
+from partnerdata.release.diff import ParquetColumns, bump
 from partnerdata.release.package import datapackage, digest_of_content
 from partnerdata.release.pointers import finish_interrupted_switch, switch_pointers
 from partnerdata.release.store import (
@@ -38,7 +38,7 @@ from partnerdata.release.store import (
     withdrawn_releases,
 )
 from partnerdata.release.withdraw import append_log
-from partnerdata.release.write import write_csv, write_parquet
+from partnerdata.release.write import write_resource
 from partnerdata.util.clock import utc_text
 from partnerdata.util.files import fsync_folder, fsync_path, sha256_file, write_json
 from partnerdata.util.timing import Stopwatch
@@ -93,8 +93,17 @@ def remove_temporary_files(published_dir: Path) -> list[Path]:
     return removed
 
 
+class Rows(Protocol):
+    """A resource's rows given a slice at a time, in order (validate.across.Assembled is one)."""
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    def slices(self) -> Iterable[pa.Table]: ...
+
+
 def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the run and the tests name them in this order)
-    tables: dict[str, pa.Table],
+    tables: Mapping[str, pa.Table | Rows],
     schemas: Schemas,
     published_dir: Path,
     now: dt.datetime,
@@ -105,7 +114,8 @@ def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the r
     metadata: dict[str, Any] | None = None,
     stopwatch: Stopwatch | None = None,
 ) -> ReleaseOutcome:
-    """Write a new release if the data, the schemas or the metadata changed since latest.
+    """Write a new release if the data, the schemas or the metadata changed since latest. Each of
+    ``tables`` is a table or a resource read a slice at a time (it is never held whole here).
 
     ``stopwatch`` (optional) gets the time of its parts: write, diff, package (datapackage.json,
     changes, checksums), switch."""
@@ -125,7 +135,8 @@ def publish_release(  # noqa: PLR0913 (the release's inputs, each its own; the r
         if not_new is not None:
             shutil.rmtree(staging)
             return not_new
-        changes = release_changes(published_dir, previous, tables, schemas, metadata)
+        written = {name: ParquetColumns(staging / resources[name]["parquet"]["path"]) for name in RESOURCE_NAMES}
+        changes = release_changes(published_dir, previous, written, schemas, metadata)
         stopwatch.lap("diff")
         version = next_version(published_dir, "minor" if changes["bump"] == "initial" else changes["bump"])
         changes["version"] = version
@@ -227,25 +238,25 @@ def write_checksums(folder: Path, known: dict[str, str] | None = None) -> None:
     (folder / SHA256SUMS).write_text("".join(lines), encoding="utf-8")
 
 
-def _write_resources(tables: dict[str, pa.Table], schemas: Schemas, folder: Path) -> dict[str, dict[str, Any]]:
-    """Each resource's CSV and Parquet, written side by side (Arrow does the work outside the GIL)."""
+def _write_resources(
+    tables: Mapping[str, pa.Table | Rows], schemas: Schemas, folder: Path
+) -> dict[str, dict[str, Any]]:
+    """Each resource's CSV and Parquet, written side by side a slice at a time."""
     described = {}
-    with ThreadPoolExecutor(2) as pool:
-        for name in RESOURCE_NAMES:
-            table = tables[name]
-            fields = schemas.published_fields(name)
-            delimiters = {f["name"]: f.get("delimiter", ",") for f in fields if f["type"] == "list"}
-            csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
-            parquet = pool.submit(write_parquet, table, parquet_path)
-            csv_sha256 = write_csv(table, csv_path, delimiters)
-            parquet.result()
-            described[name] = {
-                "rows": table.num_rows,
-                "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": csv_sha256},
-                "parquet": {
-                    "path": parquet_path.name,
-                    "bytes": parquet_path.stat().st_size,
-                    "sha256": sha256_file(parquet_path),
-                },
-            }
+    for name in RESOURCE_NAMES:
+        rows = tables[name]
+        fields = schemas.published_fields(name)
+        delimiters = {f["name"]: f.get("delimiter", ",") for f in fields if f["type"] == "list"}
+        csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        slices = [rows] if isinstance(rows, pa.Table) else rows.slices()
+        count, csv_sha256 = write_resource(slices, rows.schema, csv_path, parquet_path, delimiters)
+        described[name] = {
+            "rows": count,
+            "csv": {"path": csv_path.name, "bytes": csv_path.stat().st_size, "sha256": csv_sha256},
+            "parquet": {
+                "path": parquet_path.name,
+                "bytes": parquet_path.stat().st_size,
+                "sha256": sha256_file(parquet_path),
+            },
+        }
     return described

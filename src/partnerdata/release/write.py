@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,58 @@ def _cells(column: pa.Array, list_delimiter: str | None) -> pa.Array:
 def write_parquet(table: pa.Table, path: Path) -> None:
     """zstd, row groups of 128 Ki rows, the schema's field descriptions kept as field metadata."""
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+
+
+def write_resource(
+    slices: Iterable[pa.Table], schema: pa.Schema, csv_path: Path, parquet_path: Path, list_delimiters: dict[str, str]
+) -> tuple[int, str]:
+    """A resource given a slice of rows at a time (in order), as CSV and Parquet, never whole in memory.
+    Returns the rows written and the CSV's sha256.
+
+    The bytes are those of write_csv and write_parquet on the whole table: the rows are regrouped into
+    Parquet row groups of ROW_GROUP_SIZE, each written while Arrow builds the CSV lines of the next."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(schema.names)
+    digest = hashlib.sha256()
+    rows = 0
+    with (
+        open(csv_path, "wb") as out,
+        pq.ParquetWriter(parquet_path, schema, compression="zstd", write_statistics=True) as parquet,
+        ThreadPoolExecutor(1) as parquet_thread,
+        ThreadPoolExecutor(WRITER_THREADS) as pool,
+    ):
+        first_line = header.getvalue().encode("utf-8")
+        out.write(first_line)
+        digest.update(first_line)
+        pending: Future[None] | None = None
+        for group in _regrouped(slices, ROW_GROUP_SIZE):
+            if pending is not None:
+                pending.result()
+            pending = parquet_thread.submit(parquet.write_table, group, ROW_GROUP_SIZE)
+            pieces = [group.slice(start, CSV_SLICE_ROWS) for start in range(0, group.num_rows, CSV_SLICE_ROWS)]
+            for chunk in pool.map(_csv_lines, pieces, [list_delimiters] * len(pieces)):
+                out.write(chunk)
+                digest.update(chunk)
+            rows += group.num_rows
+        if pending is not None:
+            pending.result()
+        if rows == 0:  # as write_parquet does: one row group without rows
+            parquet.write_table(schema.empty_table(), ROW_GROUP_SIZE)
+    return rows, digest.hexdigest()
+
+
+def _regrouped(slices: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
+    """The rows of the slices again, in tables of ``size`` rows (the last one shorter)."""
+    held: list[pa.Table] = []
+    count = 0
+    for part in slices:
+        while part.num_rows:
+            taken = part.slice(0, size - count)
+            part = part.slice(taken.num_rows)
+            held.append(taken)
+            count += taken.num_rows
+            if count == size:
+                yield pa.concat_tables(held).combine_chunks()
+                held, count = [], 0
+    if count:
+        yield pa.concat_tables(held).combine_chunks()

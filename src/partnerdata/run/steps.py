@@ -20,11 +20,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pyarrow as pa
-
 from partnerdata import __version__
 from partnerdata.catalogue import refresh_catalogue
-from partnerdata.catalogue.charts import Chart, charts_in_every_language
+from partnerdata.catalogue.charts import Chart, charts_of_release
 from partnerdata.collect.history import accept_snapshot, load_history, prune, usable
 from partnerdata.collect.snapshots import (
     latest_snapshot,
@@ -64,10 +62,10 @@ from partnerdata.util.clock import utc_now
 from partnerdata.util.cores import CORES
 from partnerdata.util.files import sha256_file
 from partnerdata.util.timing import Stopwatch
-from partnerdata.validate.across import assemble
+from partnerdata.validate.across import Assembled, assemble
 from partnerdata.validate.configuration import load_schemas
 from partnerdata.validate.findings import DeliveryWarning, Finding
-from partnerdata.validate.privacy import Removal, scrub_free_text
+from partnerdata.validate.privacy import FreeTextScrubber, Removal
 from partnerdata.validate.reports import (
     RefusedDelivery,
     SourceOutcome,
@@ -272,10 +270,9 @@ def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_ru
         _nothing_readable(run, config, validated, started)
     if not dry_run:
         refuse_losses_to_defects(Path(run.published_dir), validated)
-    assembly = assemble(config, schemas, prepared)
-    regions = {s.source_id: s.organisation.country for s in config.sources}
-    tables, removals = scrub_free_text(assembly.tables, schemas, regions)
-    assembly = dataclasses.replace(assembly, tables={})  # the texts before scrubbing are let go
+    scrubber = FreeTextScrubber(schemas, {s.source_id: s.organisation.country for s in config.sources})
+    assembly = assemble(config, schemas, prepared, scrubber)  # each source scrubbed as it is sorted
+    tables, removals = assembly.resources, scrubber.removals()
     stopwatch.lap("assemble")
     warnings = run_warnings(config, Path(run.raw_dir), validated, started)
     outcomes = _outcomes(config, Path(run.raw_dir), validated, assembly.findings, removals, warnings)
@@ -285,8 +282,7 @@ def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_ru
     if dry_run:
         return _dry_run_summary(run, tables, outcomes, started, stopwatch.parts, warnings)
     provenance = _provenance(run, schemas, outcomes)
-    with ThreadPoolExecutor(1) as drawing:  # the catalogue's charts are drawn while the files are written
-        charts = drawing.submit(charts_in_every_language, tables)
+    with ThreadPoolExecutor(1) as drawing:
         outcome = publish_release(
             tables,
             schemas,
@@ -299,10 +295,12 @@ def _publish(run: RunPaths, validated: list[Validated], started_iso: str, dry_ru
             package_metadata(config, schemas),
             stopwatch,
         )
+        # the catalogue's charts of a new release are drawn (from its files) while older ones are pruned
+        charts = drawing.submit(charts_of_release, outcome.path) if outcome.version and outcome.path else None
         if outcome.holds_content:  # the snapshots are used now: their verdicts say so, and never before
             record_good_verdicts(Path(run.raw_dir), validated, utc_now())
         releases_removed = prune_releases(Path(run.published_dir), config.settings.retention_releases, utc_now())
-        drawn = (outcome.version, _drawn(charts)) if outcome.version else None  # charts of a new release only
+        drawn = (outcome.version, _drawn(charts)) if outcome.version and charts else None  # of a new release only
     catalogue_error = _refresh_catalogue(Path(run.published_dir), config, drawn)
     stopwatch.lap("catalogue")
     removed = apply_retention(run, config, [o.snapshot_sha256 for o in outcomes if o.snapshot_sha256])
@@ -337,7 +335,7 @@ def _nothing_readable(run: RunPaths, config: Config, validated: list[Validated],
 
 def _dry_run_summary(
     run: RunPaths,
-    tables: dict[str, pa.Table],
+    tables: dict[str, Assembled],
     outcomes: list[SourceOutcome],
     started: dt.datetime,
     parts: dict[str, float],

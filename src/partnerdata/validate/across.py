@@ -1,4 +1,4 @@
-"""Put the sources together: one table per resource, checked across sources.
+"""Put the sources together: one resource of rows per kind, checked across sources.
 
 Sources are taken in the order of sources.yaml. An organisation delivered by two
 sources is merged by organisation_id (the first source wins a conflict, which is
@@ -6,13 +6,24 @@ reported; a value only the later source knows fills a gap). An activity or proje
 key that an earlier source already used is a primary-key problem of the later row.
 Foreign keys are checked last, in publication order, so a row whose parent was
 rejected is rejected too, with a message that says so.
+
+Only the columns the checks read (keys, references, the dates of the rules) are held for
+all sources at once. Each source's kept rows are then sorted by primary key, one source at
+a time, into a file of its own beside its staged rows; a resource is read back from those
+files a slice at a time, in key order (a merge of the sorted sources): the release is never
+in memory whole.
 """
 
 from __future__ import annotations
 
+import bisect
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -21,58 +32,223 @@ from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources import Config, Source
 from partnerdata.validate.checks import Problem, check_foreign_key, check_unique, check_within
 from partnerdata.validate.findings import Finding
+from partnerdata.validate.privacy import FreeTextScrubber
 from partnerdata.validate.source import POSITION, ROW, PreparedSource, staged_schema
 
 ORGANISATION_BLOCK = "sources.yaml organisation block"
+SLICE_ROWS = 128 * 1024  # rows of a resource read back at a time (a release's Parquet row group)
+RUN_BATCH_ROWS = 16 * 1024  # rows per record batch of a source's sorted file
+PART, PART_ROW = "__part", "__part_row"  # which source's staged rows a checked row came from, and where
+
+
+class Run:
+    """One source's kept rows of a resource, in key order, in memory or in an Arrow file."""
+
+    def __init__(self, table: pa.Table | None = None, path: Path | None = None, starts: list[int] | None = None):
+        self._table, self._path, self._starts = table, path, starts or [0]
+        self.num_rows = table.num_rows if table is not None else self._starts[-1]
+
+    @classmethod
+    def written(cls, table: pa.Table, path: Path) -> Run:
+        """The rows written to ``path`` in record batches, so that a range of them reads back alone."""
+        starts = [0]
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            for batch in table.to_batches(max_chunksize=RUN_BATCH_ROWS):
+                writer.write_batch(batch)
+                starts.append(starts[-1] + batch.num_rows)
+        return cls(path=path, starts=starts)
+
+    def rows(self, start: int, stop: int) -> pa.Table:
+        if self._table is not None:
+            return self._table.slice(start, stop - start)
+        first = bisect.bisect_right(self._starts, start) - 1
+        last = bisect.bisect_left(self._starts, stop)
+        with pa.OSFile(str(self._path)) as source:
+            reader = pa.ipc.open_file(source)
+            batches = [reader.get_batch(i) for i in range(first, last)]
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        return table.slice(start - self._starts[first], stop - start)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A resource ready to publish: schema order and types (with field metadata), personal fields
+    left out, sorted by primary key; read ``slices()`` at a time."""
+
+    schema: pa.Schema
+    key: list[str]
+    runs: list[Run]
+    order: np.ndarray  # for each row in key order, the run it is in
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.order)
+
+    def slices(self, rows: int = SLICE_ROWS) -> Iterator[pa.Table]:
+        """The rows in key order, ``rows`` at a time: each slice takes the next rows of every run it
+        needs (the runs are sorted, so they are the next ones) and sorts them."""
+        at = [0] * len(self.runs)
+        for start in range(0, self.num_rows, rows):
+            runs = self.order[start : start + rows]
+            counts = np.bincount(runs, minlength=len(self.runs))
+            pieces = []
+            for index, count in enumerate(counts.tolist()):
+                if count:
+                    pieces.append(self.runs[index].rows(at[index], at[index] + count))
+                    at[index] += count
+            merged = pa.concat_tables(pieces)
+            if len(pieces) > 1:  # the pieces one after the other are the slice's rows grouped by run: interleave
+                grouped = np.argsort(runs, kind="stable")
+                interleave = np.empty_like(grouped)
+                interleave[grouped] = np.arange(len(grouped))
+                merged = merged.take(pa.array(interleave))
+            yield merged.replace_schema_metadata(self.schema.metadata)
+
+    def table(self) -> pa.Table:
+        """The whole resource in memory (for small releases: a trial, the tests)."""
+        slices = list(self.slices())
+        return pa.concat_tables(slices) if slices else self.schema.empty_table()
 
 
 @dataclass(frozen=True)
 class Assembly:
-    tables: dict[str, pa.Table]  # typed, sorted by primary key, ready to publish
+    resources: dict[str, Assembled]  # sorted by primary key, ready to publish
     findings: list[Finding]  # problems found across sources (private)
     conflicts: list[dict[str, Any]]  # organisations described differently by two sources
 
+    @property
+    def tables(self) -> dict[str, pa.Table]:
+        return {name: resource.table() for name, resource in self.resources.items()}
 
-def assemble(config: Config, schemas: Schemas, prepared: list[PreparedSource]) -> Assembly:
+
+@dataclass(frozen=True)
+class _Part:
+    source_id: str
+    path: Path
+
+
+def assemble(
+    config: Config, schemas: Schemas, prepared: list[PreparedSource], scrubber: FreeTextScrubber | None = None
+) -> Assembly:
+    """The resources to publish, checked across sources; with a scrubber, free text scrubbed of
+    personal data (``scrubber.removals()`` says what was taken out)."""
     by_source = {p.source_id: p for p in prepared}
     contributing = [s for s in config.sources if s.source_id in by_source]
-    parts: dict[str, list[pa.Table]] = {name: [] for name in RESOURCE_NAMES}
+    parts: dict[str, list[_Part]] = {name: [] for name in RESOURCE_NAMES}
+    organisation_tables = []  # organisations are few: held whole
     for source in contributing:
-        parts["organisations"].append(_organisation_block(source, schemas))
+        organisation_tables.append(_organisation_block(source, schemas))
         for resource, path in by_source[source.source_id].staged.items():
-            parts[resource].append(pq.read_table(path))
-
-    # Each resource's parts are let go as it is concatenated, and each table as its publishable copy is
-    # made: at most one table is held twice at a time (a million activities are some 300 MB in Arrow).
-    tables, findings = {}, []
-    organisations, conflicts = _merge_organisations(_concat(parts.pop("organisations"), schemas, "organisations"))
-    tables["organisations"] = organisations
+            if resource == "organisations":
+                organisation_tables.append(pq.read_table(path))
+            else:
+                parts[resource].append(_Part(source.source_id, Path(path)))
+    organisations, conflicts = _merge_organisations(_concat(organisation_tables, schemas, "organisations"))
+    checked: dict[str, pa.Table] = {"organisations": organisations}  # what the checks read, kept rows only
+    resources = {"organisations": _in_memory(organisations, schemas, "organisations", scrubber)}
+    findings: list[Finding] = []
     for name in RESOURCE_NAMES[1:]:
-        table = _concat(parts.pop(name), schemas, name)
+        table = _checked_columns(parts[name], schemas, name)
         problems = check_unique(table, schemas.primary_key(name))
-        findings += _findings(problems, table, name, "an earlier source (or an earlier row) already has this key")
+        findings += _findings(
+            problems, table, parts[name], name, "an earlier source (or an earlier row) already has this key"
+        )
         table = _drop(table, problems)
         for foreign_key in schemas.resource(name).get("foreignKeys", []):
             target = foreign_key["reference"]["resource"]
             problems = check_foreign_key(
-                table, foreign_key["fields"], tables[target], foreign_key["reference"]["fields"], target
+                table, foreign_key["fields"], checked[target], foreign_key["reference"]["fields"], target
             )
             findings += _findings(
-                problems, table, name, f"the {target} row it refers to is missing or was rejected; fix that row first"
-            )
+                problems, table, parts[name], name,
+                f"the {target} row it refers to is missing or was rejected; fix that row first",
+            )  # fmt: skip
             table = _drop(table, problems)
         for rule in schemas.rules.get(name, []):
             if rule["kind"] == "within":
-                problems = check_within(table, rule, tables[rule["reference"]["resource"]])
+                problems = check_within(table, rule, checked[rule["reference"]["resource"]])
                 findings += _findings(
-                    problems, table, name, "correct the dates, or tell us which project it belongs to"
+                    problems, table, parts[name], name, "correct the dates, or tell us which project it belongs to"
                 )
                 table = _drop(table, problems)
-        tables[name] = table
-    final = {}
-    for name in RESOURCE_NAMES:
-        final[name] = _publishable(tables.pop(name), schemas, name)
-    return Assembly(tables=final, findings=findings, conflicts=conflicts)
+        checked[name] = table
+        resources[name] = _sorted(parts[name], table, schemas, name, scrubber)
+    return Assembly(resources=resources, findings=findings, conflicts=conflicts)
+
+
+def _checked_columns(parts: list[_Part], schemas: Schemas, name: str) -> pa.Table:
+    """Every source's rows of the resource, in source order, with only the columns the checks
+    across sources read, and where each row came from."""
+    staged = staged_schema(schemas, name)
+    schema = pa.schema([staged.field(f) for f in _columns_checked(schemas, name)])
+    tables = []
+    for index, part in enumerate(parts):
+        table = pq.read_table(part.path, columns=schema.names).cast(schema)
+        table = table.append_column(PART, pa.array(np.full(table.num_rows, index, dtype=np.int32)))
+        tables.append(table.append_column(PART_ROW, pa.array(np.arange(table.num_rows, dtype=np.int64))))
+    if not tables:
+        return schema.append(pa.field(PART, pa.int32())).append(pa.field(PART_ROW, pa.int64())).empty_table()
+    return pa.concat_tables(tables)
+
+
+def _columns_checked(schemas: Schemas, name: str) -> list[str]:
+    """The fields the checks across sources read in a resource: its key, its references and the
+    dates of its rules, and whatever the references and rules of other resources read in it."""
+    wanted = list(schemas.primary_key(name))
+    for resource in RESOURCE_NAMES:
+        for foreign_key in schemas.resource(resource).get("foreignKeys", []):
+            if resource == name:
+                wanted += foreign_key["fields"]
+            if foreign_key["reference"]["resource"] == name:
+                wanted += foreign_key["reference"]["fields"]
+        for rule in schemas.rules.get(resource, []):
+            if rule["kind"] != "within":
+                continue
+            if resource == name:
+                wanted += [*rule["key"], *rule["fields"]]
+            if rule["reference"]["resource"] == name:
+                wanted += [*rule["reference"]["key"], *rule["reference"]["fields"]]
+    return list(dict.fromkeys(wanted))
+
+
+def _sorted(
+    parts: list[_Part], checked: pa.Table, schemas: Schemas, name: str, scrubber: FreeTextScrubber | None
+) -> Assembled:
+    """The order of the kept rows (from the key columns the checks read), then each source's kept
+    rows sorted by key into a file beside its staged rows, scrubbed on the way (one source in memory
+    at a time)."""
+    schema = schemas.arrow_schema(name, published=True)
+    key = schemas.primary_key(name)
+    sort_keys = [(f, "ascending") for f in key]
+    order = checked.column(PART).take(pc.sort_indices(checked.select(key), sort_keys)).to_numpy()
+    kept_parts = checked.column(PART).to_numpy()
+    kept_rows = checked.column(PART_ROW).to_numpy()
+    staged = pa.schema([staged_schema(schemas, name).field(f) for f in schema.names])
+    runs = []
+    for index, part in enumerate(parts):
+        table = pq.read_table(part.path, columns=schema.names).cast(staged)
+        table = _published(table.take(pa.array(kept_rows[kept_parts == index])), schema).sort_by(sort_keys)
+        if scrubber is not None:  # a source's rows are, in key order, its rows of the whole resource
+            table = scrubber.scrub(name, table, ranks=np.flatnonzero(order == index))
+        runs.append(Run.written(table, part.path.with_name(f"{part.path.stem}.{uuid.uuid4().hex[:8]}.sorted.arrow")))
+        del table
+    return Assembled(schema, key, runs, order.astype(np.int32))
+
+
+def _in_memory(table: pa.Table, schemas: Schemas, name: str, scrubber: FreeTextScrubber | None) -> Assembled:
+    schema = schemas.arrow_schema(name, published=True)
+    key = schemas.primary_key(name)
+    ordered = _published(table.select(schema.names), schema).sort_by([(f, "ascending") for f in key])
+    if scrubber is not None:
+        ordered = scrubber.scrub(name, ordered)
+    return Assembled(schema, key, [Run(table=ordered)], np.zeros(ordered.num_rows, dtype=np.int32))
+
+
+def _published(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The columns under the published schema: its field metadata, its table metadata."""
+    return pa.Table.from_arrays(
+        table.select(schema.names).columns, schema=schema.with_metadata(None)
+    ).replace_schema_metadata(schema.metadata)
 
 
 def _organisation_block(source: Source, schemas: Schemas) -> pa.Table:
@@ -137,29 +313,41 @@ def _drop(table: pa.Table, problems: list[Problem]) -> pa.Table:
     return table.filter(keep)
 
 
-def _findings(problems: list[Problem], table: pa.Table, name: str, advice: str) -> list[Finding]:
+def _findings(problems: list[Problem], table: pa.Table, parts: list[_Part], name: str, advice: str) -> list[Finding]:
+    """The problems as findings: the source, its row and position (read back from the source's
+    staged rows, for these rows only), the field and its value."""
+    if not problems:
+        return []
+    picked = table.take(pa.array([p.row for p in problems], pa.int64()))
+    where = list(zip(picked.column(PART).to_pylist(), picked.column(PART_ROW).to_pylist(), strict=True))
+    located = _located(parts, where)
+    values = {f: picked.column(f).to_pylist() for f in {p.field for p in problems}}
     return [
         Finding(
-            source_id=table.column("source_id")[p.row].as_py(),
+            source_id=parts[part].source_id,
             resource=name,
-            row=table.column(ROW)[p.row].as_py(),
-            position=table.column(POSITION)[p.row].as_py(),
+            row=located[(part, row)][0],
+            position=located[(part, row)][1],
             field=p.field,
-            value=_text(table.column(p.field)[p.row].as_py()),
+            value=_text(values[p.field][i]),
             rule=p.rule,
             message=f"{p.message}: {advice}",
         )
-        for p in problems
+        for i, (p, (part, row)) in enumerate(zip(problems, where, strict=True))
     ]
 
 
-def _publishable(table: pa.Table, schemas: Schemas, name: str) -> pa.Table:
-    """Schema order and types (with field metadata), sorted by primary key; personal fields left out."""
-    schema = schemas.arrow_schema(name, published=True)
-    ordered = table.select(schema.names).sort_by([(f, "ascending") for f in schemas.primary_key(name)])
-    return pa.Table.from_arrays(ordered.columns, schema=schema.with_metadata(None)).replace_schema_metadata(
-        schema.metadata
-    )
+def _located(parts: list[_Part], where: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
+    """(part, row in its staged file) -> the row's index and position as the partner knows them."""
+    located = {}
+    for index in sorted({part for part, _ in where}):
+        rows = sorted({row for part, row in where if part == index})
+        staged = pq.read_table(parts[index].path, columns=[ROW, POSITION]).take(pa.array(rows, pa.int64()))
+        for row, number, position in zip(
+            rows, staged.column(ROW).to_pylist(), staged.column(POSITION).to_pylist(), strict=True
+        ):
+            located[(index, row)] = (number, position)
+    return located
 
 
 def _text(value: Any) -> str | None:

@@ -74,13 +74,32 @@ def scrub_free_text(
 
     Phone numbers are looked for in the numbering of the delivering partner's country
     (``regions``: source_id -> ISO country) and of the countries the row itself names."""
-    cleaned, removals = {}, []
-    for name, table in tables.items():
-        key = schemas.primary_key(name)
+    scrubber = FreeTextScrubber(schemas, regions)
+    cleaned = {name: scrubber.scrub(name, table) for name, table in tables.items()}
+    return cleaned, scrubber.removals()
+
+
+class FreeTextScrubber:
+    """scrub_free_text a part of a resource at a time: ``scrub`` each part, saying where its rows
+    stand in the whole resource (``ranks``; by default, after the rows of the parts before it), then
+    ``removals()`` lists what was taken out as scrub_free_text would of the whole tables (by
+    resource, then field, then row)."""
+
+    def __init__(self, schemas: Schemas, regions: dict[str, str]) -> None:
+        self.schemas, self.regions = schemas, regions
+        self._found: dict[str, dict[str, list[tuple[int, Removal]]]] = {}  # resource -> field -> (rank, removal)
+        self._rows: dict[str, int] = {}  # rows scrubbed so far, per resource
+
+    def scrub(self, name: str, table: pa.Table, ranks: np.ndarray | None = None) -> pa.Table:
+        key = self.schemas.primary_key(name)
+        found = self._found.setdefault(name, {})
+        if ranks is None:
+            ranks = np.arange(table.num_rows) + self._rows.get(name, 0)
+        self._rows[name] = self._rows.get(name, 0) + table.num_rows
         country_fields = [
             f for f in ("country", "participating_countries", "partner_countries") if f in table.column_names
         ]
-        for spec in schemas.fields(name):
+        for spec in self.schemas.fields(name):
             if not spec.get("freeText") or spec["name"] not in table.column_names:
                 continue
             column = table.column(spec["name"]).combine_chunks()
@@ -91,22 +110,33 @@ def scrub_free_text(
                 continue
             values = {row: column[row].as_py() for row in candidates}  # only these: never a million Python strings
             limit = spec.get("constraints", {}).get("maxLength")
+            removals = found.setdefault(spec["name"], [])
             for row in candidates:
                 source_id = table.column("source_id")[row].as_py()
                 record = ", ".join(str(table.column(k)[row].as_py()) for k in key)
-                row_regions = [regions.get(source_id, "BE")] + _countries(table, country_fields, row)
-                text, found = scrub_text(values[row], *row_regions)
+                row_regions = [self.regions.get(source_id, "BE")] + _countries(table, country_fields, row)
+                text, taken = scrub_text(values[row], *row_regions)
                 if limit and len(text) > limit:  # a mark longer than what it replaced
                     text = text[: limit - 1] + "…"
                 values[row] = text
-                removals += [Removal(source_id, name, record, spec["name"], kind, value) for kind, value in found]
+                rank = int(ranks[row])
+                removals += [
+                    (rank, Removal(source_id, name, record, spec["name"], kind, value)) for kind, value in taken
+                ]
             index = table.column_names.index(spec["name"])
             mask = np.zeros(len(column), dtype=bool)
             mask[candidates] = True
             replaced = pc.replace_with_mask(column, pa.array(mask), pa.array(list(values.values()), column.type))
             table = table.set_column(index, table.schema.field(index), replaced)
-        cleaned[name] = table
-    return cleaned, removals
+        return table
+
+    def removals(self) -> list[Removal]:
+        return [
+            removal
+            for name, by_field in self._found.items()
+            for spec in self.schemas.fields(name)
+            for _, removal in sorted(by_field.get(spec["name"], []), key=lambda found: found[0])
+        ]
 
 
 def scrub_text(text: str, *regions: str) -> tuple[str, list[tuple[str, str]]]:
