@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -126,6 +129,11 @@ def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> 
     if len(octets) + colons + 1 > limits.max_cells:  # else the count below cannot pass: each comma or bracket is a byte
         values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 2 * colons + 1
         limits.check_cells(values, f"{page or 'the file'} (its JSON values, counted from above)")
+    if _orjson_reads(octets, encoding):
+        try:
+            return orjson.loads(octets)
+        except orjson.JSONDecodeError:
+            pass  # json.loads below reads what orjson refuses (NaN, 1e400, a lone surrogate) and says where it fails
     try:
         text = octets.decode(text_codec(encoding))
     except UnicodeDecodeError as error:
@@ -146,6 +154,20 @@ def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> 
                 f"its parser reads (and than max_depth, {limits.max_depth}, allows)"
             ) from None
         raise
+
+
+LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _orjson_reads(octets: bytes, encoding: str) -> bool:
+    """Whether orjson builds what json.loads would (and about twice as fast): UTF-8 without a
+    byte-order mark, and no number of 19 digits or more, which orjson would turn into a float
+    where json keeps every digit (a run of digits inside a text sends the file to json too)."""
+    return (
+        codecs.lookup(text_codec(encoding)).name in ("utf-8", "utf-8-sig")
+        and not octets.startswith(codecs.BOM_UTF8)
+        and LONG_NUMBER.search(octets) is None
+    )
 
 
 def _stack(tables: list[tuple[pa.Table, int]]) -> pa.Table:

@@ -69,12 +69,12 @@ class ParquetColumns:
     def select(self, names: list[str]) -> pa.Table:
         return pq.read_table(self.path, columns=list(names))
 
-    def column_range(self, name: str, start: int, stop: int) -> pa.ChunkedArray:
-        """Rows start to stop of a column, reading only the row groups that hold them."""
+    def range(self, names: list[str], start: int, stop: int) -> pa.Table:
+        """Rows start to stop of some columns, reading only the row groups that hold them."""
         first = int(np.searchsorted(self._starts, start, side="right")) - 1
         last = int(np.searchsorted(self._starts, stop, side="left"))
-        read = self._file.read_row_groups(list(range(first, last)), columns=[name])
-        return read.column(0).slice(start - int(self._starts[first]), stop - start)
+        read = self._file.read_row_groups(list(range(first, last)), columns=list(names))
+        return read.slice(start - int(self._starts[first]), stop - start)
 
     def rows_at(self, names: list[str], rows: np.ndarray) -> pa.Table:
         """A few rows (in the order given) of some columns, a row group at a time."""
@@ -259,9 +259,9 @@ def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
     (fields whose type changed are left out: that change is a schema change already).
 
     Only the keys are joined, to pair each old row with its new row; the fields of the pairs
-    are then compared a column and a slice of pairs at a time (both sides read a range of rows:
-    a release is sorted by key, so the pairs of a slice lie close together in both). Every list
-    in the result is in key order."""
+    are then compared a slice of pairs at a time, field by field (each side reads the range of rows
+    the slice spans: a release is sorted by key, so the pairs of a slice lie close together in
+    both). Every list in the result is in key order."""
     fields = [
         f
         for f in new.column_names
@@ -269,10 +269,12 @@ def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
     ]
     old_rows, new_rows, added, removed = _pair_rows(old, new, key)
     changed = np.zeros(len(old_rows), dtype=bool)
-    for f in fields:  # a field and a slice at a time: neither release is ever in memory whole
-        for start in range(0, len(old_rows), DIFF_SLICE_ROWS):
-            pairs = slice(start, start + DIFF_SLICE_ROWS)
-            differs = _differs(_values(old, f, old_rows[pairs]), _values(new, f, new_rows[pairs]))
+    for start in range(0, len(old_rows) if fields else 0, DIFF_SLICE_ROWS):
+        pairs = slice(start, start + DIFF_SLICE_ROWS)  # a slice at a time: neither release is ever in memory whole
+        old_part = _rows_in_range(old, fields, old_rows[pairs])
+        new_part = _rows_in_range(new, fields, new_rows[pairs])
+        for f in fields:
+            differs = _differs(_comparable(old_part.column(f)), _comparable(new_part.column(f)))
             changed[pairs] |= differs.to_numpy(zero_copy_only=False)
     changed_old, changed_new = old_rows[changed], new_rows[changed]
     order = pc.sort_indices(_rows_at(new, key, changed_new), [(k, "ascending") for k in key]).to_numpy()
@@ -297,16 +299,16 @@ def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
     }
 
 
-def _values(table: Table, name: str, rows: np.ndarray) -> pa.Array:
-    """A field's comparable values at the given rows, reading only the range of rows they span."""
-    if len(rows) == 0:
-        return _comparable(pa.chunked_array([], table.schema.field(name).type))
+def _rows_in_range(table: Table, names: list[str], rows: np.ndarray) -> pa.Table:
+    """Some fields at the given rows, reading only the range of rows they span."""
+    if len(rows) == 0 or not names:
+        return table.schema.empty_table().select(names)
     start, stop = int(rows.min()), int(rows.max()) + 1
     if isinstance(table, ParquetColumns):
-        column = table.column_range(name, start, stop)
+        read = table.range(names, start, stop)
     else:
-        column = table.column(name).slice(start, stop - start)
-    return _comparable(column).take(pa.array(rows - start))
+        read = table.select(names).slice(start, stop - start)
+    return read.take(pa.array(rows - start))
 
 
 def _rows_at(table: Table, names: list[str], rows: np.ndarray) -> pa.Table:
@@ -322,6 +324,8 @@ def _pair_rows(old: Table, new: Table, key: list[str]) -> tuple[np.ndarray, np.n
     if old_keys.equals(new_keys):  # the same records in the same order: nothing to join
         rows = np.arange(old.num_rows, dtype=np.int64)
         return rows, rows, new_keys.slice(0, 0), old_keys.slice(0, 0)
+    if len(key) == 1:  # a lookup of each new key among the old ones: no joined table of every record
+        return _pair_by_lookup(old_keys, new_keys, key[0])
     joined = old_keys.append_column("__old", pa.array(np.arange(old.num_rows, dtype=np.int64))).join(
         new_keys.append_column("__new", pa.array(np.arange(new.num_rows, dtype=np.int64))),
         keys=key,
@@ -334,6 +338,26 @@ def _pair_rows(old: Table, new: Table, key: list[str]) -> tuple[np.ndarray, np.n
         both.column("__new").to_numpy(),
         joined.filter(pc.invert(in_old)).select(key),
         joined.filter(pc.invert(in_new)).select(key),
+    )
+
+
+def _pair_by_lookup(
+    old_keys: pa.Table, new_keys: pa.Table, name: str
+) -> tuple[np.ndarray, np.ndarray, pa.Table, pa.Table]:
+    """_pair_rows for a key of one field: where each new key is among the old keys (a key is unique
+    in a release; an empty key is never one, as the join never pairs empty cells)."""
+    old_column, new_column = old_keys.column(name), new_keys.column(name)
+    found = pc.index_in(new_column, value_set=old_column.combine_chunks(), skip_nulls=True)
+    in_old = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    new_rows = np.flatnonzero(in_old).astype(np.int64)
+    old_rows = pc.drop_null(found).to_numpy().astype(np.int64)
+    kept = np.zeros(old_keys.num_rows, dtype=bool)
+    kept[old_rows] = True
+    return (
+        old_rows,
+        new_rows,
+        new_keys.filter(pa.array(~in_old)),
+        old_keys.filter(pa.array(~kept)),
     )
 
 

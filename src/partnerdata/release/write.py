@@ -133,7 +133,11 @@ def _regrouped(slices: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
             held.append(taken)
             count += taken.num_rows
             if count == size:
-                yield pa.concat_tables(held).combine_chunks()
+                yield _together(held)
                 held, count = [], 0
     if count:
-        yield pa.concat_tables(held).combine_chunks()
+        yield _together(held)
+
+
+def _together(tables: list[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import bisect
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,15 +225,33 @@ def _sorted(
     kept_parts = checked.column(PART).to_numpy()
     kept_rows = checked.column(PART_ROW).to_numpy()
     staged = pa.schema([staged_schema(schemas, name).field(f) for f in schema.names])
+
+    def kept_in_order(index: int) -> pa.Table:
+        """A source's kept rows in key order: one take of the rows, in the order of their keys."""
+        table = pq.read_table(parts[index].path, columns=schema.names).cast(staged)
+        rows = pa.array(kept_rows[kept_parts == index])
+        rows = rows.take(pc.sort_indices(table.select(key).take(rows), sort_keys))
+        return _published(table.take(rows), schema)
+
     runs = []
-    for index, part in enumerate(parts):
-        table = pq.read_table(part.path, columns=schema.names).cast(staged)
-        table = _published(table.take(pa.array(kept_rows[kept_parts == index])), schema).sort_by(sort_keys)
+    for index, table in enumerate(_one_ahead(kept_in_order, len(parts))):  # the next source is read meanwhile
         if scrubber is not None:  # a source's rows are, in key order, its rows of the whole resource
             table = scrubber.scrub(name, table, ranks=np.flatnonzero(order == index))
-        runs.append(Run.written(table, part.path.with_name(f"{part.path.stem}.{uuid.uuid4().hex[:8]}.sorted.arrow")))
+        path = parts[index].path
+        runs.append(Run.written(table, path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.sorted.arrow")))
         del table
     return Assembled(schema, key, runs, order.astype(np.int32))
+
+
+def _one_ahead(make: Callable[[int], pa.Table], count: int) -> Iterator[pa.Table]:
+    """make(0), make(1), ... make(count - 1), each made in a thread while the one before is used."""
+    with ThreadPoolExecutor(1) as pool:
+        coming = [pool.submit(make, 0)] if count else []
+        for index in range(count):
+            ready = coming.pop().result()
+            if index + 1 < count:
+                coming.append(pool.submit(make, index + 1))
+            yield ready
 
 
 def _in_memory(table: pa.Table, schemas: Schemas, name: str, scrubber: FreeTextScrubber | None) -> Assembled:

@@ -225,23 +225,28 @@ def check_unique(table: pa.Table, key: list[str], label: str = "primary-key") ->
 def _repeated_rows(keys: pa.Table, counted: pa.Array) -> list[int]:
     """Rows (among the counted ones) whose key equals that of an earlier counted row.
 
-    Each key column is turned into integer codes by hashing (an empty cell is a code of its
-    own), several columns into one code per row; then numpy finds the repeated codes."""
-    parts = [_codes(keys.column(name)) for name in keys.column_names]
-    if len(parts) == 1:
-        codes = parts[0]
-    else:
-        _, codes = np.unique(np.stack(parts, axis=1), axis=0, return_inverse=True)
-        codes = codes.reshape(-1)
-    codes = np.where(counted.to_numpy(zero_copy_only=False), codes, -1)
-    valid = codes >= 0
-    counts = np.bincount(codes[valid])
-    repeated = counts > 1
-    if not repeated.any():
+    The counted rows are sorted by key (a stable sort: of equal keys, the earliest row comes first)
+    and each is compared with the one before it, a column at a time; an empty cell equals an empty
+    cell, and NaN equals NaN. Memory: the sort's row numbers and one sorted column at a time."""
+    rows = pc.indices_nonzero(counted)
+    if len(rows) < 2:
         return []
-    holding = np.flatnonzero(valid & repeated[np.where(valid, codes, 0)])
-    _, first = np.unique(codes[holding], return_index=True)
-    return np.delete(holding, first).tolist()
+    if len(rows) < keys.num_rows:
+        keys = keys.take(rows)
+    keys = pa.table({name: _decoded(keys.column(name)) for name in keys.column_names})
+    order = pc.sort_indices(keys, [(name, "ascending", "at_end") for name in keys.column_names])
+    same = pa.array(np.ones(len(rows) - 1, dtype=bool))
+    for name in keys.column_names:
+        column = keys.column(name).take(order)
+        later, earlier = column.slice(1), column.slice(0, len(column) - 1)
+        equal = pc.or_(pc.fill_null(pc.equal(later, earlier), False), pc.and_(pc.is_null(later), pc.is_null(earlier)))
+        if pa.types.is_floating(column.type):
+            equal = pc.or_(equal, pc.fill_null(pc.and_(pc.is_nan(later), pc.is_nan(earlier)), False))
+        same = pc.and_(same, equal)
+        del column, later, earlier
+    repeats = np.flatnonzero(same.to_numpy(zero_copy_only=False)) + 1  # places in key order that repeat the one before
+    repeated = rows.to_numpy()[order.to_numpy()[repeats]]
+    return np.sort(repeated).tolist()
 
 
 def _decoded(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -249,22 +254,6 @@ def _decoded(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     return column.dictionary_decode() if isinstance(column, pa.DictionaryArray) else column
-
-
-def _codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """One integer per row, equal for equal values; every empty cell gets the same code."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):  # its dictionary may repeat a value: encode that too
-        values = pc.dictionary_encode(column.dictionary).indices
-        codes = pc.take(values, column.indices)
-        distinct = len(column.dictionary)
-    else:
-        if pa.types.is_floating(column.type):
-            column = pc.add(column, 0.0)  # -0.0 becomes 0.0: equal numbers, one code
-        encoded = pc.dictionary_encode(column)
-        codes, distinct = encoded.indices, len(encoded.dictionary)
-    return pc.fill_null(codes, distinct).to_numpy().astype(np.int64)
 
 
 def check_foreign_key(
