@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,52 @@ def test_a_long_integer_keeps_every_digit(tmp_path):
     assert json_reader.load_document(path, "utf-8", DEFAULT_LIMITS.start()) == [
         {"id": 123456789012345678901234567890, "n": 9223372036854775808}
     ]
+
+
+PAGES = st.one_of(
+    st.lists(JSON_VALUES, max_size=5),
+    st.dictionaries(
+        st.sampled_from(["data", "links", "meta", "items"]),
+        st.one_of(
+            JSON_VALUES,
+            st.lists(JSON_VALUES, max_size=5),
+            st.dictionaries(
+                st.sampled_from(["next", "rows"]), st.one_of(JSON_VALUES, st.lists(JSON_VALUES)), max_size=2
+            ),
+        ),
+        max_size=4,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PAGES, st.sampled_from(["", "data", "links.rows", "meta.data"]), st.sampled_from([None, "links.next", "next"]))
+def test_the_outline_of_a_page_is_what_its_document_says(tmp_path_factory, page, record_path, next_path):
+    """The fetcher follows pages by their outline (records counted, the next link), read without
+    building the records: the same answers as the document json.loads builds, or the same refusal."""
+    path = tmp_path_factory.mktemp("json") / "page.json"
+    path.write_bytes(json.dumps(page, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    limits = DEFAULT_LIMITS.start()
+    try:
+        document = json_reader.load_document(path, "utf-8", limits, "page 1")
+    except PartnerFileError as error:
+        with pytest.raises(PartnerFileError) as refused:
+            json_reader.page_outline(path, "utf-8", limits, record_path, next_path, "page 1")
+        assert str(refused.value) == str(error)
+        return
+    records = json_reader._node_at(document, record_path)
+    expected = (
+        len(records) if isinstance(records, list) else 0,
+        json_reader._node_at(document, next_path) if next_path else None,
+    )
+    assert repr(json_reader.page_outline(path, "utf-8", limits, record_path, next_path, "page 1")) == repr(expected)
+
+
+def test_a_page_with_a_broken_record_is_refused_by_its_outline_as_by_the_reader(tmp_path):
+    path = tmp_path / "page.json"
+    path.write_bytes(b'{"data": [{"id": 1}, {"id": tru}], "next": "?page=2"}')
+    with pytest.raises(PartnerFileError, match="page 3: not valid JSON"):
+        json_reader.page_outline(path, "utf-8", DEFAULT_LIMITS.start(), "data", "next", "page 3")
+    path.write_bytes(b'{"data": [{"id": "caf\xe9"}]}')  # Latin-1 in a UTF-8 page
+    with pytest.raises(PartnerFileError, match="not valid utf-8"):
+        json_reader.page_outline(path, "utf-8", DEFAULT_LIMITS.start(), "data", None, "page 1")

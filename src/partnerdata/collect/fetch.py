@@ -45,7 +45,7 @@ from urllib3.poolmanager import ProxyManager
 
 from partnerdata.config.sources import Source
 from partnerdata.errors import PartnerFileError, SourceError
-from partnerdata.readers.json_reader import load_document
+from partnerdata.readers.json_reader import page_outline
 
 CHUNK = 1 << 16
 MAX_REDIRECTS = 5
@@ -236,21 +236,22 @@ def _download_pages(
                 f"its pages are larger than max_bytes ({source.max_bytes} bytes) together, at page {number}; stopped",
             )
         try:  # bounded and guarded as the reader reads it: the pages are partner bytes too
-            document = load_document(target, source.format_options.get("encoding", "utf-8"), limits, f"page {number}")
+            records, link = page_outline(
+                target, source.format_options.get("encoding", "utf-8"), limits, record_path,
+                pagination.get("next_path") if style == "next_link" else None, f"page {number}",
+            )  # fmt: skip
         except PartnerFileError as error:
             raise SourceError(source.source_id, str(error)) from None
-        records = _records(document, record_path)
         pages.append(target)
         described.append(_response_meta(source, response, attempts))
         try:
-            url = _next_url(source, style, pagination, response, document, number, len(records))
+            url = _next_url(source, style, pagination, response, link, number, records)
         except SourceError:
             raise
         except Exception as error:  # noqa: BLE001 (a next link the partner wrote that is no URL: "http://[::1")
             raise SourceError(
                 source.source_id, f"page {number}: its next page's link cannot be followed ({type(error).__name__})"
             ) from None
-        del document
         if url is not None and urlsplit(url)[:2] != origin:
             # Following it would send the partner's credentials to another server.
             raise SourceError(
@@ -261,7 +262,7 @@ def _download_pages(
 
 
 def _next_url(
-    source: Source, style: str, pagination: dict[str, Any], response: requests.Response, document: Any, number: int,
+    source: Source, style: str, pagination: dict[str, Any], response: requests.Response, link: Any, number: int,
     records: int,
 ) -> str | None:  # fmt: skip
     if style in ("page", "offset"):
@@ -269,9 +270,6 @@ def _next_url(
     if style == "link_header":
         link = response.links.get("next", {}).get("url")
         return urljoin(response.url, link) if link else None
-    link = document
-    for step in pagination["next_path"].split("."):
-        link = link.get(step) if isinstance(link, dict) else None
     if link in (None, ""):
         return None
     if not isinstance(link, str):
@@ -295,13 +293,6 @@ def _page_url(base: str, pagination: dict[str, Any], index: int) -> str:
         values = {pagination["offset_param"]: index * pagination["size"], pagination["size_param"]: pagination["size"]}
     separator = "&" if urlsplit(base).query else "?"
     return base + separator + urlencode(values)
-
-
-def _records(document: Any, record_path: str) -> list[Any]:
-    node = document
-    for step in record_path.split(".") if record_path else []:
-        node = node.get(step) if isinstance(node, dict) else None
-    return node if isinstance(node, list) else []
 
 
 def _get(

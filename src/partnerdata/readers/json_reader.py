@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -123,12 +123,7 @@ def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> 
     value: commas, brackets and twice the colons bound them (one inside a text counts too). Python's
     objects for them take at most about 70 bytes each, so max_cells stay within a few hundred MB."""
     where = f"{page}: " if page else ""  # the prefix of a message
-    octets = body.read_bytes()
-    limits.check_bytes(len(octets), page or "the file")
-    colons = octets.count(b":")
-    if len(octets) + colons + 1 > limits.max_cells:  # else the count below cannot pass: each comma or bracket is a byte
-        values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 2 * colons + 1
-        limits.check_cells(values, f"{page or 'the file'} (its JSON values, counted from above)")
+    octets = _bounded(body, limits, page)
     if _orjson_reads(octets, encoding):
         try:
             return orjson.loads(octets)
@@ -156,7 +151,69 @@ def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> 
         raise
 
 
-LONG_NUMBER = re.compile(rb"[0-9]{19}")
+def page_outline(
+    body: Path, encoding: str, limits: Limits, record_path: str, next_path: str | None, page: str
+) -> tuple[int, Any]:
+    """What following an API's pages needs of a page: how many records it holds (at record_path;
+    0 when there is no list there) and the value at next_path (None when not asked for or absent).
+
+    The page is bounded as load_document bounds it, and its text must be valid in its encoding;
+    then msgspec reads the JSON's syntax without building the records (a tenth of the time of
+    building them: the reader builds them once, in validate). Anything out of the ordinary (a
+    document msgspec refuses, a record_path that is not an object, NaN) is left to load_document,
+    so that the answer and the messages are the ones it gives."""
+    octets = _bounded(body, limits, page)
+    if codecs.lookup(text_codec(encoding)).name in ("utf-8", "utf-8-sig") and not octets.startswith(codecs.BOM_UTF8):
+        try:
+            octets.decode("utf-8")  # the syntax only is read below: its text is checked here
+            return _outline(octets, record_path, next_path)
+        except (UnicodeDecodeError, msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            pass
+    document = load_document(body, encoding, limits, page)
+    records = _node_at(document, record_path)
+    return len(records) if isinstance(records, list) else 0, _node_at(document, next_path) if next_path else None
+
+
+OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _outline(octets: bytes, record_path: str, next_path: str | None) -> tuple[int, Any]:
+    records = ARRAY.decode(_raw_at(octets, record_path))
+    link = msgspec.json.decode(_raw_at(octets, next_path)) if next_path else None
+    return len(records), link
+
+
+def _raw_at(octets: bytes | msgspec.Raw, path: str) -> bytes | msgspec.Raw:
+    """The JSON text at a dotted path (``null`` where a step is missing); ValidationError where a
+    step is not an object."""
+    node = octets
+    for step in path.split(".") if path else []:
+        node = OBJECT.decode(node).get(step, msgspec.Raw(b"null"))
+    return node
+
+
+def _node_at(document: Any, path: str) -> Any:
+    """The value at a dotted path; None where a step is missing or not an object."""
+    node = document
+    for step in path.split(".") if path else []:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node
+
+
+def _bounded(body: Path, limits: Limits, page: str) -> bytes:
+    """A document's bytes, once what json.loads would build of them is bounded (load_document)."""
+    octets = body.read_bytes()
+    limits.check_bytes(len(octets), page or "the file")
+    colons = octets.count(b":")
+    if len(octets) + colons + 1 > limits.max_cells:  # else the count below cannot pass: each comma or bracket is a byte
+        values = octets.count(b",") + octets.count(b"{") + octets.count(b"[") + 2 * colons + 1
+        limits.check_cells(values, f"{page or 'the file'} (its JSON values, counted from above)")
+    return octets
+
+
+DIGITS_AS_ZEROS = bytes(b"0"[0] if chr(i).isdigit() and i < 128 else b" "[0] for i in range(256))  # for bytes.translate
+LONG_NUMBER = b"0" * 19
 
 
 def _orjson_reads(octets: bytes, encoding: str) -> bool:
@@ -166,7 +223,7 @@ def _orjson_reads(octets: bytes, encoding: str) -> bool:
     return (
         codecs.lookup(text_codec(encoding)).name in ("utf-8", "utf-8-sig")
         and not octets.startswith(codecs.BOM_UTF8)
-        and LONG_NUMBER.search(octets) is None
+        and LONG_NUMBER not in octets.translate(DIGITS_AS_ZEROS)  # ten times as fast as a regular expression
     )
 
 
