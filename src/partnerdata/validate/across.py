@@ -77,7 +77,6 @@ class Assembled:
     left out, sorted by primary key; read ``slices()`` at a time."""
 
     schema: pa.Schema
-    key: list[str]
     runs: list[Run]
     order: np.ndarray  # for each row in key order, the run it is in
 
@@ -86,8 +85,9 @@ class Assembled:
         return len(self.order)
 
     def slices(self, rows: int = SLICE_ROWS) -> Iterator[pa.Table]:
-        """The rows in key order, ``rows`` at a time: each slice takes the next rows of every run it
-        needs (the runs are sorted, so they are the next ones) and sorts them."""
+        """The rows in key order, ``rows`` at a time: a slice takes the next rows of each run that
+        ``order`` names for it (the runs are sorted, so they are its next ones) and interleaves them
+        as ``order`` says; no key is compared again."""
         at = [0] * len(self.runs)
         for start in range(0, self.num_rows, rows):
             runs = self.order[start : start + rows]
@@ -240,7 +240,7 @@ def _sorted(
         path = parts[index].path
         runs.append(Run.written(table, path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.sorted.arrow")))
         del table
-    return Assembled(schema, key, runs, order.astype(np.int32))
+    return Assembled(schema, runs, order.astype(np.int32))
 
 
 def _one_ahead(make: Callable[[int], pa.Table], count: int) -> Iterator[pa.Table]:
@@ -260,7 +260,7 @@ def _in_memory(table: pa.Table, schemas: Schemas, name: str, scrubber: FreeTextS
     ordered = _published(table.select(schema.names), schema).sort_by([(f, "ascending") for f in key])
     if scrubber is not None:
         ordered = scrubber.scrub(name, ordered)
-    return Assembled(schema, key, [Run(table=ordered)], np.zeros(ordered.num_rows, dtype=np.int32))
+    return Assembled(schema, [Run(table=ordered)], np.zeros(ordered.num_rows, dtype=np.int32))
 
 
 def _published(table: pa.Table, schema: pa.Schema) -> pa.Table:
