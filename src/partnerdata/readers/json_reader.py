@@ -158,7 +158,7 @@ def page_outline(
     0 when there is no list there) and the value at next_path (None when not asked for or absent).
 
     The page is bounded as load_document bounds it, and its text must be valid in its encoding;
-    then msgspec reads the JSON's syntax without building the records (a tenth of the time of
+    then msgspec reads the JSON's syntax without building the records (a fifth of the time of
     building them: the reader builds them once, in validate). Anything out of the ordinary (a
     document msgspec refuses, a record_path that is not an object, NaN) is left to load_document,
     so that the answer and the messages are the ones it gives."""
@@ -217,7 +217,8 @@ LONG_NUMBER = b"0" * 19
 
 
 def _orjson_reads(octets: bytes, encoding: str) -> bool:
-    """Whether orjson builds what json.loads would (and about twice as fast): UTF-8 without a
+    """Whether orjson builds what json.loads would (and faster: 40 ms for a page of 10,000 records
+    where json takes 50 ms): UTF-8 without a
     byte-order mark, and no number of 19 digits or more, which orjson would turn into a float
     where json keeps every digit (a run of digits inside a text sends the file to json too)."""
     return (
