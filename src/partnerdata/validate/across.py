@@ -222,21 +222,24 @@ def _sorted(
     key = schemas.primary_key(name)
     sort_keys = [(f, "ascending") for f in key]
     order = checked.column(PART).take(pc.sort_indices(checked.select(key), sort_keys)).to_numpy()
-    kept_parts = checked.column(PART).to_numpy()
+    kept_parts = checked.column(PART).to_numpy()  # in source order: each source's rows are a range of them
     kept_rows = checked.column(PART_ROW).to_numpy()
+    bounds = np.searchsorted(kept_parts, np.arange(len(parts) + 1))
+    in_key_order = np.argsort(order, kind="stable")  # each source's places in the whole, a range of it too
+    places = np.searchsorted(order[in_key_order], np.arange(len(parts) + 1))
     staged = pa.schema([staged_schema(schemas, name).field(f) for f in schema.names])
 
     def kept_in_order(index: int) -> pa.Table:
         """A source's kept rows in key order: one take of the rows, in the order of their keys."""
         table = pq.read_table(parts[index].path, columns=schema.names).cast(staged)
-        rows = pa.array(kept_rows[kept_parts == index])
+        rows = pa.array(kept_rows[bounds[index] : bounds[index + 1]])
         rows = rows.take(pc.sort_indices(table.select(key).take(rows), sort_keys))
         return _published(table.take(rows), schema)
 
     runs = []
     for index, table in enumerate(_one_ahead(kept_in_order, len(parts))):  # the next source is read meanwhile
         if scrubber is not None:  # a source's rows are, in key order, its rows of the whole resource
-            table = scrubber.scrub(name, table, ranks=np.flatnonzero(order == index))
+            table = scrubber.scrub(name, table, ranks=in_key_order[places[index] : places[index + 1]])
         path = parts[index].path
         runs.append(Run.written(table, path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.sorted.arrow")))
         del table
@@ -358,9 +361,12 @@ def _findings(problems: list[Problem], table: pa.Table, parts: list[_Part], name
 
 def _located(parts: list[_Part], where: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
     """(part, row in its staged file) -> the row's index and position as the partner knows them."""
+    by_part: dict[int, set[int]] = {}
+    for part, row in where:
+        by_part.setdefault(part, set()).add(row)
     located = {}
-    for index in sorted({part for part, _ in where}):
-        rows = sorted({row for part, row in where if part == index})
+    for index, wanted in sorted(by_part.items()):
+        rows = sorted(wanted)
         staged = pq.read_table(parts[index].path, columns=[ROW, POSITION]).take(pa.array(rows, pa.int64()))
         for row, number, position in zip(
             rows, staged.column(ROW).to_pylist(), staged.column(POSITION).to_pylist(), strict=True
