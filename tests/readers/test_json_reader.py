@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -200,3 +202,176 @@ def test_a_page_with_a_broken_record_is_refused_by_its_outline_as_by_the_reader(
     path.write_bytes(b'{"data": [{"id": "caf\xe9"}]}')  # Latin-1 in a UTF-8 page
     with pytest.raises(PartnerFileError, match="not valid utf-8"):
         json_reader.page_outline(path, "utf-8", DEFAULT_LIMITS.start(), "data", None, "page 1")
+
+
+# ----------------------------------------------------------------------------- Arrow's parser
+
+
+def python_page(path, record_path: str, separator: str):
+    """The page as the reader reads it with Python's objects: (table, count), or the refusal."""
+    try:
+        return json_reader._python_page(path, "utf-8", record_path, separator, DEFAULT_LIMITS.start(), "", "records")
+    except PartnerFileError as error:
+        return error
+
+
+def agrees_or_steps_aside(octets: bytes, path, record_path: str, separator: str) -> bool:
+    """Arrow's page, where it gives one, is the table and count Python's objects give; True when it gave one."""
+    path.write_bytes(octets)
+    fast = json_reader._arrow_page(octets, record_path, separator, DEFAULT_LIMITS.start())
+    if fast is None:
+        return False
+    slow = python_page(path, record_path, separator)
+    assert not isinstance(slow, PartnerFileError), f"Arrow read what the reader refuses: {slow}"
+    assert fast[1] == slow[1]
+    assert fast[0].schema == slow[0].schema  # the same columns in the same order, all text
+    assert fast[0].to_pydict() == slow[0].to_pydict()
+    return True
+
+
+RECORD_PATHS = st.sampled_from(["", "data", "meta.rows"])
+
+
+def paged(records: list, record_path: str) -> object:
+    page: object = records
+    for step in reversed(record_path.split(".") if record_path else []):
+        page = {step: page, "links": {"next": "?page=2"}}
+    return page
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["a", "b", "c", "a.b"]), JSON_VALUES, max_size=4), max_size=6),
+    RECORD_PATHS,
+    st.booleans(),
+)
+def test_arrows_page_is_pythons_or_steps_aside_on_any_records(tmp_path_factory, records, record_path, ascii_only):
+    """Any records (any JSON values, integers past 64 bits, NaN, lone surrogates, nested lists and
+    objects), escaped or not: Arrow's table is the one Python's objects give, or it steps aside."""
+    text = json.dumps(paged(records, record_path), ensure_ascii=ascii_only)
+    octets = text.encode("utf-8", "surrogatepass")
+    agrees_or_steps_aside(octets, tmp_path_factory.mktemp("json") / "page.json", record_path, ";")
+
+
+DATES = (
+    st.dates().map(str)
+    | st.datetimes().map(lambda t: t.isoformat(timespec="seconds"))
+    | st.just("2015-03-01T10:00:00Z")
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.integers(0, 10**6),
+                "name": st.one_of(st.none(), st.text(max_size=8)),
+                "hours": st.one_of(st.none(), st.integers(0, 50), st.floats(0, 50, allow_nan=False)),
+                "period": st.fixed_dictionaries({"start": DATES, "end": st.one_of(st.none(), DATES)}),
+                "tags": st.one_of(st.lists(st.text(max_size=4), max_size=3), st.lists(DATES, max_size=2)),
+                "open": st.booleans(),
+            },
+            optional={"note": st.text(max_size=5), "counts": st.lists(st.integers(-5, 5), max_size=3)},
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    RECORD_PATHS,
+)
+def test_arrow_reads_a_page_of_records_of_one_shape(tmp_path_factory, records, record_path):
+    """Records of one shape, as APIs send them (dates and timestamps as text among them: Arrow would
+    take them for timestamps, they are read again as text): Arrow reads the page, as Python would."""
+    octets = json.dumps(paged(records, record_path)).encode()
+    assert agrees_or_steps_aside(octets, tmp_path_factory.mktemp("json") / "page.json", record_path, ", ")
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"a": [None, None]}, {"a": [False]}],  # Arrow 26 loses the two nulls: its offsets then overrun the items
+        [{"a": [None]}, {"a": [None]}, {"a": [1, None]}, {"a": [None, 2.5]}],
+        [{"a": [[None]]}, {"a": [[1], []]}, {"a": None}],
+        [{"a": None}, {"a": {"b": [None]}}, {"a": {"b": [2]}}],
+    ],
+)
+def test_arrays_whose_items_are_null_at_first_are_read_as_python_reads_them(tmp_path, records):
+    agrees_or_steps_aside(json.dumps({"data": records}).encode(), tmp_path / "page.json", "data", ";")
+
+
+VALID_PAGE = json.dumps(
+    {"data": [{"id": 1, "n": 2.5, "t": ["x", "y"], "p": {"c": "Geel"}}, {"id": 2, "n": -3, "t": [], "p": {"c": "é"}}]}
+).encode()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID_PAGE)), st.sampled_from(list(b'{}[],:"\\ 0123456789.eE+-tnfu\x01\x7f'))),
+        min_size=1,
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_arrow_never_reads_a_broken_page_that_json_refuses(tmp_path_factory, edits, insert):
+    """A page with a byte or three changed (a quote lost, a comma doubled, a number cut): where
+    Arrow gives a table, json.loads read the same page and the reader gives the same table."""
+    octets = bytearray(VALID_PAGE)
+    for at, byte in edits:
+        if insert or at == len(octets):
+            octets[at:at] = bytes([byte])
+        else:
+            octets[at] = byte
+    agrees_or_steps_aside(bytes(octets), tmp_path_factory.mktemp("json") / "page.json", "data", ";")
+
+
+def test_timestamps_and_long_integers_keep_the_partners_text(tmp_path):
+    page = tmp_path / "page.json"
+    page.write_text(
+        '{"data": [{"at": "2015-03-01", "when": "2015-03-01T10:00:00Z", "n": 9007199254740993, "x": 1.5},'
+        ' {"at": "2016-01-02", "when": "2015-03-01 10:00:00", "n": 2.5, "x": 2}]}'
+    )
+    (read,) = json_reader.read([page], json_reader.parse_options({"record_path": "data"}, "test"), ";")
+    assert read.table.to_pydict() == {
+        "at": ["2015-03-01", "2016-01-02"],
+        "when": ["2015-03-01T10:00:00Z", "2015-03-01 10:00:00"],
+        "n": ["9007199254740993", "2.5"],  # a double would have made it ...992: Python's objects read it
+        "x": ["1.5", "2"],
+    }
+    assert (
+        json_reader._arrow_page(page.read_bytes(), "data", ";", DEFAULT_LIMITS.start()) is None
+    )  # stepped aside for n
+
+
+DEEP_PAGE = """
+import sys
+from pathlib import Path
+from partnerdata.errors import PartnerFileError
+from partnerdata.readers import json_reader
+from partnerdata.readers.limits import DEFAULT_LIMITS
+page = Path(sys.argv[1])
+sys.setrecursionlimit(int(sys.argv[2]))
+print(json_reader._arrow_page(page.read_bytes(), "data", ";", DEFAULT_LIMITS.start()))
+sys.setrecursionlimit(1_000)  # else json.loads itself overflows the C stack
+try:
+    json_reader.read([page], json_reader.parse_options({"record_path": "data"}, "test"), ";")
+except PartnerFileError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("recursion_limit", [1_000, 4_000, 100_000])
+def test_a_page_nested_too_deep_for_arrows_parser_is_refused_without_a_crash(tmp_path, recursion_limit):
+    """Arrow's parser would overflow the C stack on 40,000 levels (a segmentation fault ends the
+    run), and msgspec reads them when the recursion limit is 100,000: such a page never reaches
+    Arrow, whatever Python's recursion limit (in a process of its own, so that a crash fails this
+    test alone)."""
+    page = tmp_path / "page.json"
+    page.write_bytes(b'{"data": [{"a": ' + b'{"b": [' * 20_000 + b"1" + b"]}" * 20_000 + b"}]}")
+    done = subprocess.run(
+        [sys.executable, "-c", DEEP_PAGE, str(page), str(recursion_limit)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stepped_aside, refusal = done.stdout.splitlines()
+    assert stepped_aside == "None"
+    assert "nested more than" in refusal

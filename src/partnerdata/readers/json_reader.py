@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from partnerdata.errors import ConfigError, PartnerFileError
 from partnerdata.readers.base import ReadResult
@@ -92,28 +93,139 @@ def read(
     columns: dict[str, None] = {}
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
-        document = load_document(Path(body), options["encoding"], limits, where.strip())
-        records = _follow(document, record_path)
-        indices = pc.cast(pa.array(np.arange(len(records), dtype=np.int64)), pa.string())
+        octets = _bounded(Path(body), limits, where.strip())
+        page = (
+            _arrow_page(octets, record_path, list_separator, limits)
+            if _fast_readable(octets, options["encoding"])
+            else None
+        )
+        del octets
+        if page is None:  # anything out of the ordinary: Python's objects, and the messages they give
+            page = _python_page(Path(body), options["encoding"], record_path, list_separator, limits, where, label)
+        table, count = page
+        indices = pc.cast(pa.array(np.arange(count, dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
-        try:
-            table = _arrow_flat(records, list_separator, limits)
-            if table is None:
-                table = _text_columns(records, list_separator, f"{where}{label}", limits)
-        except UnicodeEncodeError:  # "\ud800" in the JSON: half of a character, which Arrow cannot store as text
-            raise PartnerFileError(
-                f"{where}{label}[{_first_unencodable(records)}] holds a lone surrogate escape (such as \\ud800, half "
-                "of a character, what cutting an emoji in two leaves): not text; the partner should fix the export"
-            ) from None
         columns.update(dict.fromkeys(table.column_names))
         limits.check_columns(len(columns), f"{where or 'the file '}(its records' keys, nested ones as dotted names)")
-        tables.append((table, len(records)))
+        tables.append((table, count))
         limits.check_time(f"{where}{label}")
-        del document, records
+        del page, table
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
     table = _stack(tables)
     limits.check_cells(table.num_rows * table.num_columns, f"the {label} of every page together")
     return [ReadResult(table=table, positions=position_array)]
+
+
+def _python_page(
+    body: Path, encoding: str, record_path: str, list_separator: str, limits: Limits, where: str, label: str
+) -> tuple[pa.Table, int]:
+    """A page's flat text table and its record count, from the records as json.loads builds them."""
+    document = load_document(body, encoding, limits, where.strip())
+    records = _follow(document, record_path)
+    try:
+        table = _arrow_flat(records, list_separator, limits)
+        if table is None:
+            table = _text_columns(records, list_separator, f"{where}{label}", limits)
+    except UnicodeEncodeError:  # "\ud800" in the JSON: half of a character, which Arrow cannot store as text
+        raise PartnerFileError(
+            f"{where}{label}[{_first_unencodable(records)}] holds a lone surrogate escape (such as \\ud800, half "
+            "of a character, what cutting an emoji in two leaves): not text; the partner should fix the export"
+        ) from None
+    return table, len(records)
+
+
+# Arrow's JSON parser descends the C stack about 450 bytes a level, and nothing stops it (40,000
+# levels are a segmentation fault): msgspec checks first that the page nests no deeper than
+# Python's recursion limit (1,000; Hypothesis raises it by 2,000 while it tests), which must then
+# keep the depth to what a thread's stack holds (8 MiB on Linux; 1 MiB holds 2,000 levels).
+ARROW_MAX_RECURSION_LIMIT = 4_000
+SYNTAX = msgspec.json.Decoder(msgspec.Raw)
+WRAPPER = "records"  # the key a page that is a list of records is put under, for Arrow to read it as an object
+DOUBLE_EXACT = 2.0**53  # doubles at or above this may have been integers that Arrow rounded
+
+
+def _arrow_page(octets: bytes, record_path: str, list_separator: str, limits: Limits) -> tuple[pa.Table, int] | None:
+    """The page's flat text table and record count, read by Arrow's JSON parser without a Python
+    object for any record: exactly what ``_arrow_flat`` gives of the records json.loads builds,
+    or None where it would step aside, and wherever the page is out of the ordinary (a syntax
+    error, a duplicate key, a lone surrogate, nulls among the records or where a path leads, a
+    number Arrow reads otherwise than json.loads does): the caller then reads it with Python.
+
+    Arrow takes text like 2015-03-01 for a timestamp: such a page is read twice, the second
+    time with those fields as text, so that every cell is the partner's text."""
+    if sys.getrecursionlimit() > ARROW_MAX_RECURSION_LIMIT:
+        return None
+    try:
+        SYNTAX.decode(octets)  # valid JSON, nested no deeper than the recursion limit, text valid UTF-8
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    document = octets if record_path else b'{"%s":%s}' % (WRAPPER.encode(), octets)
+    try:
+        records = _arrow_records(document, record_path.split(".") if record_path else [WRAPPER])
+        if records is None:
+            return None
+        flat = _flat_table(records, list_separator, limits, _rounded_by_arrow)
+    except (pa.ArrowException, IndexError):  # what Arrow refuses or trips on: Python reads it, or says why not
+        return None
+    return None if flat is None else (flat, len(records))
+
+
+def _arrow_records(document: bytes, path: list[str]) -> pa.StructArray | None:
+    """The records at ``path`` in the document, as Arrow reads them (texts as text); None unless
+    the document is one object, each step of the path an object and the records a list of objects."""
+    table = _read_json(document, None)
+    as_text = _json_types(table.schema)
+    if as_text != table.schema:
+        table = _read_json(document, as_text)
+    if table.num_rows != 1 or path[0] not in table.column_names or table.column(path[0]).num_chunks != 1:
+        return None
+    node = table.column(path[0]).chunk(0)
+    # Arrow 26 can lose the nulls of an array whose items' type it learns later ([null, null], then
+    # [false]): the offsets then span more items than there are, which validation sees at once.
+    node.validate()
+    for step in path[1:]:
+        if not pa.types.is_struct(node.type) or node.null_count or node.type.get_field_index(step) < 0:
+            return None
+        node = node.field(step)
+    if not pa.types.is_list(node.type) or node.null_count:
+        return None
+    records = node.flatten()
+    if not len(records) or not pa.types.is_struct(records.type) or records.null_count:
+        return None
+    return records
+
+
+def _read_json(document: bytes, schema: pa.Schema | None) -> pa.Table:
+    return pa_json.read_json(
+        pa.py_buffer(document),
+        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(document) + 1),
+        parse_options=pa_json.ParseOptions(explicit_schema=schema, newlines_in_values=True),
+    )
+
+
+def _json_types(schema: pa.Schema) -> pa.Schema:
+    """The schema Arrow inferred with text where it read text as something JSON has not (timestamps)."""
+
+    def plain(kind: pa.DataType) -> pa.DataType:
+        if pa.types.is_struct(kind):
+            return pa.struct([kind.field(i).with_type(plain(kind.field(i).type)) for i in range(kind.num_fields)])
+        if pa.types.is_list(kind):
+            return pa.list_(kind.value_field.with_type(plain(kind.value_type)))
+        if pa.types.is_null(kind) or pa.types.is_boolean(kind) or kind in (pa.int64(), pa.float64(), pa.string()):
+            return kind
+        return pa.string()
+
+    return pa.schema([field.with_type(plain(field.type)) for field in schema])
+
+
+def _rounded_by_arrow(keys: tuple[str, ...], column: pa.Array) -> bool:
+    """Whether a column of doubles holds a value that may have been an integer too long for a double
+    (json.loads keeps it whole, and pa.array refuses to round it)."""
+    if not _holds_floats(column.type):
+        return False
+    values = column.flatten() if pa.types.is_list(column.type) else column
+    largest = pc.max(pc.abs(values)).as_py()
+    return largest is not None and largest >= DOUBLE_EXACT
 
 
 def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> Any:
@@ -124,7 +236,7 @@ def load_document(body: Path, encoding: str, limits: Limits, page: str = "") -> 
     objects for them take at most about 70 bytes each, so max_cells stay within a few hundred MB."""
     where = f"{page}: " if page else ""  # the prefix of a message
     octets = _bounded(body, limits, page)
-    if _orjson_reads(octets, encoding):
+    if _fast_readable(octets, encoding):
         try:
             return orjson.loads(octets)
         except orjson.JSONDecodeError:
@@ -216,11 +328,11 @@ DIGITS_AS_ZEROS = bytes(b"0"[0] if chr(i).isdigit() and i < 128 else b" "[0] for
 LONG_NUMBER = b"0" * 19
 
 
-def _orjson_reads(octets: bytes, encoding: str) -> bool:
+def _fast_readable(octets: bytes, encoding: str) -> bool:
     """Whether orjson builds what json.loads would (and faster: 40 ms for a page of 10,000 records
-    where json takes 50 ms): UTF-8 without a
-    byte-order mark, and no number of 19 digits or more, which orjson would turn into a float
-    where json keeps every digit (a run of digits inside a text sends the file to json too)."""
+    where json takes 50 ms), and Arrow's parser may read it: UTF-8 without a byte-order mark, and no
+    number of 19 digits or more, which orjson would turn into a float and Arrow refuse where json
+    keeps every digit (a run of digits inside a text sends the file to json too)."""
     return (
         codecs.lookup(text_codec(encoding)).name in ("utf-8", "utf-8-sig")
         and not octets.startswith(codecs.BOM_UTF8)
@@ -272,6 +384,21 @@ def _arrow_flat(records: list[Any], list_separator: str, limits: Limits = DEFAUL
         array = pa.array(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None
+
+    def bools_as_numbers(keys: tuple[str, ...], column: pa.Array) -> bool:
+        return _holds_floats(column.type) and _bool_among(records, keys)  # Arrow took true as 1.0 there
+
+    return _flat_table(array, list_separator, limits, bools_as_numbers)
+
+
+def _flat_table(
+    array: pa.StructArray,
+    list_separator: str,
+    limits: Limits,
+    doubtful: Callable[[tuple[str, ...], pa.Array], bool],
+) -> pa.Table | None:
+    """The records (a struct array) as flat text columns; None where ``doubtful`` says a column's
+    type may not tell what the records held, or where only the record-by-record path is exact."""
     limits.check_depth(_type_depth(array.type), "a record")
     columns: dict[str, pa.Array] = {}
 
@@ -284,14 +411,16 @@ def _arrow_flat(records: list[Any], list_separator: str, limits: Limits = DEFAUL
                 walk(child, f"{name}.{kind.field(i).name}" if name else kind.field(i).name, (*keys, kind.field(i).name))
                 for i, child in enumerate(column.flatten())
             )
-        if _holds_floats(kind) and _bool_among(records, keys):  # Arrow took true as 1.0 there
+        if doubtful(keys, column):
             return False
         if pa.types.is_list(kind):
-            items = column.values  # the items of every row; the offsets say whose
+            offsets = column.offsets  # of this slice of the array: the first need not be 0
+            first = offsets[0].as_py()
+            items = column.values.slice(first, offsets[-1].as_py() - first)  # the items of every row
             if pa.types.is_null(items.type):  # arrays of nulls only: every item is dropped
                 text = pa.array([""] * len(column), pa.string())
             else:
-                offsets = column.offsets
+                offsets = pc.subtract(offsets, pa.scalar(first, offsets.type))
                 if items.null_count:  # null items are left out, as _flatten does
                     kept = pc.is_valid(items)
                     before = np.concatenate([[0], np.cumsum(kept.to_numpy(zero_copy_only=False))])
