@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
@@ -14,7 +13,7 @@ from partnerdata.config.layout import PROJECT_ROOT
 from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
 from partnerdata.mapping.columns import SchemaDrift
-from partnerdata.validate.source import prepare_source, read_findings
+from partnerdata.validate.source import prepare_source, read_findings, read_staged
 from tests.conftest import dump_yaml
 
 
@@ -22,7 +21,7 @@ def _prepare(schemas, tmp_path: Path, source_id: str, sources_file: Path = PROJE
     config = load_config(sources_file, schemas, environ={})
     source = config.source(source_id)
     prepared = prepare_source(source, [Path(source.url)], schemas, tmp_path / "work")
-    rows = {row["_position"]: row for row in pq.read_table(prepared.staged[source.resource]).to_pylist()}
+    rows = {row["_position"]: row for row in read_staged(prepared.staged[source.resource]).to_pylist()}
     return prepared, rows, read_findings(prepared.findings)
 
 

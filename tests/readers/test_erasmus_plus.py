@@ -9,14 +9,13 @@ from pathlib import Path
 
 import frictionless
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
 from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
 from partnerdata.readers.erasmus_plus_reader import organisation_id
-from partnerdata.validate.source import prepare_source, read_findings
+from partnerdata.validate.source import prepare_source, read_findings, read_staged
 from tests.conftest import Project, dump_yaml
 
 GRANT = (
@@ -49,7 +48,7 @@ def _prepare(schemas, tmp_path: Path, content: bytes):
     (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("eprp")
     prepared = prepare_source(source, [tmp_path / "export.csv"], schemas, tmp_path / "work")
-    tables = {name: pq.read_table(path).to_pylist() for name, path in prepared.staged.items()}
+    tables = {name: read_staged(path).to_pylist() for name, path in prepared.staged.items()}
     return tables, read_findings(prepared.findings)
 
 

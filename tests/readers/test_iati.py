@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import frictionless
-import pyarrow.parquet as pq
 import pytest
 
 from partnerdata import cli
@@ -15,7 +14,7 @@ from partnerdata.config.sources import load_config
 from partnerdata.errors import PartnerFileError
 from partnerdata.readers import iati_reader
 from partnerdata.readers.iati_reader import CODELISTS
-from partnerdata.validate.source import prepare_source, read_findings
+from partnerdata.validate.source import prepare_source, read_findings, read_staged
 from tests.conftest import Project, dump_yaml
 
 ACTIVITY = """
@@ -60,7 +59,7 @@ def _prepare(schemas, tmp_path: Path, xml: str, **options):
     (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("vredesschool")
     prepared = prepare_source(source, [tmp_path / "activities.xml"], schemas, tmp_path / "work")
-    tables = {name: pq.read_table(path).to_pylist() for name, path in prepared.staged.items()}
+    tables = {name: read_staged(path).to_pylist() for name, path in prepared.staged.items()}
     return tables, read_findings(prepared.findings), prepared
 
 
@@ -214,7 +213,7 @@ def test_a_sub_activity_with_a_typed_entry_is_published_as_an_activity(schemas, 
     (tmp_path / "sources.yaml").write_text(dump_yaml({"sources": [entry]}))
     source = load_config(tmp_path / "sources.yaml", schemas, environ={}).source("vredesschool")
     prepared = prepare_source(source, [tmp_path / "activities.xml"], schemas, tmp_path / "work")
-    (event,) = pq.read_table(prepared.staged["activities"]).to_pylist()
+    (event,) = read_staged(prepared.staged["activities"]).to_pylist()
     assert event == event | {
         "activity_id": "BE-BCE_KBO-0999999999-EDU-001-W1", "activity_type": "learning_week", "country": "CD",
         "project_id": "BE-BCE_KBO-0999999999-EDU-001", "organiser_id": "BE-BCE_KBO-0999999999",

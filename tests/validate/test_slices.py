@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from partnerdata.config.sources import load_config
 from partnerdata.validate import across
 from partnerdata.validate.privacy import FreeTextScrubber, scrub_free_text
-from partnerdata.validate.source import POSITION, ROW, prepare_source
+from partnerdata.validate.source import POSITION, ROW, prepare_source, read_staged
 from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,start,end,country,participants,international\n"
@@ -71,7 +70,7 @@ def _whole(schemas, prepared, findings) -> pa.Table:
     schema = schemas.arrow_schema("activities", published=True)
     tables = []
     for p in prepared:
-        table = pq.read_table(p.staged["activities"])
+        table = read_staged(p.staged["activities"])
         rejected = {f.row for f in findings if f.source_id == p.source_id}
         keep = pc.invert(pc.is_in(table.column(ROW), value_set=pa.array(sorted(rejected), pa.int64())))
         tables.append(table.filter(keep).select(schema.names))
@@ -113,7 +112,7 @@ def test_a_finding_across_sources_names_the_row_and_position_the_partner_knows(s
     prepared = [prepare_source(s, [Path(s.url)], schemas, tmp_path / "work") for s in config.sources]
     assembly = across.assemble(config, schemas, prepared)
     for finding in assembly.findings:
-        staged = pq.read_table(next(p for p in prepared if p.source_id == finding.source_id).staged["activities"])
+        staged = read_staged(next(p for p in prepared if p.source_id == finding.source_id).staged["activities"])
         at = pc.index(staged.column(ROW), finding.row).as_py()
         assert staged.column(POSITION)[at].as_py() == finding.position
         assert staged.column(finding.field)[at].as_py() == finding.value

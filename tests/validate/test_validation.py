@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import yaml
 
 from partnerdata.config.sources import load_config
 from partnerdata.validate.across import assemble
-from partnerdata.validate.source import prepare_source, read_findings
+from partnerdata.validate.source import prepare_source, read_findings, read_staged
 from tests.conftest import dump_yaml
 
 HEADER = "id,type,title,theme,start,end,country,participants,international,project,organiser\n"
@@ -171,7 +170,7 @@ def test_the_same_organisation_from_two_sources_is_merged_and_a_conflict_reporte
 def test_accepted_rows_keep_their_position_in_the_partner_file(schemas, tmp_path):
     rows = ["E-1,workshop,,,2020-01-01,2020-01-01,BE,1,0,,", "E-2,workshop,Kept,,2020-01-01,2020-01-01,BE,1,0,,"]
     prepared, _, _ = _check(schemas, tmp_path, {"college": HEADER + "\n".join(rows) + "\n"})
-    staged = pq.read_table(prepared[0].staged["activities"]).to_pylist()
+    staged = read_staged(prepared[0].staged["activities"]).to_pylist()
     assert [(r["activity_id"], r["_position"], r["_row"]) for r in staged] == [("E-2", "line 3", 1)]
 
 

@@ -77,7 +77,10 @@ def map_columns(read: ReadResult, source: Source, schemas: Schemas, resource: st
 
 def constant(value: str, rows: int) -> pa.DictionaryArray:
     """The same text in every row, stored once."""
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string()))
+    # safe=False: index 0 of a dictionary of one, in every row, needs no check (which costs a pass)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string()), safe=False
+    )
 
 
 def on_text(function: Callable[[pa.Array], pa.Array], column: pa.Array) -> pa.Array:

@@ -34,7 +34,16 @@ from partnerdata.validate.annotate import TooLargeToAnnotate, can_annotate, writ
 from partnerdata.validate.findings import DeliveryWarning, Finding
 from partnerdata.validate.privacy import Removal, scrub_free_text
 from partnerdata.validate.reports import RULE_TITLES, RefusedDelivery, SourceOutcome, write_source_reports
-from partnerdata.validate.source import POSITION, ROW, PreparedSource, prepare_source, read_findings, staged_schema
+from partnerdata.validate.source import (
+    POSITION,
+    ROW,
+    STAGED_SUFFIX,
+    PreparedSource,
+    prepare_source,
+    read_findings,
+    staged_schema,
+    write_staged,
+)
 
 LOG = logging.getLogger("partnerdata")
 
@@ -232,8 +241,8 @@ def _release_sources(
             rows = _rows_of(table, source_id)
             if rows.num_rows == 0:
                 continue
-            path = work / f"release.{source_id}.{name}.parquet"
-            pq.write_table(_as_staged(rows, schemas, name, version), path)
+            path = work / f"release.{source_id}.{name}{STAGED_SUFFIX}"
+            write_staged(_as_staged(rows, schemas, name, version), path)
             paths[name] = str(path)
         staged.append(PreparedSource(source_id, paths, "", 0, 0))
     return staged

@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from partnerdata.config.schemas import RESOURCE_NAMES, Schemas
 from partnerdata.config.sources import Config, Source
 from partnerdata.validate.checks import Problem, check_foreign_key, check_unique, check_within
 from partnerdata.validate.findings import Finding
 from partnerdata.validate.privacy import FreeTextScrubber
-from partnerdata.validate.source import POSITION, ROW, PreparedSource, staged_schema
+from partnerdata.validate.source import POSITION, ROW, PreparedSource, read_staged, staged_schema
 
 ORGANISATION_BLOCK = "sources.yaml organisation block"
 SLICE_ROWS = 128 * 1024  # rows of a resource read back at a time (a release's Parquet row group)
@@ -64,10 +63,8 @@ class Run:
             return self._table.slice(start, stop - start)
         first = bisect.bisect_right(self._starts, start) - 1
         last = bisect.bisect_left(self._starts, stop)
-        with pa.OSFile(str(self._path)) as source:
-            reader = pa.ipc.open_file(source)
-            batches = [reader.get_batch(i) for i in range(first, last)]
-        table = pa.Table.from_batches(batches, schema=reader.schema)
+        reader = pa.ipc.open_file(pa.memory_map(str(self._path)))  # mapped, not copied: unmapped once the slice is used
+        table = pa.Table.from_batches([reader.get_batch(i) for i in range(first, last)], schema=reader.schema)
         return table.slice(start - self._starts[first], stop - start)
 
 
@@ -141,7 +138,7 @@ def assemble(
         organisation_tables.append(_organisation_block(source, schemas))
         for resource, path in by_source[source.source_id].staged.items():
             if resource == "organisations":
-                organisation_tables.append(pq.read_table(path))
+                organisation_tables.append(read_staged(path))
             else:
                 parts[resource].append(_Part(source.source_id, Path(path)))
     organisations, conflicts = _merge_organisations(_concat(organisation_tables, schemas, "organisations"))
@@ -184,7 +181,7 @@ def _checked_columns(parts: list[_Part], schemas: Schemas, name: str) -> pa.Tabl
     schema = pa.schema([staged.field(f) for f in _columns_checked(schemas, name)])
     tables = []
     for index, part in enumerate(parts):
-        table = pq.read_table(part.path, columns=schema.names).cast(schema)
+        table = read_staged(part.path, schema.names).cast(schema)
         table = table.append_column(PART, pa.array(np.full(table.num_rows, index, dtype=np.int32)))
         tables.append(table.append_column(PART_ROW, pa.array(np.arange(table.num_rows, dtype=np.int64))))
     if not tables:
@@ -231,7 +228,7 @@ def _sorted(
 
     def kept_in_order(index: int) -> pa.Table:
         """A source's kept rows in key order: one take of the rows, in the order of their keys."""
-        table = pq.read_table(parts[index].path, columns=schema.names).cast(staged)
+        table = read_staged(parts[index].path, schema.names).cast(staged)
         rows = pa.array(kept_rows[bounds[index] : bounds[index + 1]])
         rows = rows.take(pc.sort_indices(table.select(key).take(rows), sort_keys))
         return _published(table.take(rows), schema)
@@ -367,7 +364,7 @@ def _located(parts: list[_Part], where: list[tuple[int, int]]) -> dict[tuple[int
     located = {}
     for index, wanted in sorted(by_part.items()):
         rows = sorted(wanted)
-        staged = pq.read_table(parts[index].path, columns=[ROW, POSITION]).take(pa.array(rows, pa.int64()))
+        staged = read_staged(parts[index].path, [ROW, POSITION]).take(pa.array(rows, pa.int64()))
         for row, number, position in zip(
             rows, staged.column(ROW).to_pylist(), staged.column(POSITION).to_pylist(), strict=True
         ):

