@@ -8,7 +8,7 @@ import sys
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from partnerdata.errors import PartnerFileError
@@ -375,3 +375,83 @@ def test_a_page_nested_too_deep_for_arrows_parser_is_refused_without_a_crash(tmp
     stepped_aside, refusal = done.stdout.splitlines()
     assert stepped_aside == "None"
     assert "nested more than" in refusal
+
+
+KINDS = {
+    "int": st.integers(0, 99),
+    "float": st.floats(0, 9, allow_nan=False),
+    "text": st.text(max_size=3),
+    "date": DATES,
+    "list": st.lists(st.text(max_size=2), max_size=2),
+    "place": st.fixed_dictionaries(
+        {}, optional={"city": st.text(max_size=3), "zip": st.text(max_size=2), "since": DATES}
+    ),
+}
+
+
+@st.composite
+def api_pages(draw):
+    """Pages of an API: each key has one kind of value (so that Arrow reads them), but a page may lack
+    some keys, have others first, in another order, or null."""
+    kinds = draw(
+        st.dictionaries(
+            st.sampled_from(["id", "name", "when", "place", "tags", "note"]), st.sampled_from(list(KINDS)), min_size=1
+        )
+    )
+    pages = []
+    for _ in range(draw(st.integers(2, 4))):
+        records = []
+        for _ in range(draw(st.integers(0, 3))):
+            keys = draw(st.permutations(list(kinds)))[: draw(st.integers(0, len(kinds)))]
+            records.append(
+                {
+                    key: draw(KINDS[kinds[key]] | st.none()) if kinds[key] != "place" else draw(KINDS["place"])
+                    for key in keys
+                }
+            )
+        pages.append(records)
+    return pages
+
+
+@settings(max_examples=200, deadline=None)
+@given(api_pages())
+@example(pages=[[{"id": 1, "place": {"city": "a"}}], [{"note": "n", "place": {"zip": "z", "city": "c"}, "id": 2}]])
+def test_an_apis_pages_read_with_the_types_of_the_page_before_give_what_python_gives(tmp_path_factory, pages):
+    """Each page first tries the types Arrow read the page before with: pages whose fields come and go,
+    change type or order give the table and positions Python's objects give, page by page."""
+    folder = tmp_path_factory.mktemp("pages")
+    paths = []
+    for number, records in enumerate(pages, start=1):
+        paths.append(folder / f"page-{number}.json")
+        paths[-1].write_text(json.dumps({"data": records, "meta": {"page": number}}))
+    options = json_reader.parse_options({"record_path": "data"}, "test")
+    try:
+        (expected,) = json_reader.read(paths, options, ";")
+    except PartnerFileError as error:
+        expected = error
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(json_reader, "_arrow_page", lambda *args: None)
+        try:
+            (python,) = json_reader.read(paths, options, ";")
+        except PartnerFileError as error:
+            assert str(expected) == str(error)
+            return
+    assert expected.table.schema == python.table.schema
+    assert expected.table.to_pydict() == python.table.to_pydict()
+    assert pa.array(expected.positions).to_pylist() == pa.array(python.positions).to_pylist()
+
+
+def test_the_next_page_is_read_once_with_the_types_of_the_one_before(tmp_path, monkeypatch):
+    pages = []
+    for number in (1, 2):
+        pages.append(tmp_path / f"page-{number}.json")
+        records = [{"id": i, "period": {"start": "2015-03-01"}, "tags": ["x"]} for i in range(3)]
+        pages[-1].write_text(json.dumps({"data": records, "meta": {"page": number}}))
+    reads = []
+    real = json_reader._read_json
+    monkeypatch.setattr(
+        json_reader, "_read_json", lambda document, schema: reads.append(schema) or real(document, schema)
+    )
+    (read,) = json_reader.read(pages, json_reader.parse_options({"record_path": "data"}, "test"), ";")
+    assert read.table.column("period.start").to_pylist() == ["2015-03-01"] * 6
+    assert [schema is None for schema in reads] == [True, False, False]  # page 1: inferred, then as text; page 2: once

@@ -91,17 +91,20 @@ def read(
     label = record_path or "records"
     tables, positions = [], []
     columns: dict[str, None] = {}
+    shape: pa.Schema | None = None  # the types Arrow read the page before with, for the next to try first
     for number, body in enumerate(bodies, start=1):  # a page at a time: its Python objects are freed at once
         where = f"page {number} " if len(bodies) > 1 else ""
         octets = _bounded(Path(body), limits, where.strip())
-        page = (
-            _arrow_page(octets, record_path, list_separator, limits)
+        read_by_arrow = (
+            _arrow_page(octets, record_path, list_separator, limits, shape)
             if _fast_readable(octets, options["encoding"])
             else None
         )
         del octets
-        if page is None:  # anything out of the ordinary: Python's objects, and the messages they give
+        if read_by_arrow is None:  # anything out of the ordinary: Python's objects, and the messages they give
             page = _python_page(Path(body), options["encoding"], record_path, list_separator, limits, where, label)
+        else:
+            *page, shape = read_by_arrow
         table, count = page
         indices = pc.cast(pa.array(np.arange(count, dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
@@ -144,7 +147,9 @@ WRAPPER = "records"  # the key a page that is a list of records is put under, fo
 DOUBLE_EXACT = 2.0**53  # doubles at or above this may have been integers that Arrow rounded
 
 
-def _arrow_page(octets: bytes, record_path: str, list_separator: str, limits: Limits) -> tuple[pa.Table, int] | None:
+def _arrow_page(
+    octets: bytes, record_path: str, list_separator: str, limits: Limits, shape: pa.Schema | None = None
+) -> tuple[pa.Table, int, pa.Schema] | None:
     """The page's flat text table and record count, read by Arrow's JSON parser without a Python
     object for any record: exactly what ``_arrow_flat`` gives of the records json.loads builds,
     or None where it would step aside, and wherever the page is out of the ordinary (a syntax
@@ -152,7 +157,9 @@ def _arrow_page(octets: bytes, record_path: str, list_separator: str, limits: Li
     number Arrow reads otherwise than json.loads does): the caller then reads it with Python.
 
     Arrow takes text like 2015-03-01 for a timestamp: such a page is read twice, the second
-    time with those fields as text, so that every cell is the partner's text."""
+    time with those fields as text, so that every cell is the partner's text. The types it was
+    read with come back too: given as ``shape`` for the next page of the API, they spare that
+    page the second reading when it holds the same fields (and nothing else) of the same types."""
     if sys.getrecursionlimit() > ARROW_MAX_RECURSION_LIMIT:
         return None
     try:
@@ -161,22 +168,35 @@ def _arrow_page(octets: bytes, record_path: str, list_separator: str, limits: Li
         return None
     document = octets if record_path else b'{"%s":%s}' % (WRAPPER.encode(), octets)
     try:
-        records = _arrow_records(document, record_path.split(".") if record_path else [WRAPPER])
+        table = _arrow_document(document, shape)
+        records = _arrow_records(table, record_path.split(".") if record_path else [WRAPPER])
         if records is None:
             return None
         flat = _flat_table(records, list_separator, limits, _rounded_by_arrow)
     except (pa.ArrowException, IndexError):  # what Arrow refuses or trips on: Python reads it, or says why not
         return None
-    return None if flat is None else (flat, len(records))
+    return None if flat is None else (flat, len(records), table.schema)
 
 
-def _arrow_records(document: bytes, path: list[str]) -> pa.StructArray | None:
-    """The records at ``path`` in the document, as Arrow reads them (texts as text); None unless
-    the document is one object, each step of the path an object and the records a list of objects."""
+def _arrow_document(document: bytes, shape: pa.Schema | None) -> pa.Table:
+    """The document as Arrow reads it, every text as text: with the types of ``shape`` when they fit
+    it exactly (Arrow refuses a value of another type; a field they lack would be added after the
+    others, not where this page has it first), else with the types Arrow infers."""
+    if shape is not None:
+        try:
+            table = _read_json(document, shape)
+            if table.schema == shape:
+                return table
+        except pa.ArrowInvalid:
+            pass
     table = _read_json(document, None)
     as_text = _json_types(table.schema)
-    if as_text != table.schema:
-        table = _read_json(document, as_text)
+    return table if as_text == table.schema else _read_json(document, as_text)
+
+
+def _arrow_records(table: pa.Table, path: list[str]) -> pa.StructArray | None:
+    """The records at ``path`` in the document, as Arrow reads them; None unless the document is one
+    object, each step of the path an object and the records a list of objects."""
     if table.num_rows != 1 or path[0] not in table.column_names or table.column(path[0]).num_chunks != 1:
         return None
     node = table.column(path[0]).chunk(0)
