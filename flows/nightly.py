@@ -23,7 +23,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, as_completed, wait
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -306,34 +306,47 @@ def _on_threads() -> bool:
 def _collect_validate_publish(
     local: RunPaths, run: RunPaths, plan: list[PlannedSource], dry_run: bool, shared: str | None
 ) -> RunSummary:
-    """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped)."""
+    """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped).
+
+    A source that brought a new snapshot is validated as soon as it is collected, while the others
+    are still being fetched: its new bytes make this run's inputs differ from the latest release's
+    (but for a snapshot that went back to the very bytes that release used: then the judgement, the
+    same as it was then, is made again and left unused). The others wait until every source is
+    collected: when nothing changed, nothing is read."""
     started = utc_now().isoformat()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
-    futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
-    collected = [f.result() for f in futures]
-    timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
-    fingerprint = steps.input_fingerprint(local, collected)
-    status = exit_status(collected)
-    same_as = steps.unchanged_since_latest(local, fingerprint)
-    if same_as is not None and status == ExitStatus.OK and not dry_run:
-        message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
-        return {
-            "warnings": steps.unchanged_warnings(local, collected),
-            "exit_status": status,
-            "message": message,
-            "version": None,
-            "current_version": same_as,
-            "sources": [{"source_id": c.source_id, "status": c.status, "error": c.error} for c in collected],
-            "timings": timings,
-        }
     work_dir = f"{shared}/work" if shared else steps.make_work_dir()
+    early: dict[str, PrefectFuture[Validated]] = {}
     try:
-        validated = [f.result() for f in [validate.submit(run, c, work_dir, not dry_run) for c in collected]]
+        futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
+        for future in as_completed(futures):
+            fresh = future.result()
+            if fresh.status == "fetched":
+                early[fresh.source_id] = validate.submit(run, fresh, work_dir, not dry_run)
+        collected = [f.result() for f in futures]
+        timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
+        fingerprint = steps.input_fingerprint(local, collected)
+        status = exit_status(collected)
+        same_as = steps.unchanged_since_latest(local, fingerprint)
+        if same_as is not None and status == ExitStatus.OK and not dry_run:
+            message = f"nothing changed since release {same_as} (same snapshots, schemas, sources.yaml and code): nothing published"
+            return {
+                "warnings": steps.unchanged_warnings(local, collected),
+                "exit_status": status,
+                "message": message,
+                "version": None,
+                "current_version": same_as,
+                "sources": [{"source_id": c.source_id, "status": c.status, "error": c.error} for c in collected],
+                "timings": timings,
+            }
+        validating = [early.get(c.source_id) or validate.submit(run, c, work_dir, not dry_run) for c in collected]
+        validated = [f.result() for f in validating]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(local, validated, started, dry_run, work_dir)
         timings["publish"] = round(time.perf_counter() - clock, 3)
     finally:
+        wait(list(early.values()))  # unused (nothing changed, or a task failed): done before their folder goes
         if not shared:
             steps.remove_work_dir(work_dir)
     create_table_artifact(

@@ -87,3 +87,10 @@ def test_a_table_of_one_column_keeps_its_empty_rows(tmp_path_factory, cells):
     writers.write_csv(table, folder / "arrow.csv", {})
     by_csv_module(table, folder / "python.csv", {})
     assert (folder / "arrow.csv").read_bytes() == (folder / "python.csv").read_bytes()
+
+
+def test_a_slice_of_a_column_is_searched_for_what_needs_quotes_in_its_own_cells_only():
+    cells = pa.array(["a,b", "plain", 'say "hi"', "", "line\nbreak", "end"])
+    assert [writers._holds_special(cells.slice(i, 1)) for i in range(6)] == [True, False, True, False, True, False]
+    assert not writers._holds_special(cells.slice(1, 0)) and not writers._holds_special(cells.slice(5))
+    assert writers._holds_special(cells.slice(3, 2)) and not writers._holds_special(pa.array([None, ""], pa.string()))

@@ -19,14 +19,17 @@ are counted, and listed (keys, and fields from what to what) up to a cap.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from partnerdata.util.cores import CORES
 
 LEVELS = ("patch", "minor", "major")
 MAX_KEYS = 1000  # keys listed per resource and kind of change; the counts are always complete
@@ -65,16 +68,29 @@ class ParquetColumns:
         self.num_rows = self._file.metadata.num_rows
         sizes = [self._file.metadata.row_group(i).num_rows for i in range(self._file.metadata.num_row_groups)]
         self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self._kept: tuple[int, list[str], pa.Table] | None = None  # the last row group read, of these columns
 
     def select(self, names: list[str]) -> pa.Table:
         return pq.read_table(self.path, columns=list(names))
 
     def range(self, names: list[str], start: int, stop: int) -> pa.Table:
-        """Rows start to stop of some columns, reading only the row groups that hold them."""
+        """Rows start to stop of some columns, reading only the row groups that hold them. The last
+        row group read is kept: ranges that follow each other read the group they share once."""
         first = int(np.searchsorted(self._starts, start, side="right")) - 1
         last = int(np.searchsorted(self._starts, stop, side="left"))
-        read = self._file.read_row_groups(list(range(first, last)), columns=list(names))
-        return read.slice(start - int(self._starts[first]), stop - start)
+        groups = [self._group(index, names) for index in range(first, last)]
+        return pa.concat_tables(groups).slice(start - int(self._starts[first]), stop - start)
+
+    def _group(self, index: int, names: list[str]) -> pa.Table:
+        if self._kept is not None and self._kept[:2] == (index, names):
+            return self._kept[2]
+        group = self._file.read_row_group(index, columns=list(names))
+        self._kept = (index, list(names), group)
+        return group
+
+    def row_group_starts(self) -> np.ndarray:
+        """The first row of each row group, and the number of rows."""
+        return self._starts
 
     def rows_at(self, names: list[str], rows: np.ndarray) -> pa.Table:
         """A few rows (in the order given) of some columns, a row group at a time."""
@@ -93,6 +109,7 @@ class ParquetColumns:
 
 Table: TypeAlias = "pa.Table | ParquetColumns"
 DIFF_SLICE_ROWS = 128 * 1024  # pairs of records compared at a time
+DIFF_THREADS = max(2, CORES)  # one reads the next slice while the others compare
 
 
 def bump(version: str, level: str) -> str:
@@ -269,13 +286,25 @@ def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
     ]
     old_rows, new_rows, added, removed = _pair_rows(old, new, key)
     changed = np.zeros(len(old_rows), dtype=bool)
-    for start in range(0, len(old_rows) if fields else 0, DIFF_SLICE_ROWS):
-        pairs = slice(start, start + DIFF_SLICE_ROWS)  # a slice at a time: neither release is ever in memory whole
-        old_part = _rows_in_range(old, fields, old_rows[pairs])
-        new_part = _rows_in_range(new, fields, new_rows[pairs])
-        for f in fields:
-            differs = _differs(_comparable(old_part.column(f)), _comparable(new_part.column(f)))
-            changed[pairs] |= differs.to_numpy(zero_copy_only=False)
+
+    def read(pairs: slice) -> tuple[pa.Table, pa.Table]:
+        return _rows_in_range(old, fields, old_rows[pairs]), _rows_in_range(new, fields, new_rows[pairs])
+
+    def differs(parts: tuple[pa.Table, pa.Table], name: str) -> np.ndarray:
+        before, after = (part.column(name) for part in parts)
+        return _differs(_comparable(before), _comparable(after)).to_numpy(zero_copy_only=False)
+
+    # A slice of pairs at a time (neither release is ever in memory whole), the next one read while
+    # the fields of this one are compared, a field to a thread (Arrow lets go of the GIL).
+    slices = _pair_slices(new, new_rows) if fields else []
+    with ThreadPoolExecutor(DIFF_THREADS) as pool:
+        coming = pool.submit(read, slices[0]) if slices else None
+        for index, pairs in enumerate(slices):
+            parts = cast("Future[tuple[pa.Table, pa.Table]]", coming).result()
+            coming = pool.submit(read, slices[index + 1]) if index + 1 < len(slices) else None
+            for found in pool.map(differs, [parts] * len(fields), fields):
+                changed[pairs] |= found
+            del parts
     changed_old, changed_new = old_rows[changed], new_rows[changed]
     order = pc.sort_indices(_rows_at(new, key, changed_new), [(k, "ascending") for k in key]).to_numpy()
     shown_old, shown_new = changed_old[order[:MAX_CHANGED_RECORDS]], changed_new[order[:MAX_CHANGED_RECORDS]]
@@ -297,6 +326,17 @@ def _diff_table(old: Table, new: Table, key: list[str]) -> dict[str, Any]:
         "truncated": added.num_rows > MAX_KEYS or removed.num_rows > MAX_KEYS or len(changed_old) > MAX_CHANGED_RECORDS,
         "removed_table": removed,
     }
+
+
+def _pair_slices(new: Table, new_rows: np.ndarray) -> list[slice]:
+    """Slices of the pairs (in the order of the new rows) of about DIFF_SLICE_ROWS: from Parquet, the
+    pairs whose new rows are a row group's, so that each group is read once (the old release's
+    groups are read once too: its rows go up with the new ones', and ParquetColumns keeps the last)."""
+    if isinstance(new, ParquetColumns):
+        bounds = np.unique(np.searchsorted(new_rows, new.row_group_starts()))
+    else:
+        bounds = np.arange(0, len(new_rows) + DIFF_SLICE_ROWS, DIFF_SLICE_ROWS).clip(max=len(new_rows))
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
 def _rows_in_range(table: Table, names: list[str], rows: np.ndarray) -> pa.Table:
