@@ -102,17 +102,18 @@ def read(
         )
         del octets
         if read_by_arrow is None:  # anything out of the ordinary: Python's objects, and the messages they give
-            page = _python_page(Path(body), options["encoding"], record_path, list_separator, limits, where, label)
+            table, count = _python_page(
+                Path(body), options["encoding"], record_path, list_separator, limits, where, label
+            )
         else:
-            *page, shape = read_by_arrow
-        table, count = page
+            table, count, shape = read_by_arrow
         indices = pc.cast(pa.array(np.arange(count, dtype=np.int64)), pa.string())
         positions.append(pc.binary_join_element_wise(f"{where}{label}[", indices, "]", ""))
         columns.update(dict.fromkeys(table.column_names))
         limits.check_columns(len(columns), f"{where or 'the file '}(its records' keys, nested ones as dotted names)")
         tables.append((table, count))
         limits.check_time(f"{where}{label}")
-        del page, table
+        del table
     position_array = pa.concat_arrays(positions) if positions else pa.array([], pa.string())
     table = _stack(tables)
     limits.check_cells(table.num_rows * table.num_columns, f"the {label} of every page together")
