@@ -308,8 +308,9 @@ def _collect_validate_publish(
 ) -> RunSummary:
     """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped).
 
-    A source that brought a new snapshot is validated as soon as it is collected, while the others
-    are still being fetched: its new bytes make this run's inputs differ from the latest release's
+    On threads (not on Dask: there the demo gained nothing, 4.3 s over in-process with it, 3.3 and
+    4.0 s without, as each task is a hop to another process), a source that brought a new snapshot is validated as soon as it is collected, while
+    the others are still being fetched: its new bytes make this run's inputs differ from the latest release's
     (but for a snapshot that went back to the very bytes that release used: then the judgement, the
     same as it was then, is made again and left unused). The others wait until every source is
     collected: when nothing changed, nothing is read."""
@@ -320,7 +321,7 @@ def _collect_validate_publish(
     early: dict[str, PrefectFuture[Validated]] = {}
     try:
         futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
-        for future in as_completed(futures):
+        for future in as_completed(futures) if _on_threads() else []:
             fresh = future.result()
             if fresh.status == "fetched":
                 early[fresh.source_id] = validate.submit(run, fresh, work_dir, not dry_run)
