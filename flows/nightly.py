@@ -308,11 +308,12 @@ def _collect_validate_publish(
 ) -> RunSummary:
     """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped).
 
-    On threads (not on Dask: there the demo gained nothing, 4.3 s over in-process with it, 3.3 and
-    4.0 s without, as each task is a hop to another process), a source that brought a new snapshot is validated as soon as it is collected, while
-    the others are still being fetched: its new bytes make this run's inputs differ from the latest release's
-    (but for a snapshot that went back to the very bytes that release used: then the judgement, the
-    same as it was then, is made again and left unused). The others wait until every source is
+    On threads, a source that brought a new snapshot is validated as soon as it is collected, while
+    the others are still being fetched: its new bytes make this run's inputs differ from the latest
+    release's (but for a snapshot that went back to the very bytes that release used: then the
+    judgement, the same as it was then, is made again and left unused). Not on Dask: there the demo
+    gained nothing (4.3 s over in-process with it, 3.3 and 4.0 s without), each task being a hop to
+    another process. The others wait until every source is
     collected: when nothing changed, nothing is read."""
     started = utc_now().isoformat()
     clock = time.perf_counter()
