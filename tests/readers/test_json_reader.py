@@ -455,3 +455,12 @@ def test_the_next_page_is_read_once_with_the_types_of_the_one_before(tmp_path, m
     (read,) = json_reader.read(pages, json_reader.parse_options({"record_path": "data"}, "test"), ";")
     assert read.table.column("period.start").to_pylist() == ["2015-03-01"] * 6
     assert [schema is None for schema in reads] == [True, False, False]  # page 1: inferred, then as text; page 2: once
+
+
+def test_a_page_nested_deeper_than_python_walks_its_types_is_refused_by_max_depth(tmp_path):
+    """800 levels: msgspec and Arrow read them, but walking Arrow's types for dates to read again as
+    text would pass Python's recursion limit: the page goes to the Python path, which names max_depth."""
+    page = tmp_path / "page.json"
+    page.write_bytes(b'{"data": [{"a": ' + b'{"b": [' * 400 + b'"2015-01-01"' + b"]}" * 400 + b"}]}")
+    with pytest.raises(PartnerFileError, match="deeper than max_depth"):
+        json_reader.read([page], json_reader.parse_options({"record_path": "data"}, "test"), ";")

@@ -174,7 +174,8 @@ def _arrow_page(
         if records is None:
             return None
         flat = _flat_table(records, list_separator, limits, _rounded_by_arrow)
-    except (pa.ArrowException, IndexError):  # what Arrow refuses or trips on: Python reads it, or says why not
+    # What Arrow refuses or trips on (and types nested deeper than Python walks): Python reads it, or says why not.
+    except (pa.ArrowException, IndexError, RecursionError):
         return None
     return None if flat is None else (flat, len(records), table.schema)
 

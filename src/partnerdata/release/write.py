@@ -90,7 +90,7 @@ def _holds_special(column: pa.Array) -> bool:
     if data is None:  # no text at all
         return False
     offsets = np.frombuffer(column.buffers()[1], np.int32, len(column) + 1, column.offset * 4)
-    text = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])] if len(column) else b""
+    text = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes() if len(column) else b""
     return any(mark in text for mark in SPECIAL)
 
 
