@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORK = ROOT / ".bench" / "dask"
-REPEATS = 3
+REPEATS = 5
 CLUSTER_START = """
 import time
 from distributed import Client, LocalCluster
 from partnerdata.cli import local_cluster_kwargs
 started = time.perf_counter()
-cluster = LocalCluster(**local_cluster_kwargs(2), preload=["flows.nightly"])  # as `run --dask-workers 2` starts it
+cluster = LocalCluster(**local_cluster_kwargs(2), preload=["flows.per_source"])  # as `run --dask-workers 2` starts it
 with Client(cluster) as client:
     client.wait_for_workers(2)  # registered once the preload (the imports, the schemas read once) is done
     ready = time.perf_counter() - started

@@ -7,6 +7,10 @@ with literal names, which ``prefect deploy`` reads from the source), and each ta
 partnerdata.run.steps and passes the typed values of partnerdata.run.summary (paths, ids, counts),
 never tables. Input caching is off for every task: its inputs are paths to large files whose
 contents change under the same name.
+
+The tasks run on the flow's own threads. Given a Dask cluster (``dask_address``), each per-source
+task sends its step there and waits (partnerdata.run.cluster): the work is done on the workers,
+Prefect's bookkeeping stays here.
 """
 
 from __future__ import annotations
@@ -20,17 +24,17 @@ from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed, wait
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from partnerdata.config.sources import Config, secret_block_names
+from flows import per_source
+from partnerdata.config.sources import Config
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
-from partnerdata.run import notify, places, remote, steps
+from partnerdata.run import cluster, notify, places, remote, steps
+from partnerdata.run.cluster import Cluster, ClusterError
 from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load, plan_sources
 from partnerdata.run.summary import (
     Collected,
@@ -44,23 +48,32 @@ from partnerdata.run.summary import (
 from partnerdata.storage.bucket import StorageError, is_url
 from partnerdata.util.clock import utc_now
 
-MAX_PARALLEL_SOURCES = 8  # sources fetched and validated at the same time
+MAX_PARALLEL_SOURCES = 8  # sources this process fetches at the same time (validating: as many as cores)
+MAX_TASKS_IN_FLIGHT = 64  # the flow's threads: on a Dask cluster, each waits for its source's step on a worker
+FETCH_SLOTS = threading.BoundedSemaphore(MAX_PARALLEL_SOURCES)
 SOURCES_ARTIFACT = "partnerdata-sources"  # the table artifact of each run that validated
 RELEASE_ARTIFACT = "partnerdata-release"  # the Markdown release summary of each run that validated
 
 
 def _thread_pool() -> TaskRunner[PrefectFuture[Any]]:
-    """Each flow's task runner: a pool of MAX_PARALLEL_SOURCES threads."""
+    """Each flow's task runner: a pool of MAX_TASKS_IN_FLIGHT threads."""
     # Prefect annotates task_runner as a runner of PrefectFuture; its own thread pool runs PrefectConcurrentFuture.
-    return cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SOURCES))
+    return cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=MAX_TASKS_IN_FLIGHT))
 
 
 @task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}", retries=1, retry_delay_seconds=30)
-def collect(run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True) -> Collected:
-    """Fetch one source (its HTTP retries are in the library; this retry covers anything else)."""
-    # Secrets are loaded inside the task, so they are never a task parameter Prefect could record.
-    run = remote.local_inputs(run)  # sources.yaml and the schemas, from the bucket when the run ships them
-    collected = steps.collect_source(run, source_id, refetch, now_iso, _secrets(run.sources_file), may_fetch)
+def collect(
+    run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True, on: Cluster | None = None
+) -> Collected:
+    """Fetch one source, here or on the cluster ``on`` (its HTTP retries are in the library; this retry
+    covers anything else)."""
+    if on is None:
+        with FETCH_SLOTS:
+            collected = per_source.collect_source(run, source_id, refetch, now_iso, may_fetch)
+    else:
+        collected = on.call(
+            f"collect-{source_id}", per_source.collect_source, run, source_id, refetch, now_iso, may_fetch
+        )
     error = f" ({collected.error})" if collected.error else ""
     get_run_logger().info("%s: collected, %s%s", source_id, collected.status, error)
     return collected
@@ -72,9 +85,9 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
 
     Its start is hidden behind the Prefect server's, as far as the cores allow: with no server named
     (PREFECT_API_URL), the run's temporary one is started in a thread while the workers start and
-    import the flows (a preload: before, each first task paid the import, seconds). The workers
-    inherit the server's URL, so they report to it instead of each starting a temporary server of
-    its own (about 15 s each, before their first task: where the 90 s of issue 19 went)."""
+    import the steps (a preload: else each first step pays the imports). The workers
+    inherit the server's URL, for the Secret blocks a source may need (before, each started a temporary
+    server of its own, about 15 s before its first task: where the 90 s of issue 19 went)."""
     from distributed import LocalCluster
     from prefect.server.api.server import SubprocessASGIServer  # here: importing it costs seconds
 
@@ -89,7 +102,7 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
         starting = threading.Thread(target=_start, args=(server, failed), name="partnerdata-prefect-server")
         starting.start()
     try:
-        with LocalCluster(**cluster_kwargs, preload=["flows.nightly"]) as cluster:
+        with LocalCluster(**cluster_kwargs, preload=["flows.per_source"]) as cluster:
             if starting is not None:
                 starting.join()
             if failed:  # the server's own error, not the run's later "cannot connect"
@@ -109,31 +122,15 @@ def _start(server: Any, failed: list[BaseException]) -> None:
         failed.append(error)
 
 
-def dask_setup(worker: Any) -> None:
-    """Run by each worker of a local cluster as it starts (the cluster preloads this module): what every
-    worker's first task would pay otherwise (the readers' imports, the schemas' first reading), done
-    while the Prefect server starts. Only a warm-up: whatever goes wrong, the tasks find it themselves."""
-    try:
-        steps.warm_up()
-    except Exception as error:  # noqa: BLE001 (a worker must start anyway; its first task reports the cause)
-        worker.log_event("partnerdata", {"warm-up failed": f"{type(error).__name__}: {error}"})
-
-
-def _secrets(sources_file: str) -> dict[str, str]:
-    """The values of the Prefect Secret blocks that sources.yaml names as ${secret:NAME}."""
-    values = {}
-    for name in secret_block_names(sources_file):
-        try:
-            block = cast(Secret[str], Secret.load(name))  # a Secret, not a coroutine: the flows are synchronous
-            values[name] = str(block.get())
-        except ValueError:
-            pass  # a missing block: load_config reports it with the entry and key that use it
-    return values
-
-
 @task(cache_policy=NO_CACHE, task_run_name="validate-{collected.source_id}")
-def validate(run: RunPaths, collected: Collected, work_dir: str, record: bool = True) -> Validated:
-    validated = steps.validate_source(run, collected, work_dir, record)
+def validate(
+    run: RunPaths, collected: Collected, work_dir: str, record: bool = True, on: Cluster | None = None
+) -> Validated:
+    """Read, check and judge one source's snapshot, here or on the cluster ``on``."""
+    if on is None:
+        validated = steps.validate_source(run, collected, work_dir, record)
+    else:
+        validated = on.call(f"validate-{collected.source_id}", steps.validate_source, run, collected, work_dir, record)
     prepared = validated.prepared
     counts = (
         f"{prepared.rows_accepted} of {prepared.rows_read} records pass the source's own checks (the checks "
@@ -170,10 +167,13 @@ def nightly(
     reports_dir: str = "reports",
     only: list[str] | None = None,
     schemas_dir: str | None = None,
+    dask_address: str | None = None,
 ) -> Any:
     """Return a summary dictionary; end Failed (with the reason as message) when nothing could be published,
-    or when a partner failed (its last good data, or none, was published with the others' new data)."""
-    return _run(_paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), only, fetch=True, dry_run=False)
+    or when a partner failed (its last good data, or none, was published with the others' new data).
+    ``dask_address``: the scheduler (tcp://HOST:PORT) of a Dask cluster that collects and validates the sources."""
+    paths = _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir)
+    return _run(paths, only, fetch=True, dry_run=False, dask_address=dask_address)
 
 
 @flow(
@@ -188,10 +188,10 @@ def refresh_sources(
     published_dir: str = "published",
     reports_dir: str = "reports",
     schemas_dir: str | None = None,
+    dask_address: str | None = None,
 ) -> Any:
-    return _run(
-        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), sources, fetch=True, dry_run=False
-    )
+    paths = _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir)
+    return _run(paths, sources, fetch=True, dry_run=False, dask_address=dask_address)
 
 
 @flow(
@@ -205,10 +205,10 @@ def republish(
     published_dir: str = "published",
     reports_dir: str = "reports",
     schemas_dir: str | None = None,
+    dask_address: str | None = None,
 ) -> Any:
-    return _run(
-        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), None, fetch=False, dry_run=False
-    )
+    paths = _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir)
+    return _run(paths, None, fetch=False, dry_run=False, dask_address=dask_address)
 
 
 @flow(
@@ -223,28 +223,29 @@ def dry_run(
     published_dir: str = "published",
     reports_dir: str = "reports",
     schemas_dir: str | None = None,
+    dask_address: str | None = None,
 ) -> Any:
-    return _run(
-        _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir), sources, fetch=True, dry_run=True
-    )
+    paths = _paths(sources_file, raw_dir, published_dir, reports_dir, schemas_dir)
+    return _run(paths, sources, fetch=True, dry_run=True, dask_address=dask_address)
 
 
-def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool) -> Any:
+def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool, dask_address: str | None) -> Any:
     """The body of every flow: plan, then under the lock collect, validate, publish; then tell people."""
     try:  # with the Secret blocks resolved: a missing block is a configuration error too
-        config, _ = load(run, _secrets(run.sources_file))
+        config, _ = load(run, per_source.secrets(run.sources_file))
         plan = plan_sources(config, only, fetch)
     except ConfigError as error:
         return Failed(
             message=str(error), data={"exit_status": error.exit_status, "message": f"configuration error: {error}"}
         )
     try:
-        # published/ locked first (in a bucket: its lease, and a working copy pulled from it and pushed back)
-        with places.held(run, config.settings.lock_timeout_seconds) as working:
-            summary = _run_locked(working, plan, dry_run)
+        # the cluster reached first (a dead scheduler changes nothing); then published/ locked (in a
+        # bucket: its lease, and a working copy pulled from it and pushed back)
+        with cluster.connected(dask_address) as on, places.held(run, config.settings.lock_timeout_seconds) as working:
+            summary = _run_locked(working, plan, dry_run, on)
         if is_url(run.published_dir) and summary.get("release_path"):  # not the working copy, gone by now
             summary["release_path"] = f"{run.published_dir.rstrip('/')}/releases/{summary['version']}"
-    except (LockTimeout, NoTrustworthyRelease, StorageError) as error:
+    except (ClusterError, LockTimeout, NoTrustworthyRelease, StorageError) as error:
         return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
         notify.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", None))
@@ -282,38 +283,32 @@ def _notification(status: str, message: str, summary: RunSummary | None) -> dict
     return notify.notification(status, message, summary, flow_run.get_flow_name(), str(run) if run else None)
 
 
-def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool) -> RunSummary:
+def _run_locked(run: RunPaths, plan: list[PlannedSource], dry_run: bool, on: Cluster | None) -> RunSummary:
     if not dry_run:
         steps.tidy_published(run)
     if remote.remove_leftover_runs(run):
         get_run_logger().info("removed what a killed run shared with its workers through %s", run.raw_dir)
     # Workers that may be other machines get sources.yaml, the schemas and each other's staged rows
     # through the bucket raw/ is in, under a place of this run's (removed when it ends).
-    shared = remote.run_location(run) if remote.shares_no_disk(run, _on_threads()) else None
+    shared = remote.run_location(run) if remote.shares_no_disk(run, on is None) else None
     try:
-        return _collect_validate_publish(run, remote.ship_inputs(run, shared) if shared else run, plan, dry_run, shared)
+        tasks_see = remote.ship_inputs(run, shared) if shared else run
+        return _collect_validate_publish(run, tasks_see, plan, dry_run, shared, on)
     finally:
         if shared:
             remote.remove_run(shared)
 
 
-def _on_threads() -> bool:
-    """Whether this flow's tasks run on threads of this process (else on Dask workers)."""
-    context = FlowRunContext.get()
-    return context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
-
-
 def _collect_validate_publish(
-    local: RunPaths, run: RunPaths, plan: list[PlannedSource], dry_run: bool, shared: str | None
+    local: RunPaths, run: RunPaths, plan: list[PlannedSource], dry_run: bool, shared: str | None, on: Cluster | None
 ) -> RunSummary:
-    """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped).
+    """``local``: the run as this process sees it; ``run``: as the tasks do (their inputs perhaps shipped);
+    ``on``: the Dask cluster the per-source steps run on, if any.
 
-    On threads, a source that brought a new snapshot is validated as soon as it is collected, while
-    the others are still being fetched: its new bytes make this run's inputs differ from the latest
-    release's (but for a snapshot that went back to the very bytes that release used: then the
-    judgement, the same as it was then, is made again and left unused). Not on Dask: there the demo
-    gained nothing (4.3 s over in-process with it, 3.3 and 4.0 s without), each task being a hop to
-    another process. The others wait until every source is
+    A source that brought a new snapshot is validated as soon as it is collected, while the others
+    are still being fetched: its new bytes make this run's inputs differ from the latest release's
+    (but for a snapshot that went back to the very bytes that release used: then the judgement, the
+    same as it was then, is made again and left unused). The others wait until every source is
     collected: when nothing changed, nothing is read."""
     started = utc_now().isoformat()
     clock = time.perf_counter()
@@ -321,11 +316,11 @@ def _collect_validate_publish(
     work_dir = f"{shared}/work" if shared else steps.make_work_dir()
     early: dict[str, PrefectFuture[Validated]] = {}
     try:
-        futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch) for p in plan]
-        for future in as_completed(futures) if _on_threads() else []:
+        futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch, on) for p in plan]
+        for future in as_completed(futures):
             fresh = future.result()
             if fresh.status == "fetched":
-                early[fresh.source_id] = validate.submit(run, fresh, work_dir, not dry_run)
+                early[fresh.source_id] = validate.submit(run, fresh, work_dir, not dry_run, on)
         collected = [f.result() for f in futures]
         timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         fingerprint = steps.input_fingerprint(local, collected)
@@ -342,7 +337,7 @@ def _collect_validate_publish(
                 "sources": [{"source_id": c.source_id, "status": c.status, "error": c.error} for c in collected],
                 "timings": timings,
             }
-        validating = [early.get(c.source_id) or validate.submit(run, c, work_dir, not dry_run) for c in collected]
+        validating = [early.get(c.source_id) or validate.submit(run, c, work_dir, not dry_run, on) for c in collected]
         validated = [f.result() for f in validating]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(local, validated, started, dry_run, work_dir)

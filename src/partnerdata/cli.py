@@ -490,9 +490,7 @@ def _run(args: argparse.Namespace) -> int:
         address = args.dask_address
         if args.dask_workers and not address:  # a local cluster: started here, beside the Prefect server
             address = cluster.enter_context(flows.local_dask_cluster(local_cluster_kwargs(args.dask_workers)))
-        if address:
-            chosen = chosen.with_options(task_runner=_dask_runner(address))
-        state: Any = chosen(**parameters, **paths, return_state=True)  # a State: the flows are synchronous
+        state: Any = chosen(**parameters, **paths, dask_address=address, return_state=True)  # a State: synchronous
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         # The flow itself failed: the run may have changed published/ (tidied, switched a pointer) before it
@@ -517,13 +515,6 @@ def _run(args: argparse.Namespace) -> int:
 def _location(text: str) -> str:
     """A folder, made absolute; an s3:// location as typed (check_locations checks it)."""
     return text if "://" in text else str(Path(text).resolve())
-
-
-def _dask_runner(address: str) -> Any:
-    """Per-source collection and validation on the Dask cluster at ``address``."""
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(address=address)
 
 
 def local_cluster_kwargs(workers: int) -> dict[str, Any]:

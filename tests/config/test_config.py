@@ -274,3 +274,56 @@ def test_the_publishers_type_is_an_adms_publisher_type(tmp_path, schemas):
     message = _error(tmp_path, schemas, _entry(), settings=settings)
     assert "key 'type': expected one of the ADMS publisher types" in message
     assert "(did you mean 'NonProfitOrganisation'?)" in message
+
+
+def _load_at_once(monkeypatch, run, threads: int = 8) -> tuple[list, int]:
+    """``plan.load(run)`` in ``threads`` threads released together: what each got, and how many times
+    the configuration was read."""
+    import threading
+
+    from partnerdata.run import plan
+
+    reads = []
+    real = plan.load_config
+
+    def counted(*args, **kwargs):
+        reads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "load_config", counted)
+    barrier = threading.Barrier(threads)
+    results: list = [None] * threads
+
+    def load(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = plan.load(run)
+        except ConfigError as error:
+            results[n] = error
+
+    workers = [threading.Thread(target=load, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results, len(reads)
+
+
+def test_tasks_that_load_the_configuration_together_read_it_once(tmp_path, monkeypatch):
+    from partnerdata.run.plan import RunPaths
+
+    run = RunPaths(str(_write(tmp_path, _entry())), str(tmp_path / "raw"), str(tmp_path / "p"), str(tmp_path / "r"))
+    results, reads = _load_at_once(monkeypatch, run)
+    assert reads == 1
+    assert all(result is results[0] for result in results)
+    assert results[0][0].source("college-a").url == str(tmp_path / "data.csv")
+
+
+def test_a_configuration_that_fails_to_load_is_reported_to_every_task_that_waited(tmp_path, monkeypatch):
+    from partnerdata.run.plan import RunPaths
+
+    path = _write(tmp_path, _entry(colums={}))
+    run = RunPaths(str(path), str(tmp_path / "raw"), str(tmp_path / "p"), str(tmp_path / "r"))
+    results, reads = _load_at_once(monkeypatch, run)
+    assert all(isinstance(result, ConfigError) and "unknown key 'colums'" in str(result) for result in results)
+    assert 1 <= reads <= 8  # nothing cached: each waiter tries, and reports, itself

@@ -1,11 +1,12 @@
-"""Scale-out: the nightly flow's per-source tasks on a Dask LocalCluster of worker processes
-(prefect-dask's DaskTaskRunner) give byte-identical CSV and Parquet files to a local run."""
+"""Scale-out: the nightly flow's per-source steps on a Dask LocalCluster of worker processes give
+byte-identical CSV and Parquet files to a local run; Prefect's task runs stay in the flow's process."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
+import yaml
 
 from partnerdata import cli
 from partnerdata.config.layout import PROJECT_ROOT
@@ -22,25 +23,63 @@ def _project(root) -> Project:
 
 
 def test_a_run_on_a_local_dask_cluster_gives_the_same_files_as_a_local_run(tmp_path, capsys):
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     local, spread = _project(tmp_path / "local"), _project(tmp_path / "dask")
     assert cli.main(local.cli_args()) == 0
+    sources = [s["source_id"] for s in yaml.safe_load(spread.sources.read_text(encoding="utf-8"))["sources"]]
+    names = {f"{step}-{source}" for step in ("collect", "validate") for source in sources}
+    before = _task_runs(names)
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        assert cli.main(spread.cli_args("--dask-address", cluster.scheduler_address)) == 0
-        with Client(cluster) as client:  # the tasks ran in the worker processes
+        with Client(cluster) as client, get_task_stream(client) as stream:
+            assert cli.main(spread.cli_args("--dask-address", cluster.scheduler_address)) == 0
             transitions = client.run(lambda dask_worker: dask_worker.state.transition_counter)
         assert len(transitions) == 2 and sum(transitions.values()) > 0
+    steps = sorted(task["key"].rsplit("-", 1)[0] for task in stream.data)  # the keys: <step>-<source_id>-<hex>
+    assert steps == sorted(names)
+    assert {task["worker"] for task in stream.data} == set(transitions)  # both workers took part
+    new_runs = _task_runs(names) - before  # each source's steps are still Prefect task runs, of this run
+    assert sorted(name for name, _ in new_runs) == sorted(names)
     out = capsys.readouterr().out
     assert out.count("published release 1.0.0") >= 2
-    names = [
+    files = [
         f"{r}.{e}" for r in ("activities", "projects", "organisations", "project_partners") for e in ("csv", "parquet")
     ]
-    for name in names:
+    for name in files:
         a = (local.published / "latest" / name).read_bytes()
         b = (spread.published / "latest" / name).read_bytes()
         assert a == b, name
+
+
+def _task_runs(names: set[str]) -> set[tuple[str, str]]:
+    """The (name, id) of each task run of these names that the session's Prefect server recorded."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=sorted(names))))
+    return {(run.name, str(run.id)) for run in runs}
+
+
+def test_a_dask_scheduler_that_cannot_be_reached_stops_the_run_before_anything_is_fetched(
+    tmp_path, capsys, monkeypatch
+):
+    import socket
+
+    from partnerdata.run import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_SECONDS", 2)
+    with socket.socket() as unused:  # a port of the loopback interface nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+    project = _project(tmp_path / "project")
+    assert cli.main(project.cli_args("--dask-address", address)) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {address}" in err
+    assert "nothing was fetched or changed" in err
+    for folder in (project.raw, project.published):
+        assert not folder.exists() or not any(folder.iterdir()), folder
 
 
 def test_a_local_cluster_listens_on_the_loopback_interface_only():

@@ -38,23 +38,34 @@ def load(run: RunPaths, secrets: dict[str, str] | None = None) -> tuple[Config, 
     """The configuration and schemas; ``secrets`` holds the Prefect Secret blocks' values when fetching.
 
     Every task of a run loads them again (a task may run in another process); within a process,
-    the result is reused for as long as sources.yaml, the schemas and the environment are the same."""
+    the result is reused for as long as sources.yaml, the schemas and the environment are the same.
+    Loaded once: the tasks that start together wait for the first one's (each loading them too only
+    multiplied the work, the threads taking turns for Python's lock)."""
     key = _load_key(run, secrets)
     with _LOADED_LOCK:
         if key in _LOADED:
             return _LOADED[key]
-    schemas = load_schemas(run.schemas_dir)
-    loaded = load_config(run.sources_file, schemas, secrets=secrets), schemas
-    with _LOADED_LOCK:
-        if len(_LOADED) >= 8:
-            _LOADED.clear()
-        _LOADED[key] = loaded
-    return loaded
+        loading = _LOADING.setdefault(key, threading.Lock())
+    try:
+        with loading:
+            with _LOADED_LOCK:
+                if key in _LOADED:  # loaded while this thread waited
+                    return _LOADED[key]
+            schemas = load_schemas(run.schemas_dir)
+            loaded = load_config(run.sources_file, schemas, secrets=secrets), schemas
+            with _LOADED_LOCK:
+                if len(_LOADED) >= 8:
+                    _LOADED.clear()
+                _LOADED[key] = loaded
+            return loaded
+    finally:
+        with _LOADED_LOCK:  # a waiter that then finds nothing (the load failed) loads, and reports, itself
+            if _LOADING.get(key) is loading:
+                del _LOADING[key]
 
 
 _LOADED: dict[tuple, tuple[Config, Schemas]] = {}
-
-
+_LOADING: dict[tuple, threading.Lock] = {}  # the key being loaded, and the lock its waiters wait on
 _LOADED_LOCK = threading.Lock()
 
 

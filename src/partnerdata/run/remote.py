@@ -10,7 +10,7 @@ every other run out (run/places.py).
 What a task hands the next one names a snapshot by its place in raw/ (``<source_id>/<name>``), never
 by a path: ``portable`` before it leaves a task, ``localised`` when a step takes it up again.
 
-On a task runner whose workers may be other machines (Dask) with raw/ in a bucket, the run's inputs
+On a Dask cluster whose workers may be other machines, with raw/ in a bucket, the run's inputs
 go through the bucket too (``ship_inputs``: sources.yaml and the schemas, under ``.runs/<run>/`` of
 the raw location), and so do the staged rows validation hands to publish (``hand_over``,
 ``take_over``). A worker
@@ -138,10 +138,10 @@ def _rebased(item: Item, move: Callable[[str], str]) -> Item:
     return dataclasses.replace(item, snapshot=snapshot, verdict=verdict)
 
 
-def shares_no_disk(run: RunPaths, threads: bool) -> bool:
-    """Whether the run's tasks get their inputs and hand over their staged rows through the bucket:
-    raw/ is in one, and the task runner is not this process's threads."""
-    return is_url(run.raw_dir) and not threads
+def shares_no_disk(run: RunPaths, here: bool) -> bool:
+    """Whether the run's per-source steps get their inputs and hand over their staged rows through the
+    bucket: raw/ is in one, and the steps are not run ``here`` (in this process) but on a Dask cluster."""
+    return is_url(run.raw_dir) and not here
 
 
 def run_location(run: RunPaths) -> str:
