@@ -3,9 +3,13 @@
 Each repeat runs `partnerdata run` on a fresh copy of the demo project, in a fresh process, once
 with the flow's own thread pool and once on a local Dask cluster of two worker processes, and a
 third process times the cluster alone (LocalCluster with the run's settings and preload, until both
-workers are ready, and its stop). Printed: the wall time of each, the run's own stage times
+workers are ready, and its stop). The runs' walls vary by up to a second each for a reason of
+Prefect's that is not Dask's (a flow run's end waits for its heartbeat thread, which sleeps in
+steps of a second), hence five repeats. Printed: the wall time of each, the run's own stage times
 (collect, validate, publish, from its summary), and the check the issue asks for: the Dask run
-costs no more than the cluster's start (and stop) over the in-process run. The medians of REPEATS runs, interleaved so that the machine's noise falls on both alike.
+costs no more than the cluster's start over the in-process run (against its start alone, and
+against its start and stop). The medians of REPEATS runs, interleaved so that the machine's noise
+falls on both alike.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from partnerdata.cli import local_cluster_kwargs
 started = time.perf_counter()
 cluster = LocalCluster(**local_cluster_kwargs(2), preload=["flows.per_source"])  # as `run --dask-workers 2` starts it
 with Client(cluster) as client:
-    client.wait_for_workers(2)  # registered once the preload (the imports, the schemas read once) is done
+    client.wait_for_workers(2)  # registered once the preload (the steps' imports, the schemas read once) is done
     ready = time.perf_counter() - started
 stopping = time.perf_counter()
 cluster.close()
@@ -94,12 +98,15 @@ def main() -> None:
         )
     print(f"{'a local cluster of 2 workers':30}{ready:>7.1f}s to be ready, {stop:.1f} s to stop")
     extra = median["dask"] - median["in-process"]
-    verdict = "met" if extra <= ready + stop else "NOT met"
+    paired = statistics.median(d - i for d, i in zip(walls["dask"], walls["in-process"], strict=True))
     print(
         f"\nDask costs {extra:+.1f} s over the in-process run (dask / in-process = "
-        f"{median['dask'] / median['in-process']:.2f}); the cluster's start and stop take {ready + stop:.1f} s: "
-        f"target {verdict}"
+        f"{median['dask'] / median['in-process']:.2f}; the median of the {repeats} differences, run by run: "
+        f"{paired:+.1f} s)"
     )
+    for label, allowance in (("start", ready), ("start and stop", ready + stop)):
+        verdict = "met" if extra <= allowance else "NOT met"
+        print(f"  against the cluster's {label} ({allowance:.1f} s): target {verdict}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ byte-identical CSV and Parquet files to a local run; Prefect's task runs stay in
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 import yaml
@@ -35,7 +36,10 @@ def test_a_run_on_a_local_dask_cluster_gives_the_same_files_as_a_local_run(tmp_p
         with Client(cluster) as client, get_task_stream(client) as stream:
             assert cli.main(spread.cli_args("--dask-address", cluster.scheduler_address)) == 0
             transitions = client.run(lambda dask_worker: dask_worker.state.transition_counter)
+            # the steps need no Prefect on a worker (but for a Secret block): importing it costs a second
+            imported = client.run(lambda: sorted(m for m in sys.modules if m.split(".")[0] in ("prefect", "flows")))
         assert len(transitions) == 2 and sum(transitions.values()) > 0
+    assert all(modules == ["flows", "flows.per_source"] for modules in imported.values()), imported
     steps = sorted(task["key"].rsplit("-", 1)[0] for task in stream.data)  # the keys: <step>-<source_id>-<hex>
     assert steps == sorted(names)
     assert {task["worker"] for task in stream.data} == set(transitions)  # both workers took part
@@ -123,3 +127,34 @@ def test_dask_workers_start_a_local_cluster_that_reports_to_the_run_s_prefect_se
     assert "published release 1.0.0" in done.stdout
     assert output.count("Starting temporary server") == 1, output[-5000:]  # the run's, and no worker's
     assert (project.published / "latest" / "activities.csv").is_file()
+
+
+def test_a_secret_block_is_read_on_the_dask_worker_that_fetches_and_is_written_nowhere(
+    tmp_path, partner_server, capsys
+):
+    """The workers read the Secret block from the run's Prefect server themselves (they alone import
+    Prefect for it): its value never travels as a task's argument, nor lands in a file."""
+    from distributed import Client, LocalCluster
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+
+    from tests.conftest import remote_and_local_project
+    from tests.integration.test_flow_collect import TOKEN, _csv, _everything_written
+    from tests.support.partner_server import Response
+
+    Secret(value=TOKEN).save("dask-partner-token", overwrite=True)
+    project = remote_and_local_project(
+        tmp_path, partner_server, headers={"Authorization": "Bearer ${secret:dask-partner-token}"}
+    )
+    partner_server.serve("/export.csv", Response(200, _csv(2), require={"Authorization": f"Bearer {TOKEN}"}))
+    server = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the session's test server
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=2, dashboard_address=None, env=server) as cluster:
+        status = cli.main(project.cli_args("--dask-address", cluster.scheduler_address))
+        with Client(cluster) as client:
+            imported = client.run(lambda: "prefect.blocks.system" in sys.modules)
+    captured = capsys.readouterr()
+    assert status == 0, captured.err[-3000:]
+    assert partner_server.requests[-1][1]["Authorization"] == f"Bearer {TOKEN}"
+    assert list(imported.values()) == [True]
+    assert TOKEN.encode() not in _everything_written(project)
+    assert TOKEN not in captured.out + captured.err
