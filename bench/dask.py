@@ -2,8 +2,8 @@
 
 Each repeat runs `partnerdata run` on a fresh copy of the demo project, in a fresh process, once
 with the flow's own thread pool and once on a local Dask cluster of two worker processes, and a
-third process times the cluster alone (LocalCluster with the run's settings and preload, until both
-workers are ready, and its stop). The runs' walls vary by up to a second each for a reason of
+third process times the cluster alone (importing Dask, then LocalCluster with the run's settings and
+preload, until both workers are ready; and its stop). The runs' walls vary by up to a second each for a reason of
 Prefect's that is not Dask's (a flow run's end waits for its heartbeat thread, which sleeps in
 steps of a second), hence five repeats. Printed: the wall time of each, the run's own stage times
 (collect, validate, publish, from its summary), and the check the issue asks for: the Dask run
@@ -28,10 +28,11 @@ BIN = Path(sys.executable).parent
 WORK = ROOT / ".bench" / "dask"
 REPEATS = 5
 CLUSTER_START = """
-import time
-from distributed import Client, LocalCluster
+import sys, time
 from partnerdata.cli import local_cluster_kwargs
+assert "distributed" not in sys.modules  # as in a run: Dask is imported only to start the cluster
 started = time.perf_counter()
+from distributed import Client, LocalCluster  # part of the start: an in-process run never imports Dask
 cluster = LocalCluster(**local_cluster_kwargs(2), preload=["flows.per_source"])  # as `run --dask-workers 2` starts it
 with Client(cluster) as client:
     client.wait_for_workers(2)  # registered once the preload (the steps' imports, the schemas read once) is done
@@ -61,8 +62,8 @@ def run(mode: str, repeat: int) -> tuple[float, dict[str, float]]:
 
 
 def cluster_start() -> tuple[float, float]:
-    """A local cluster as the run starts it, alone in a fresh process: until both workers are ready, and
-    its stop."""
+    """A local cluster as the run starts it, alone in a fresh process: from importing Dask until both
+    workers are ready, and its stop."""
     done = subprocess.run([sys.executable, "-c", CLUSTER_START], cwd=ROOT, capture_output=True, text=True, check=True)
     ready, stop = (float(x) for x in done.stdout.split()[-2:])
     return ready, stop

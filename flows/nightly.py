@@ -80,6 +80,23 @@ def collect(
 
 
 @contextmanager
+def run_settings() -> Iterator[None]:
+    """Prefect's settings for a run that ``partnerdata run`` starts in this process.
+
+    With no Prefect server configured, the run starts a temporary one of its own, and then sends no
+    flow-run heartbeats: they let a server mark a run crashed once they stop, and this server stops
+    with the run. (The end of each flow run also waits for the heartbeat thread, which sleeps in steps
+    of a second: up to a second of every run, at random.) With a server configured, nothing changes."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+@contextmanager
 def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
     """A local Dask cluster for one run (``cluster_kwargs``: the CLI's), its scheduler's address.
 
@@ -88,7 +105,6 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
     import the steps (a preload: else each first step pays the imports). The workers
     inherit the server's URL, for the Secret blocks a source may need (before, each started a temporary
     server of its own, about 15 s before its first task: where the 90 s of issue 19 went)."""
-    from distributed import LocalCluster
     from prefect.server.api.server import SubprocessASGIServer  # here: importing it costs seconds
 
     starting: threading.Thread | None = None
@@ -102,6 +118,8 @@ def local_dask_cluster(cluster_kwargs: dict[str, Any]) -> Iterator[str]:
         starting = threading.Thread(target=_start, args=(server, failed), name="partnerdata-prefect-server")
         starting.start()
     try:
+        from distributed import LocalCluster  # after the server's start: importing Dask takes half a second
+
         with LocalCluster(**cluster_kwargs, preload=["flows.per_source"]) as cluster:
             if starting is not None:
                 starting.join()

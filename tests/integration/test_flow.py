@@ -394,3 +394,19 @@ def test_a_release_whose_pointer_switch_was_interrupted_is_finished_not_duplicat
     assert status == 0
     assert _releases(demo_project) == ["1.0.0", "1.1.0"]  # no 1.2.0 with the same data
     assert os.readlink(published / "latest") == "releases/1.1.0"
+
+
+def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_server_does():
+    """Heartbeats let a server mark a run crashed when they stop; a temporary server stops with the run.
+    (The end of a flow run waits for the heartbeat thread, which sleeps in steps of a second.)"""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows.nightly import run_settings
+
+    assert get_current_settings().api.url  # the session's test server
+    with run_settings():
+        assert get_current_settings().flows.heartbeat_frequency == 180  # Prefect's default, kept
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # no server configured
+        with run_settings():
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency == 180
