@@ -399,9 +399,8 @@ def test_a_release_whose_pointer_switch_was_interrupted_is_finished_not_duplicat
 def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_server_does():
     """Heartbeats let a server mark a run crashed when they stop; a temporary server stops with the run.
     (The end of a flow run waits for the heartbeat thread, which sleeps in steps of a second.)"""
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
     from flows.nightly import run_settings
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     assert get_current_settings().api.url  # the session's test server
     with run_settings():
