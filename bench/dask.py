@@ -3,9 +3,9 @@
 Each repeat runs `partnerdata run` on a fresh copy of the demo project, in a fresh process, once
 with the flow's own thread pool and once on a local Dask cluster of two worker processes, and a
 third process times the cluster alone (importing Dask, then LocalCluster with the run's settings and
-preload, until both workers are ready; and its stop). The runs' walls vary by up to a second each for a reason of
-Prefect's that is not Dask's (a flow run's end waits for its heartbeat thread, which sleeps in
-steps of a second), hence five repeats. Printed: the wall time of each, the run's own stage times
+preload, until both workers are ready; and its stop). Five repeats: a run's wall time moves by half a second or more
+with the shared machine's load (and, until runs on a temporary server stopped sending heartbeats,
+by up to a second with the phase of Prefect's heartbeat thread, which the end of a run waited for). Printed: the wall time of each, the run's own stage times
 (collect, validate, publish, from its summary), and the check the issue asks for: the Dask run
 costs no more than the cluster's start over the in-process run (against its start alone, and
 against its start and stop). The medians of REPEATS runs, interleaved so that the machine's noise

@@ -4,8 +4,8 @@ nothing) and dry-run (collect, validate and report; publish nothing).
 
 Thin on purpose: the four flows share one body (``_run``; their decorators stay ``@flow(...)``
 with literal names, which ``prefect deploy`` reads from the source), and each task wraps one call of
-partnerdata.run.steps and passes the typed values of partnerdata.run.summary (paths, ids, counts),
-never tables. Input caching is off for every task: its inputs are paths to large files whose
+partnerdata.run.steps (collect's through flows/per_source.py, which reads the Secret blocks) and
+passes the typed values of partnerdata.run.summary (paths, ids, counts), never tables. Input caching is off for every task: its inputs are paths to large files whose
 contents change under the same name.
 
 The tasks run on the flow's own threads. Given a Dask cluster (``dask_address``), each per-source
@@ -34,7 +34,7 @@ from flows import per_source
 from partnerdata.config.sources import Config
 from partnerdata.errors import ConfigError, ExitStatus, LockTimeout, NoTrustworthyRelease
 from partnerdata.run import cluster, notify, places, remote, steps
-from partnerdata.run.cluster import Cluster, ClusterError
+from partnerdata.run.cluster import Cluster, ClusterError, ClusterLost
 from partnerdata.run.plan import DEFAULT_SCHEMAS, RunPaths, load, plan_sources
 from partnerdata.run.summary import (
     Collected,
@@ -61,7 +61,18 @@ def _thread_pool() -> TaskRunner[PrefectFuture[Any]]:
     return cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=MAX_TASKS_IN_FLIGHT))
 
 
-@task(cache_policy=NO_CACHE, task_run_name="collect-{source_id}", retries=1, retry_delay_seconds=30)
+def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Any failure of a collect is tried once more, but the loss of the cluster it ran on."""
+    return not isinstance(state.data, ClusterLost)
+
+
+@task(
+    cache_policy=NO_CACHE,
+    task_run_name="collect-{source_id}",
+    retries=1,
+    retry_delay_seconds=30,
+    retry_condition_fn=_worth_retrying,
+)
 def collect(
     run: RunPaths, source_id: str, refetch: bool, now_iso: str, may_fetch: bool = True, on: Cluster | None = None
 ) -> Collected:
@@ -263,7 +274,7 @@ def _run(run: RunPaths, only: list[str] | None, fetch: bool, dry_run: bool, dask
             summary = _run_locked(working, plan, dry_run, on)
         if is_url(run.published_dir) and summary.get("release_path"):  # not the working copy, gone by now
             summary["release_path"] = f"{run.published_dir.rstrip('/')}/releases/{summary['version']}"
-    except (ClusterError, LockTimeout, NoTrustworthyRelease, StorageError) as error:
+    except (ClusterError, ClusterLost, LockTimeout, NoTrustworthyRelease, StorageError) as error:
         return _failed(config, error.exit_status, str(error))
     except Exception as error:  # a bug, or a full disk: the run crashes, but not silently
         notify.notify(config, _notification("failed", f"the run failed: {type(error).__name__}: {error}", None))
@@ -333,12 +344,15 @@ def _collect_validate_publish(
     timings: dict[str, float] = {}
     work_dir = f"{shared}/work" if shared else steps.make_work_dir()
     early: dict[str, PrefectFuture[Validated]] = {}
+    submitted: list[PrefectFuture[Any]] = []
     try:
         futures = [collect.submit(run, p.source_id, p.refetch, started, p.may_fetch, on) for p in plan]
+        submitted += futures
         for future in as_completed(futures):
             fresh = future.result()
             if fresh.status == "fetched":
                 early[fresh.source_id] = validate.submit(run, fresh, work_dir, not dry_run, on)
+                submitted.append(early[fresh.source_id])
         collected = [f.result() for f in futures]
         timings["collect"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         fingerprint = steps.input_fingerprint(local, collected)
@@ -356,12 +370,15 @@ def _collect_validate_publish(
                 "timings": timings,
             }
         validating = [early.get(c.source_id) or validate.submit(run, c, work_dir, not dry_run, on) for c in collected]
+        submitted += validating
         validated = [f.result() for f in validating]
         timings["validate"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
         summary = publish(local, validated, started, dry_run, work_dir)
         timings["publish"] = round(time.perf_counter() - clock, 3)
     finally:
-        wait(list(early.values()))  # unused (nothing changed, or a task failed): done before their folder goes
+        # unused (nothing changed), or left running by one that failed: done before their folder goes,
+        # and before the locks do
+        wait(submitted)
         if not shared:
             steps.remove_work_dir(work_dir)
     create_table_artifact(

@@ -487,7 +487,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         chosen, parameters = flows.nightly, {"only": args.only}
     with ExitStack() as cluster:
-        cluster.enter_context(flows.run_settings())  # first: before a local cluster names its server
+        cluster.enter_context(flows.run_settings())  # heartbeats or none, by the server configured
         address = args.dask_address
         if args.dask_workers and not address:  # a local cluster: started here, beside the Prefect server
             address = cluster.enter_context(flows.local_dask_cluster(local_cluster_kwargs(args.dask_workers)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 
 import pytest
 import yaml
@@ -43,8 +44,10 @@ def test_a_run_on_a_local_dask_cluster_gives_the_same_files_as_a_local_run(tmp_p
     steps = sorted(task["key"].rsplit("-", 1)[0] for task in stream.data)  # the keys: <step>-<source_id>-<hex>
     assert steps == sorted(names)
     assert {task["worker"] for task in stream.data} == set(transitions)  # both workers took part
-    new_runs = _task_runs(names) - before  # each source's steps are still Prefect task runs, of this run
-    assert sorted(name for name, _ in new_runs) == sorted(names)
+    deadline = time.monotonic() + 30  # the server records task runs from their events, a moment later
+    while len(new_runs := _task_runs(names) - before) < len(names) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sorted(name for name, _ in new_runs) == sorted(names)  # each step a Prefect task run, of this run
     out = capsys.readouterr().out
     assert out.count("published release 1.0.0") >= 2
     files = [
@@ -106,10 +109,10 @@ def test_a_local_cluster_listens_on_the_loopback_interface_only():
     assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
 
 
-def test_dask_workers_start_a_local_cluster_that_reports_to_the_run_s_prefect_server(tmp_path):
+def test_dask_workers_start_a_local_cluster_beside_the_run_s_one_prefect_server(tmp_path):
     """`partnerdata run --dask-workers 2` as a user types it (no Prefect server named, so the run starts a
-    temporary one): the cluster starts beside that server, its workers preload the flows and are told
-    its URL, so none starts a temporary server of its own (each did, 15 s before its first task)."""
+    temporary one): the cluster starts beside that server, its workers preload the steps, and no
+    other temporary server starts (each worker started one, 15 s before its first task, in issue 19)."""
     import os
     import subprocess
     import sys
@@ -118,6 +121,7 @@ def test_dask_workers_start_a_local_cluster_that_reports_to_the_run_s_prefect_se
     project = _project(tmp_path / "project")
     environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL" and not k.startswith("PYTEST")}
     environment["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    environment["PREFECT_LOGGING_LEVEL"] = "DEBUG"  # Prefect logs its heartbeat thread's start at DEBUG
     done = subprocess.run(
         [str(Path(sys.executable).with_name("partnerdata")), *project.cli_args("--dask-workers", "2")],
         env=environment, capture_output=True, text=True, timeout=600,
@@ -126,12 +130,11 @@ def test_dask_workers_start_a_local_cluster_that_reports_to_the_run_s_prefect_se
     assert done.returncode == 0, output[-3000:]
     assert "published release 1.0.0" in done.stdout
     assert output.count("Starting temporary server") == 1, output[-5000:]  # the run's, and no worker's
+    assert "heartbeat context" not in output  # none to a server that stops with the run (flows.run_settings)
     assert (project.published / "latest" / "activities.csv").is_file()
 
 
-def test_a_secret_block_is_read_on_the_dask_worker_that_fetches_and_is_written_nowhere(
-    tmp_path, partner_server, capsys
-):
+def test_a_secret_block_is_read_on_the_dask_worker_that_fetches_and_is_written_nowhere(tmp_path, partner_server, capfd):
     """The workers read the Secret block from the run's Prefect server themselves (they alone import
     Prefect for it): its value never travels as a task's argument, nor lands in a file."""
     from distributed import Client, LocalCluster
@@ -152,9 +155,44 @@ def test_a_secret_block_is_read_on_the_dask_worker_that_fetches_and_is_written_n
         status = cli.main(project.cli_args("--dask-address", cluster.scheduler_address))
         with Client(cluster) as client:
             imported = client.run(lambda: "prefect.blocks.system" in sys.modules)
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()  # the worker processes' output too
     assert status == 0, captured.err[-3000:]
     assert partner_server.requests[-1][1]["Authorization"] == f"Bearer {TOKEN}"
     assert list(imported.values()) == [True]
     assert TOKEN.encode() not in _everything_written(project)
     assert TOKEN not in captured.out + captured.err
+
+
+def test_a_cluster_that_goes_away_mid_run_stops_it_with_a_clear_message_and_publishes_nothing(
+    tmp_path, partner_server, capsys
+):
+    import threading
+    import time
+
+    from distributed import LocalCluster
+
+    from tests.conftest import remote_and_local_project
+    from tests.integration.test_flow_collect import _csv
+    from tests.support.partner_server import Response
+
+    project = remote_and_local_project(tmp_path, partner_server)
+    partner_server.serve("/export.csv", Response(200, _csv(2), delay=4))  # a slow partner: still fetching when...
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=2, dashboard_address=None) as cluster:
+
+        def close_once_fetching() -> None:
+            deadline = time.monotonic() + 60
+            while not partner_server.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            cluster.close()  # ...the scheduler and its worker stop
+
+        closing = threading.Thread(target=close_once_fetching)
+        closing.start()
+        started = time.monotonic()
+        status = cli.main(project.cli_args("--dask-address", cluster.scheduler_address))
+        closing.join()
+    err = capsys.readouterr().err
+    assert status == 1, err[-3000:]
+    assert f"lost the Dask cluster at {cluster.scheduler_address} while collect-remote ran" in err
+    assert "nothing was published" in err
+    assert not (project.published / "latest.json").exists()
+    assert time.monotonic() - started < 30  # not tried again 30 s later: the cluster is gone

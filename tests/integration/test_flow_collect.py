@@ -173,3 +173,43 @@ def test_every_fault_keeps_the_previous_data_and_names_the_source(fault, tmp_pat
     summary = next(line for line in out.splitlines() if line.strip().startswith("remote"))
     assert summary.split()[1] == "fallback"
     assert _published_ids(project) == ["L-1", "R-0", "R-1"]
+
+
+def test_at_most_eight_sources_are_fetched_at_once_in_process(tmp_path, partner_server, capsys):
+    """The flow has more threads than that (on a Dask cluster each waits for a worker); in its own
+    process it fetches MAX_PARALLEL_SOURCES at a time."""
+    import threading
+    import time
+
+    from flows.nightly import MAX_PARALLEL_SOURCES
+
+    from tests.conftest import dump_yaml
+
+    lock, at_once = threading.Lock(), {"now": 0, "peak": 0}
+
+    def slow(path: str, headers: dict) -> Response:  # answered while the others are still being fetched
+        with lock:
+            at_once["now"] += 1
+            at_once["peak"] = max(at_once["peak"], at_once["now"])
+        time.sleep(1)
+        with lock:
+            at_once["now"] -= 1
+        return Response(200, _csv(2).replace(b"R-", path[1:4].encode() + b"-"))
+
+    count = MAX_PARALLEL_SOURCES + 4
+    root = tmp_path / "project"
+    root.mkdir()
+    entries = []
+    for n in range(count):
+        partner_server.serve(f"/s{n:02d}.csv", slow)
+        entries.append({
+            "source_id": f"college-{n:02d}", "organisation": {"id": f"ORG-{n:02d}", "name": f"College {n}", "country": "NL"},
+            "url": f"{partner_server.base_url}/s{n:02d}.csv", "format": "csv", "resource": "activities",
+            "columns": {"activity_id": "id", "title": "title", "start_date": "start"},
+            "constants": {"programme": "enspired", "activity_type": "seminar", "country": "BE"}, "retries": 0,
+        })  # fmt: skip
+    (root / "sources.yaml").write_text(dump_yaml({"settings": {}, "sources": entries}), encoding="utf-8")
+    status, _, err = _run(Project(root), capsys)
+    assert status == 0, err[-3000:]
+    assert len(partner_server.requests) == count
+    assert 1 < at_once["peak"] <= MAX_PARALLEL_SOURCES, at_once

@@ -32,17 +32,31 @@ class ClusterError(PartnerdataError):
     exit_status = ExitStatus.CONFIG
 
 
+class ClusterLost(PartnerdataError):
+    """The Dask cluster went away while a step ran on it: the run stopped before publishing."""
+
+
 class Cluster:
     """A Dask cluster a run sends its per-source work to, through one client of the flow's process."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, address: str) -> None:
         self._client = client
+        self.address = address
 
     def call(self, name: str, function: Callable[..., Result], *args: Any) -> Result:
         """``function(*args)`` run on a worker; its result, or its exception with the worker's traceback.
-        ``name``: the start of the task's key on the Dask dashboard (``collect-<source_id>``...)."""
+        ``name``: the start of the task's key on the Dask dashboard (``collect-<source_id>``...).
+        Raises ClusterLost when the step was cancelled because the scheduler went away."""
         future = self._client.submit(function, *args, key=f"{name}-{uuid.uuid4().hex[:12]}", pure=False)
-        return future.result()
+        try:
+            return future.result()
+        except Exception as error:
+            if future.status == "error":
+                raise  # the step's own exception, raised on the worker
+            raise ClusterLost(
+                f"lost the Dask cluster at {self.address} while {name} ran ({type(error).__name__}: {error}); "
+                "nothing was published: run again once its scheduler and workers are back"
+            ) from error
 
 
 @contextmanager
@@ -61,4 +75,4 @@ def connected(address: str | None) -> Iterator[Cluster | None]:
             "(tcp://HOST:PORT) and that the scheduler runs; nothing was fetched or changed"
         ) from error
     with client:
-        yield Cluster(client)
+        yield Cluster(client, address)
