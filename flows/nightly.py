@@ -5,8 +5,9 @@ nothing) and dry-run (collect, validate and report; publish nothing).
 Thin on purpose: the four flows share one body (``_run``; their decorators stay ``@flow(...)``
 with literal names, which ``prefect deploy`` reads from the source), and each task wraps one call of
 partnerdata.run.steps (collect's through flows/per_source.py, which reads the Secret blocks) and
-passes the typed values of partnerdata.run.summary (paths, ids, counts), never tables. Input caching is off for every task: its inputs are paths to large files whose
-contents change under the same name.
+passes the typed values of partnerdata.run.summary (paths, ids, counts), never tables. Input
+caching is off for every task: its inputs are paths to large files whose contents change under the
+same name.
 
 The tasks run on the flow's own threads. Given a Dask cluster (``dask_address``), each per-source
 task sends its step there and waits (partnerdata.run.cluster): the work is done on the workers,
